@@ -1,0 +1,102 @@
+# Two commands matter: `make run` (chat with the assistant) and `make test` (every check).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV       := .venv
+RASA_VENV  := .venv-rasa
+PY         := $(VENV)/bin/python
+RASA       := $(RASA_VENV)/bin/rasa
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help run shell test test-unit test-stories validate eval bench model db venvs lint lock clean
+
+help:
+	@echo "make run    - build what is missing, then start Rasa, the action server and the API"
+	@echo "make test   - every check: data validation, unit/action/migration/PostgreSQL/end-to-end tests, test stories"
+	@echo "make shell  - chat with the assistant in the terminal"
+	@echo "make eval   - NLU accuracy on the held-out set (table + reports/)"
+	@echo "make bench  - training time, parse latency, throughput and capacity figures"
+
+# --- environments -----------------------------------------------------------
+
+$(VENV)/.installed: requirements.txt
+	@py=""; for c in python3 python3.13 python3.12 python3.11 python3.10; do \
+	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then py=$$c; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then echo "error: .venv needs Python 3.10 or newer; none found on PATH" >&2; exit 1; fi; \
+	echo "creating $(VENV) with $$($$py --version)"; \
+	$$py -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# Rasa 3.6 runs on Python 3.8-3.10 only: find a 3.10 (PATH, then pyenv, then uv).
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@py=""; \
+	if python3.10 -c 'import sys' >/dev/null 2>&1; then py=$$(command -v python3.10); \
+	elif command -v pyenv >/dev/null 2>&1 && ls "$$(pyenv root)"/versions/3.10.*/bin/python3.10 >/dev/null 2>&1; then \
+	  py=$$(ls "$$(pyenv root)"/versions/3.10.*/bin/python3.10 | sort -V | tail -n 1); \
+	elif command -v uv >/dev/null 2>&1 && uv python find 3.10 >/dev/null 2>&1; then py=$$(uv python find 3.10); \
+	fi; \
+	if [ -z "$$py" ]; then \
+	  echo "error: Rasa 3.6 needs Python 3.10 (3.8-3.10), and none was found." >&2; \
+	  echo "Install one, e.g. 'pyenv install 3.10' or 'uv python install 3.10', then run make again." >&2; exit 1; \
+	fi; \
+	echo "creating $(RASA_VENV) with $$($$py --version)"; \
+	$$py -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-rasa.txt
+	$(RASA_VENV)/bin/python -m pip check
+	@touch $@
+
+venvs: $(VENV)/.installed $(RASA_VENV)/.installed
+
+# --- data and model ---------------------------------------------------------
+
+db: $(VENV)/.installed
+	$(PY) -m bot db upgrade
+
+# The model is named by the hash of config.yml, domain.yml and data/: an unchanged
+# bot reuses its model, a changed one is retrained once.
+model: venvs
+	@model=$$($(PY) -m bot model path); \
+	if [ -f "$$model" ]; then echo "model up to date: $$model"; \
+	else echo "training $$model"; \
+	  $(RASA) train --config config.yml --domain domain.yml --data data --out models \
+	    --fixed-model-name "$$(basename $$model .tar.gz)" || exit 1; \
+	fi
+
+# --- the two commands -------------------------------------------------------
+
+run: venvs db model
+	$(PY) -m bot run
+
+shell: venvs db model
+	$(PY) -m bot shell
+
+test: venvs model validate test-unit test-stories
+	@echo "make test: all checks passed"
+
+validate: venvs
+	$(PY) -m bot rasa validate
+
+test-unit: venvs model
+	$(PY) -m pytest tests
+
+test-stories: venvs model
+	$(PY) -m bot rasa test-stories
+
+eval: venvs model
+	$(PY) -m bot rasa eval
+
+bench: venvs db model
+	$(PY) -m bot bench
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check bot actions api tests
+
+lock: $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements.in
+	$(PY) -m pip freeze --exclude-editable > requirements.txt
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) var results reports .pytest_cache

@@ -1,0 +1,86 @@
+"""What every action shares: running database work off the event loop, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from bot.db import transaction
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Intents that leave a form question unanswered so a rule can handle them
+# (answer the FAQ, cancel, hand over to a person).
+INTERRUPTING_INTENTS = {"faq", "stop", "request_human"}
+INTERRUPT_CONFIDENCE = 0.7
+
+DATABASE_TROUBLE = (
+    "Sorry, I'm having trouble saving that right now. Please try again in a minute; "
+    "what you've told me so far is kept."
+)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database stayed locked or unreachable through every retry."""
+
+
+async def in_transaction(work: Callable[[Session], T]) -> T:
+    """Run `work(session)` in one transaction in a worker thread, so a slow query never
+    stalls other conversations. A locked or briefly unreachable database is retried
+    with backoff; if it stays down, DatabaseUnavailable is raised."""
+    attempts = get_settings().db_retry_attempts
+
+    @retry(
+        retry=retry_if_exception_type(OperationalError),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=0.2, max=2.0),
+        reraise=True,
+    )
+    def _run() -> T:
+        with transaction() as session:
+            return work(session)
+
+    try:
+        return await asyncio.to_thread(_run)
+    except OperationalError as error:
+        logger.error("database unavailable after %s attempts: %s", attempts, error)
+        raise DatabaseUnavailable(str(error)) from error
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def is_interruption(tracker: Tracker) -> bool:
+    name, confidence = latest_intent(tracker)
+    if name not in INTERRUPTING_INTENTS:
+        return False
+    # A button payload (/stop) is certain; typed text must be confidently classified.
+    return latest_text(tracker).startswith("/") or confidence >= INTERRUPT_CONFIDENCE
+
+
+def entity_value(tracker: Tracker, entity: str) -> Any:
+    return next(tracker.get_latest_entity_values(entity), None)
+
+
+def is_button_payload(tracker: Tracker) -> bool:
+    return latest_text(tracker).startswith("/")
+
+
+def say_database_trouble(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(text=DATABASE_TROUBLE)

@@ -1,0 +1,186 @@
+"""Conversation-level actions: session start, endings and the survey offer, handoff,
+cancelling a form, and the friendlier fallback question."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+
+from actions.common import DatabaseUnavailable, in_transaction
+from bot.settings import get_settings
+from bot.surveys.service import get_response
+
+# What each form's slots are, so "stop" can forget what was half-collected.
+FORM_SLOTS = {
+    "ticket_form": ("ticket_category", "ticket_description", "ticket_confirmed"),
+    "ticket_status_form": ("ticket_ref", "lookup_email"),
+    "ticket_update_form": ("ticket_ref", "lookup_email", "ticket_note"),
+    "feedback_form": ("feedback_category", "feedback_text", "feedback_anonymous"),
+}
+CANCELLED = {
+    "ticket_form": "OK, I've cancelled that; no ticket was opened.",
+    "ticket_status_form": "OK, I've stopped the ticket look-up.",
+    "ticket_update_form": "OK, nothing was added to any ticket.",
+    "feedback_form": "OK, I've discarded that feedback.",
+}
+# Bot actions after which we count the conversation as one where the bot helped.
+HELPFUL_ACTIONS = {"utter_faq"}
+FAQ_TITLES_SEPARATOR = "_"
+
+
+class ActionSessionStart(Action):
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        # Carry over what the customer told us (name, e-mail) into the new session.
+        carried = {
+            name: value
+            for name, value in tracker.slots.items()
+            if value is not None and name in ("customer_name", "customer_email", "lookup_failures")
+        }
+        events += [SlotSet(name, value) for name, value in carried.items()]
+        events.append(SlotSet("company_name", get_settings().company_name))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+def bot_helped(tracker: Tracker) -> bool:
+    if tracker.get_slot("bot_helped"):
+        return True
+    return any(
+        event.get("event") == "action" and event.get("name") in HELPFUL_ACTIONS
+        for event in tracker.events
+    )
+
+
+class ActionEndConversation(Action):
+    """Goodbye or thanks: offer the survey once if the bot helped, else say goodbye."""
+
+    def name(self) -> str:
+        return "action_end_conversation"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        company = get_settings().company_name
+        offered_before = any(
+            event.get("event") == "slot" and event.get("name") == "survey_offered" and event.get("value") is True
+            for event in tracker.events
+        )
+        if bot_helped(tracker) and not offered_before:
+            try:
+                taken = await in_transaction(
+                    lambda session: get_response(session=session, conversation_id=tracker.sender_id) is not None
+                )
+            except DatabaseUnavailable:
+                taken = True  # do not start a survey we may not be able to store
+            if not taken:
+                opener = "You're welcome!" if intent == "thank_you" else "Before you go:"
+                dispatcher.utter_message(
+                    text=f"{opener} Would you answer a few quick questions about how we did? It takes under a minute.",
+                    buttons=[{"title": "Sure", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}],
+                )
+                return [SlotSet("survey_offered", True)]
+        if intent == "thank_you":
+            dispatcher.utter_message(text="You're welcome! Is there anything else I can help with?")
+        else:
+            dispatcher.utter_message(text=f"Goodbye, and thanks for contacting {company}!")
+        return []
+
+
+class ActionDeclineSurvey(Action):
+    def name(self) -> str:
+        return "action_decline_survey"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        company = get_settings().company_name
+        dispatcher.utter_message(text=f"No problem. Thanks for chatting with {company}, and have a good day!")
+        return [SlotSet("survey_offered", False)]
+
+
+def last_bot_action(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
+            return event.get("name")
+    return None
+
+
+class ActionRequestHuman(Action):
+    """Tells the customer we're connecting them and signals the handoff to the API."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        recent = [e.get("name") for e in tracker.events[-12:] if e.get("event") == "action"]
+        reason = "fallback" if "action_default_fallback" in recent else "requested"
+        dispatcher.utter_message(
+            text="I'm connecting you with a member of our team. Please stay in this chat; "
+            "they'll see everything we've discussed so far."
+        )
+        dispatcher.utter_message(json_message={"handoff": {"reason": reason}})
+        return []
+
+
+class ActionCancelForm(Action):
+    """After `stop`: forget what the cancelled form half-collected and say so."""
+
+    def name(self) -> str:
+        return "action_cancel_form"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        form = next(
+            (
+                event.get("name")
+                for event in reversed(tracker.events)
+                if event.get("event") == "active_loop" and event.get("name") in FORM_SLOTS
+            ),
+            None,
+        )
+        dispatcher.utter_message(text=CANCELLED.get(form, "OK, I've stopped. What else can I do for you?"))
+        slots = FORM_SLOTS.get(form, ())
+        return [SlotSet(slot, None) for slot in slots] + [SlotSet("requested_slot", None)]
+
+
+INTENT_LABELS = {
+    "open_ticket": "open a support ticket",
+    "check_ticket_status": "check a ticket's status",
+    "add_ticket_info": "add information to a ticket",
+    "give_feedback": "give feedback",
+    "request_human": "talk to a person",
+    "help": "see what I can do",
+    "greet": "say hello",
+    "goodbye": "end the chat",
+    "thank_you": "say thanks",
+    "bot_challenge": "know whether I'm a bot",
+    "stop": "stop what we're doing",
+}
+
+
+class ActionDefaultAskAffirmation(Action):
+    """First fallback stage in plain words: "Did you mean: track your order?" """
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        message = tracker.latest_message or {}
+        ranking = [i for i in message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+        candidate = ranking[0]["name"] if ranking else None
+        if candidate in (None, "out_of_scope", "inform", "affirm", "deny"):
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        if candidate == "faq":
+            key = (
+                ((message.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+            ).get("intent_response_key", "faq/help")
+            topic = key.split("/", 1)[-1].replace(FAQ_TITLES_SEPARATOR, " ")
+            label, yes_payload = f"ask about {topic}", f"{topic}?"
+        else:
+            label, yes_payload = INTENT_LABELS.get(candidate, candidate.replace("_", " ")), f"/{candidate}"
+        dispatcher.utter_message(
+            text=f"Sorry, I'm not sure I understood. Did you want to {label}?",
+            buttons=[{"title": "Yes", "payload": yes_payload}, {"title": "No", "payload": "/out_of_scope"}],
+        )
+        return []

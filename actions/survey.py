@@ -1,0 +1,224 @@
+"""Satisfaction survey: questions come from the survey file; each answer is stored as given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from actions.common import DatabaseUnavailable, entity_value, in_transaction, latest_intent, latest_text, say_database_trouble
+from actions.forms import GuardedFormValidation
+from bot.settings import get_settings
+from bot.surveys.definition import SurveyDefinition, SurveyQuestion, SurveySkipped, load_survey, parse_answer
+from bot.surveys.service import (
+    SurveyError,
+    complete_survey,
+    get_response,
+    open_recovery_ticket,
+    record_answer,
+    start_survey,
+)
+
+STOP_WORDS = {"stop", "cancel", "quit", "exit", "end survey", "stop the survey", "stop survey",
+              "no more questions", "enough", "i'm done", "im done"}
+RATING_BUTTONS = [
+    ("1 - very poor", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("5 - excellent", "5"),
+]
+HINTS = {
+    "rating_1_5": "Please answer with a number from 1 (very poor) to 5 (excellent).",
+    "nps_0_10": "Please answer with a number from 0 to 10.",
+    "yes_no": "Please answer yes or no.",
+    "text": "Please type your answer, or say \"skip\".",
+}
+
+
+def survey_definition() -> SurveyDefinition:
+    return load_survey(get_settings().survey_file)
+
+
+def question_index(tracker: Tracker) -> int:
+    return int(tracker.get_slot("survey_question_index") or 0)
+
+
+def _payload(value: str) -> str:
+    return f'/inform{{"survey_answer":"{value}"}}'
+
+
+def question_buttons(question: SurveyQuestion) -> list[dict[str, str]]:
+    if question.type == "rating_1_5":
+        return [{"title": title, "payload": _payload(value)} for title, value in RATING_BUTTONS]
+    if question.type == "nps_0_10":
+        return [{"title": str(n), "payload": _payload(str(n))} for n in range(11)]
+    if question.type == "yes_no":
+        return [{"title": "Yes", "payload": _payload("yes")}, {"title": "No", "payload": _payload("no")}]
+    if not question.required:
+        return [{"title": "Skip", "payload": _payload("skip")}]
+    return []
+
+
+class ActionAskSurveyAnswer(Action):
+    """Asks the current question; the first time, opens the conversation's response."""
+
+    def name(self) -> str:
+        return "action_ask_survey_answer"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        definition = survey_definition()
+        index = question_index(tracker)
+        question = definition.question(index)
+        if question is None:
+            return []
+        if index == 0:
+            email = tracker.get_slot("customer_email")
+
+            def _open(session):
+                if get_response(session=session, conversation_id=tracker.sender_id) is None:
+                    start_survey(session=session, conversation_id=tracker.sender_id,
+                                 definition=definition, customer_email=email)
+
+            try:
+                await in_transaction(_open)
+            except DatabaseUnavailable:
+                say_database_trouble(dispatcher)
+        total = len(definition.questions)
+        dispatcher.utter_message(
+            text=f"({index + 1}/{total}) {question.text}", buttons=question_buttons(question)
+        )
+        return [SlotSet("survey_offered", False)]
+
+
+class ValidateSurveyForm(GuardedFormValidation):
+    def name(self) -> str:
+        return "validate_survey_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain):
+        # One slot asked once per question; the form ends after the last question.
+        return [] if question_index(tracker) >= len(survey_definition().questions) else domain_slots
+
+    async def extract_survey_answer(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
+        if self.requested(tracker) != "survey_answer":
+            return {}
+        from_button = entity_value(tracker, "survey_answer")
+        if from_button is not None:
+            return {"survey_answer": str(from_button)}
+        text = latest_text(tracker).strip()
+        if not text or text.startswith("/") or text.lower().strip(" .!") in STOP_WORDS:
+            return {}
+        question = survey_definition().question(question_index(tracker))
+        intent, confidence = latest_intent(tracker)
+        understood = question is not None and _understood(question, text)
+        # An answer we understand is taken whatever the intent ("no" is an answer
+        # here, not a refusal); anything else may be an FAQ or a request to stop.
+        if not understood and intent in ("faq", "stop", "request_human") and confidence >= 0.7:
+            return {}
+        return {"survey_answer": text}
+
+    async def validate_survey_answer(self, value, dispatcher, tracker: Tracker, domain):
+        definition = survey_definition()
+        index = question_index(tracker)
+        question = definition.question(index)
+        if question is None:
+            return {"survey_answer": None}
+        try:
+            parsed = parse_answer(question, str(value))
+        except SurveySkipped:
+            return {"survey_answer": None, "survey_question_index": float(index + 1)}
+        if parsed is None:
+            dispatcher.utter_message(text=HINTS[question.type])
+            return {"survey_answer": None}
+
+        def _store(session):
+            response = get_response(session=session, conversation_id=tracker.sender_id)
+            if response is None:
+                response = start_survey(session=session, conversation_id=tracker.sender_id,
+                                        definition=definition,
+                                        customer_email=tracker.get_slot("customer_email"))
+            record_answer(session=session, response=response, question=question,
+                          position=index, value=parsed)
+
+        try:
+            await in_transaction(_store)
+        except DatabaseUnavailable:
+            # Same question again: nothing answered so far is lost.
+            say_database_trouble(dispatcher)
+            return {"survey_answer": None}
+        except SurveyError:
+            return {"survey_answer": None, "survey_question_index": float(len(definition.questions))}
+        return {"survey_answer": None, "survey_question_index": float(index + 1)}
+
+
+def _understood(question: SurveyQuestion, text: str) -> bool:
+    if question.type == "text":
+        return False  # free text could be anything, so let a clear FAQ or stop through
+    try:
+        return parse_answer(question, text) is not None
+    except SurveySkipped:
+        return True
+
+
+async def _finish(tracker: Tracker, *, completed: bool) -> tuple[str | None, int | None]:
+    """Mark the response complete (or leave it partial) and open a recovery ticket
+    for a low headline score. Returns (recovery ticket reference, headline score)."""
+    from bot.surveys.service import headline_score
+
+    def _work(session):
+        response = get_response(session=session, conversation_id=tracker.sender_id)
+        if response is None:
+            return None, None
+        if completed and not response.completed:
+            complete_survey(session=session, response=response)
+        ticket = open_recovery_ticket(
+            session=session,
+            response=response,
+            customer_name=tracker.get_slot("customer_name"),
+            customer_email=tracker.get_slot("customer_email"),
+        )
+        return (ticket.reference if ticket else None), headline_score(session=session, response=response)
+
+    return await in_transaction(_work)
+
+
+def _recovery_message(reference: str, tracker: Tracker) -> str:
+    contact = (
+        "someone from our team will contact you within a day to put things right."
+        if tracker.get_slot("customer_email")
+        else "a team lead will look into it. If you'd like us to reach you, open a ticket with your e-mail and mention "
+        f"{reference}."
+    )
+    return f"I'm sorry we let you down. I've opened {reference} with high priority, and {contact}"
+
+
+class ActionSubmitSurvey(Action):
+    def name(self) -> str:
+        return "action_submit_survey"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        try:
+            reference, _score = await _finish(tracker, completed=True)
+        except DatabaseUnavailable:
+            say_database_trouble(dispatcher)
+            return []
+        if reference:
+            dispatcher.utter_message(text=_recovery_message(reference, tracker))
+        else:
+            dispatcher.utter_message(text="Thank you for your answers, they help us get better. Have a good day!")
+        return [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None)]
+
+
+class ActionStopSurvey(Action):
+    """The customer left the survey: answers so far stay, marked incomplete."""
+
+    def name(self) -> str:
+        return "action_stop_survey"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        try:
+            reference, _score = await _finish(tracker, completed=False)
+        except DatabaseUnavailable:
+            reference = None
+        text = "No problem, I've stopped the survey. Thanks for the answers you gave."
+        if reference:
+            text += " " + _recovery_message(reference, tracker)
+        dispatcher.utter_message(text=text)
+        return [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None)]

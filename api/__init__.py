@@ -1,0 +1,1 @@
+"""FastAPI service: the one door for customers, agents and managers."""

@@ -1,0 +1,1 @@
+"""Core of the support assistant: settings, database, domain services and CLI."""

@@ -1,0 +1,35 @@
+"""Content hash of everything a trained Rasa model depends on, to name and reuse models."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+
+MODEL_INPUTS = ("config.yml", "domain.yml", "data")
+
+
+def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
+    files: list[Path] = []
+    for name in MODEL_INPUTS:
+        path = root / name
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")))
+        elif path.is_file():
+            files.append(path)
+    return files
+
+
+def model_hash(root: Path = PROJECT_ROOT) -> str:
+    digest = hashlib.sha256()
+    for path in training_files(root):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(root: Path = PROJECT_ROOT) -> Path:
+    return root / "models" / f"{model_hash(root)}.tar.gz"

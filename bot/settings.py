@@ -1,0 +1,130 @@
+"""One settings object for everything we run, read from the environment or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class TicketCategory(BaseModel):
+    key: str
+    label: str
+    # Words that point a free-text request at this category (ticket prefill).
+    keywords: list[str] = []
+
+
+class SlaTarget(BaseModel):
+    first_response_hours: float
+    resolution_hours: float
+
+
+DEFAULT_CATEGORIES = [
+    TicketCategory(
+        key="orders_shipping",
+        label="Orders & shipping",
+        keywords=["delivery", "deliver", "delivered", "shipping", "shipment", "parcel",
+                  "package", "courier", "tracking", "never arrived", "not arrived",
+                  "hasn't arrived", "late", "wrong address", "wrong item"],
+    ),
+    TicketCategory(
+        key="returns_refunds",
+        label="Returns & refunds",
+        keywords=["return", "returns", "refund", "refunded", "exchange", "send back",
+                  "money back", "replacement"],
+    ),
+    TicketCategory(
+        key="billing_payments",
+        label="Billing & payments",
+        keywords=["charge", "charged", "billing", "bill", "invoice", "payment", "paid",
+                  "overcharged", "receipt", "vat", "credit card", "debit"],
+    ),
+    TicketCategory(
+        key="account_login",
+        label="Account & login",
+        keywords=["account", "login", "log in", "sign in", "password", "locked out",
+                  "username", "profile", "two-factor", "2fa"],
+    ),
+    TicketCategory(
+        key="product_technical",
+        label="Product & technical",
+        keywords=["broken", "faulty", "defective", "not working", "stopped working",
+                  "damaged", "warranty", "repair", "error", "crash", "battery", "app",
+                  "website", "bug"],
+    ),
+    TicketCategory(key="other", label="Other", keywords=[]),
+]
+
+DEFAULT_SLA = {
+    "urgent": SlaTarget(first_response_hours=1, resolution_hours=8),
+    "high": SlaTarget(first_response_hours=4, resolution_hours=24),
+    "normal": SlaTarget(first_response_hours=24, resolution_hours=48),
+    "low": SlaTarget(first_response_hours=48, resolution_hours=120),
+}
+
+
+class Settings(BaseSettings):
+    """Every setting has a working development default; see README for each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    company_name: str = "Brightside"
+    # Full SQLAlchemy URL; when unset, a SQLite file at `sqlite_path` is used.
+    database_url: str | None = None
+    sqlite_path: Path = PROJECT_ROOT / "var" / "support.db"
+
+    ticket_categories: list[TicketCategory] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    sla_policy: dict[str, SlaTarget] = Field(default_factory=lambda: dict(DEFAULT_SLA))
+    survey_file: Path = PROJECT_ROOT / "bot" / "surveys" / "default_survey.yml"
+    # Failed ticket look-ups (wrong reference or e-mail) allowed per conversation.
+    max_lookup_attempts: int = 3
+    # How a repeat contact is recognised: an earlier ticket from the same e-mail this recently.
+    repeat_contact_days: int = 30
+    # Survey answers at or below this score on the first question open a recovery ticket.
+    recovery_score_threshold: int = 2
+    # Retries when the database is locked or briefly unreachable, before apologising.
+    db_retry_attempts: int = 4
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_level: str = "INFO"
+
+    @field_validator("sla_policy")
+    @classmethod
+    def _every_priority_has_a_target(cls, value: dict[str, SlaTarget]) -> dict[str, SlaTarget]:
+        missing = {"low", "normal", "high", "urgent"} - set(value)
+        if missing:
+            raise ValueError(f"SLA policy lacks targets for: {', '.join(sorted(missing))}")
+        return value
+
+    @field_validator("ticket_categories")
+    @classmethod
+    def _categories_are_unique(cls, value: list[TicketCategory]) -> list[TicketCategory]:
+        keys = [category.key for category in value]
+        if not keys or len(keys) != len(set(keys)):
+            raise ValueError("ticket categories need at least one entry and unique keys")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.sqlite_path}"
+
+    def category_label(self, key: str) -> str:
+        for category in self.ticket_categories:
+            if category.key == key:
+                return category.label
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,255 @@
+"""Ticket operations: every change goes through here and leaves a ticket event."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db import utcnow
+from bot.settings import Settings, get_settings
+from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PREFIX, first
+from bot.tickets.classification import PRIORITY_FOR_CLASSIFICATION, classify
+from bot.tickets.models import Ticket, TicketEvent
+from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
+
+# Which status may follow which. Resolved and closed tickets may be reopened.
+TRANSITIONS: dict[str, set[str]] = {
+    "new": {"open", "pending", "resolved", "closed"},
+    "open": {"pending", "resolved", "closed"},
+    "pending": {"open", "resolved", "closed"},
+    "resolved": {"open", "closed"},
+    "closed": {"open"},
+}
+OPEN_STATUSES = ("new", "open", "pending")
+
+_BARE_CODE = re.compile(rf"^[a-z2-7]{{{TICKET_CODE_LENGTH}}}$", re.IGNORECASE)
+
+
+class TicketError(ValueError):
+    """A ticket change that is not allowed, in words fit to show an agent."""
+
+
+def new_reference() -> str:
+    """`TCK-` + 6 random base32 characters: 2^30 possibilities, never sequential."""
+    code = "".join(secrets.choice(TICKET_CODE_ALPHABET) for _ in range(TICKET_CODE_LENGTH))
+    return TICKET_REF_PREFIX + code
+
+
+def normalise_reference(text: str) -> str | None:
+    """A ticket reference typed in any form ("tck 7qk2md", "TCK-7QK2MD", "7qk2md")."""
+    found = first(text or "", "TICKET_REF")
+    if found:
+        return found
+    candidate = (text or "").strip().strip(".!?,")
+    # A bare code must hold a digit, so ordinary six-letter words are not taken for one.
+    if _BARE_CODE.match(candidate) and any(char.isdigit() for char in candidate):
+        return TICKET_REF_PREFIX + candidate.upper()
+    return None
+
+
+def sla_due(priority: str, start: datetime, settings: Settings) -> tuple[datetime, datetime]:
+    target = settings.sla_policy[priority]
+    return (
+        start + timedelta(hours=target.first_response_hours),
+        start + timedelta(hours=target.resolution_hours),
+    )
+
+
+def _subject_from(description: str, category_label: str) -> str:
+    first_line = re.split(r"(?<=[.!?])\s|\n", description.strip(), maxsplit=1)[0]
+    first_line = first_line.strip()
+    if len(first_line) < 4:
+        return f"{category_label} request"
+    return first_line if len(first_line) <= 80 else first_line[:77].rstrip() + "..."
+
+
+def count_recent_tickets(*, session: Session, email: str, days: int, now: datetime) -> int:
+    return session.scalar(
+        select(func.count(Ticket.id)).where(
+            Ticket.customer_email == email.lower(),
+            Ticket.created_at >= now - timedelta(days=days),
+        )
+    ) or 0
+
+
+def _add_event(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str,
+    kind: str,
+    from_value: str | None = None,
+    to_value: str | None = None,
+    body: str | None = None,
+    now: datetime,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        from_value=from_value,
+        to_value=to_value,
+        body=body,
+        created_at=now,
+    )
+    session.add(event)
+    ticket.updated_at = now
+    return event
+
+
+def create_ticket(
+    *,
+    session: Session,
+    data: TicketCreate,
+    actor: str = "bot",
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Classify the request, set its SLA due times from its priority and store it."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    known = {category.key for category in settings.ticket_categories}
+    if data.category not in known:
+        raise TicketError(f"unknown category {data.category!r}")
+    earlier = (
+        count_recent_tickets(
+            session=session, email=data.customer_email, days=settings.repeat_contact_days, now=now
+        )
+        if data.customer_email
+        else 0
+    )
+    verdict = classify(
+        data.description,
+        category=data.category,
+        categories=settings.ticket_categories,
+        earlier_tickets=earlier,
+    )
+    priority = data.priority or PRIORITY_FOR_CLASSIFICATION[verdict.classification]
+    first_due, resolution_due = sla_due(priority, now, settings)
+    subject = data.subject or _subject_from(data.description, settings.category_label(data.category))
+    # A collision among 2^30 codes is rare but possible: retry inside a savepoint.
+    for _attempt in range(5):
+        ticket = Ticket(
+            reference=new_reference(),
+            subject=subject,
+            description=data.description,
+            category=data.category,
+            priority=priority,
+            classification=verdict.classification,
+            classification_reason=verdict.reason[:300],
+            status="new",
+            customer_name=data.customer_name,
+            customer_email=data.customer_email,
+            conversation_id=data.conversation_id,
+            channel=data.channel,
+            created_at=now,
+            updated_at=now,
+            first_response_due=first_due,
+            resolution_due=resolution_due,
+        )
+        try:
+            with session.begin_nested():
+                session.add(ticket)
+                session.flush()
+        except IntegrityError:
+            continue
+        _add_event(session, ticket, actor=actor, kind="created", to_value="new", now=now)
+        session.flush()
+        return ticket
+    raise TicketError("could not allocate a unique ticket reference")
+
+
+def get_ticket(*, session: Session, reference: str) -> Ticket | None:
+    normalised = normalise_reference(reference)
+    if normalised is None:
+        return None
+    return session.scalar(select(Ticket).where(Ticket.reference == normalised))
+
+
+def find_ticket_for_customer(*, session: Session, reference: str, email: str) -> Ticket | None:
+    """The ticket only if both the reference and its e-mail match; otherwise None,
+    whichever of the two was wrong, so a caller cannot tell them apart."""
+    ticket = get_ticket(session=session, reference=reference)
+    given = (email or "").strip().lower().encode()
+    stored = ((ticket.customer_email if ticket else None) or "").encode()
+    # Compare even when there is no ticket, so timing says nothing either.
+    matches = hmac.compare_digest(given, stored if ticket else b"\x00")
+    return ticket if ticket is not None and stored and matches else None
+
+
+def change_status(
+    *, session: Session, ticket: Ticket, to_status: str, actor: str, now: datetime | None = None
+) -> Ticket:
+    now = now or utcnow()
+    if to_status == ticket.status:
+        return ticket
+    if to_status not in TRANSITIONS.get(ticket.status, set()):
+        raise TicketError(f"a {ticket.status} ticket cannot become {to_status}")
+    _add_event(
+        session, ticket, actor=actor, kind="status", from_value=ticket.status, to_value=to_status, now=now
+    )
+    ticket.status = to_status
+    if to_status == "resolved":
+        ticket.resolved_at = now
+    elif to_status == "open":
+        ticket.resolved_at = None
+    session.flush()
+    return ticket
+
+
+def set_priority(
+    *, session: Session, ticket: Ticket, priority: str, actor: str, now: datetime | None = None,
+    settings: Settings | None = None,
+) -> Ticket:
+    """A new priority moves the SLA due times too (counted from creation)."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    if priority not in settings.sla_policy:
+        raise TicketError(f"unknown priority {priority!r}")
+    if priority == ticket.priority:
+        return ticket
+    _add_event(
+        session, ticket, actor=actor, kind="priority", from_value=ticket.priority, to_value=priority, now=now
+    )
+    ticket.priority = priority
+    ticket.first_response_due, ticket.resolution_due = sla_due(priority, ticket.created_at, settings)
+    session.flush()
+    return ticket
+
+
+def assign_ticket(
+    *, session: Session, ticket: Ticket, assignee: str | None, actor: str, now: datetime | None = None
+) -> Ticket:
+    now = now or utcnow()
+    if assignee == ticket.assignee:
+        return ticket
+    _add_event(
+        session, ticket, actor=actor, kind="assignee", from_value=ticket.assignee, to_value=assignee, now=now
+    )
+    ticket.assignee = assignee
+    session.flush()
+    return ticket
+
+
+def add_customer_info(
+    *, session: Session, ticket: Ticket, text: str, actor: str = "customer", now: datetime | None = None
+) -> TicketEvent:
+    """Customer's extra information. A ticket waiting on the customer, or already
+    resolved or closed, goes back to open so an agent looks at it again."""
+    now = now or utcnow()
+    body = (text or "").strip()
+    if not body:
+        raise TicketError("the added information is empty")
+    if len(body) > MAX_DESCRIPTION:
+        raise TicketError(f"the added information is longer than {MAX_DESCRIPTION} characters")
+    event = _add_event(session, ticket, actor=actor, kind="note", body=body, now=now)
+    if ticket.status in ("pending", "resolved", "closed"):
+        change_status(session=session, ticket=ticket, to_status="open", actor=actor, now=now)
+    session.flush()
+    return event

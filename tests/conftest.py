@@ -1,0 +1,93 @@
+"""Fixtures: a fresh database per test (SQLite file, or PostgreSQL), settings pointed at it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from bot import db as bot_db
+from bot import migrate
+from bot.settings import get_settings
+from tests.pgserver import PostgresServer, PostgresUnavailable
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    bot_db.get_engine.cache_clear()
+    bot_db.get_sessionmaker.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory) -> Path:
+    """One SQLite file migrated to head; each test copies it (faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(url=f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    try:
+        server = PostgresServer()
+        url = server.start()
+    except PostgresUnavailable as reason:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    try:
+        migrate.upgrade(url=url)
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sqlite_url(migrated_sqlite_template, tmp_path) -> str:
+    path = tmp_path / "support.db"
+    shutil.copy(migrated_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_db(sqlite_url, monkeypatch) -> Iterator[Engine]:
+    """Point the settings (and so every service, action and route) at a fresh database."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    _clear_caches()
+    yield bot_db.get_engine()
+    bot_db.get_engine().dispose()
+    _clear_caches()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def session(request, tmp_path, migrated_sqlite_template) -> Iterator[Session]:
+    """A session on a fresh database, on SQLite and on PostgreSQL. On PostgreSQL the
+    test runs inside a transaction that is rolled back afterwards."""
+    if request.param == "sqlite":
+        path = tmp_path / "support.db"
+        shutil.copy(migrated_sqlite_template, path)
+        engine = bot_db.make_engine(f"sqlite:///{path}")
+        with Session(engine, expire_on_commit=False) as sqlite_session:
+            yield sqlite_session
+        engine.dispose()
+        return
+    url = request.getfixturevalue("postgres_url")
+    engine = bot_db.make_engine(url)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, expire_on_commit=False,
+                     join_transaction_mode="create_savepoint") as pg_session:
+            yield pg_session
+        transaction.rollback()
+    engine.dispose()
+
+
+@pytest.fixture
+def dialect(session) -> str:
+    return session.get_bind().dialect.name
+
+
+def table_count(session: Session, table: str) -> int:
+    return session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
