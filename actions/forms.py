@@ -8,7 +8,6 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
-from rasa_sdk.types import DomainDict
 
 from actions.common import is_button_payload, is_interruption, latest_text
 from bot.textscan import first, is_valid_email

@@ -7,7 +7,14 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from actions.common import DatabaseUnavailable, entity_value, in_transaction, latest_intent, latest_text, say_database_trouble
+from actions.common import (
+    DatabaseUnavailable,
+    entity_value,
+    in_transaction,
+    latest_intent,
+    latest_text,
+    say_database_trouble,
+)
 from actions.forms import GuardedFormValidation
 from bot.settings import get_settings
 from bot.surveys.definition import SurveyDefinition, SurveyQuestion, SurveySkipped, load_survey, parse_answer
@@ -149,12 +156,12 @@ class ValidateSurveyForm(GuardedFormValidation):
 
 
 def _understood(question: SurveyQuestion, text: str) -> bool:
-    if question.type == "text":
-        return False  # free text could be anything, so let a clear FAQ or stop through
     try:
-        return parse_answer(question, text) is not None
+        parsed = parse_answer(question, text)
     except SurveySkipped:
         return True
+    # Free text could be anything, so a clear FAQ or request to stop is let through.
+    return parsed is not None and question.type != "text"
 
 
 async def _finish(tracker: Tracker, *, completed: bool) -> tuple[str | None, int | None]:

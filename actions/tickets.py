@@ -42,7 +42,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 
 def plain_duration(hours: float) -> str:
-    if hours < 24 or hours % 24:
+    # "24 hours" reads as a promise; "1 day" sounds vaguer. Days from 48 hours on.
+    if hours < 48 or hours % 24:
         whole = int(hours) if float(hours).is_integer() else hours
         return f"{whole} hour" + ("" if whole == 1 else "s")
     days = int(hours // 24)
@@ -65,7 +66,10 @@ def sla_promise(ticket: Ticket) -> str:
 def next_step(ticket: Ticket, now: datetime) -> str:
     if ticket.status == "new":
         if ticket.first_response_due < now:
-            return "It is waiting for an agent and is past the reply time we promised, sorry. It has been flagged so someone picks it up first."
+            return (
+                "It is waiting for an agent and is past the reply time we promised, sorry. "
+                "It has been flagged so someone picks it up first."
+            )
         return f"It is in our queue; an agent will reply by {plain_time(ticket.first_response_due)}."
     if ticket.status == "open":
         return f"An agent is working on it; we aim to resolve it by {plain_time(ticket.resolution_due)}."

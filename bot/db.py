@@ -51,12 +51,20 @@ def utcnow() -> datetime:
 
 
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
+    # pysqlite opens transactions on its own (only before a write), so a SAVEPOINT
+    # became the outermost transaction and its RELEASE committed mid unit of work.
+    # Turn that off; `_begin_sqlite` emits BEGIN whenever SQLAlchemy begins.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_sqlite(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -69,6 +77,7 @@ def make_engine(url: str) -> Engine:
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

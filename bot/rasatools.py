@@ -42,7 +42,29 @@ def run_rasa(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
 
 # --- rasa data validate -------------------------------------------------------
 
-_WARNING = re.compile(r"UserWarning: (.*?)(?:\n\s*More info at \S+)?\n(?=\S|\Z)", re.S)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_LINE_ENDS_WARNING = re.compile(r"^(\d{4}-\d\d-\d\d |\s*More info at |\S+\.py:\d+: |Processed |\s*$)")
+
+
+def warnings_in(output: str) -> list[str]:
+    """The text of every UserWarning in Rasa's output, continuation lines joined."""
+    found: list[str] = []
+    current: str | None = None
+    for raw in output.splitlines():
+        line = _ANSI.sub("", raw)
+        if "UserWarning: " in line:
+            if current is not None:
+                found.append(current)
+            current = line.split("UserWarning: ", 1)[1].strip()
+        elif current is not None:
+            if _LINE_ENDS_WARNING.match(line):
+                found.append(current)
+                current = None
+            else:
+                current = f"{current} {line.strip()}"
+    if current is not None:
+        found.append(current)
+    return found
 
 
 @dataclass(frozen=True)
@@ -58,7 +80,7 @@ def _form_slots() -> set[str]:
 
 def classify_warning(message: str, form_slots: set[str]) -> ValidationFinding:
     """Rasa 3.6's validator reports three things that are not faults; name them."""
-    message = re.sub(r"\x1b\[[0-9;]*m", "", message).strip()
+    message = _ANSI.sub("", message).strip()
     if message == "The following duplicated intents have been found across multiple domain files: faq":
         return ValidationFinding(
             message,
@@ -79,7 +101,7 @@ def validate() -> int:
     result = run_rasa("data", "validate", capture=True)
     output = result.stdout + result.stderr
     form_slots = _form_slots()
-    findings = [classify_warning(match.group(1), form_slots) for match in _WARNING.finditer(output)]
+    findings = [classify_warning(message, form_slots) for message in warnings_in(output)]
     errors = [line for line in output.splitlines() if " ERROR " in line]
     real = [finding for finding in findings if finding.false_positive_reason is None]
     for finding in findings:

@@ -24,7 +24,14 @@ TICKET_CODE_LENGTH = 6
 PERSONAL_LABELS = ("EMAIL", "PHONE", "CARD")
 
 _CODE = f"[a-z2-7]{{{TICKET_CODE_LENGTH}}}"
-_TICKET_IN_ONE_TOKEN = rf"^tck[-_#]?{_CODE}$"  # matched against the lower-cased token
+# References are found on the raw text, not on tokens: spaCy's tokenizer cuts codes
+# such as "tck-6he35k" or "TCK-BUXD5D." in places that differ from code to code.
+_TICKET_REF = re.compile(rf"(?<![a-z0-9])tck[\s\-_#:]{{0,2}}({_CODE})(?![a-z0-9])", re.IGNORECASE)
+# E-mails too: the tokenizer splits "John.Doe@Example.COM" at ".D" and ".C", and keeps
+# "ada@example.com</p" as one token, so token matching missed (and never masked) them.
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][\w.!#$%&'*+/=?^`{|}~-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])"
+)
 _DIGITS = re.compile(r"\d")
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
@@ -38,44 +45,22 @@ class Finding:
     value: str  # normalised: TCK-ABC234, lower-case e-mail, digits only for numbers
 
 
-def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        number = int(char)
-        if index % 2 == 1:
-            number *= 2
-            if number > 9:
-                number -= 9
-        total += number
-    return total % 10 == 0
-
-
 def _patterns() -> dict[str, list[list[dict]]]:
-    digit_group = {"TEXT": {"REGEX": r"^\(?\+?\d{1,6}\)?$"}}
-    separator = {"TEXT": {"IN": ["-", ".", "/"]}, "OP": "?"}
     return {
-        "TICKET_REF": [
-            [{"LOWER": {"REGEX": _TICKET_IN_ONE_TOKEN}}],
-            [{"LOWER": "tck"}, {"TEXT": {"IN": ["-", "_", "#"]}, "OP": "?"},
-             {"LOWER": {"REGEX": rf"^{_CODE}$"}}],
-        ],
-        "EMAIL": [[{"LIKE_EMAIL": True}]],
         "ORDER_NUMBER": [
             [{"LOWER": {"IN": ["order", "ord", "order#"]}},
              {"LOWER": {"IN": ["number", "no", "no.", "nr", "nr.", "#", "id", "num"]}, "OP": "?"},
+             {"TEXT": ".", "OP": "?"},  # the tokenizer splits "no." into "no" + "."
              {"TEXT": {"REGEX": r"^#?\d{4,12}$"}}],
             [{"TEXT": "#"}, {"TEXT": {"REGEX": r"^\d{4,12}$"}}],
             [{"TEXT": {"REGEX": r"^#\d{4,12}$"}}],
         ],
-        # Long digit runs, possibly split by spaces, dashes or dots: cards and phones
-        # are told apart afterwards by length and checksum.
+        # Digit groups, possibly split by spaces, dashes, dots, slashes or brackets:
+        # cards and phones are told apart afterwards by length and a leading "+".
         "NUMBER_RUN": [
-            [{"TEXT": {"REGEX": r"^\+?[\d\-\.]{7,23}$"}}],
-            [digit_group, separator, digit_group],
-            [digit_group, separator, digit_group, separator, digit_group],
-            [digit_group, separator, digit_group, separator, digit_group, separator, digit_group],
-            [digit_group, separator, digit_group, separator, digit_group, separator, digit_group,
-             separator, digit_group],
+            [{"TEXT": {"IN": ["(", "+", "(+"]}, "OP": "?"},
+             {"TEXT": {"REGEX": r"^[(+]?[\d\-./()]*\d[\d\-./()]*$"}},
+             {"TEXT": {"REGEX": r"^[\d\-./()]+$"}, "OP": "*"}],
         ],
     }
 
@@ -90,21 +75,22 @@ def _pipeline() -> tuple[Language, Matcher]:
 
 
 def _classify_number(span: Span) -> str | None:
-    text = span.text
+    """Card-like: 13-19 digits (no checksum test: a mistyped card number is still
+    personal data). Phone: 7-12 digits, or up to 15 after a leading "+"."""
+    text = span.text.strip()
     if _DATE_LIKE.match(text.replace(" ", "")):
         return None
     digits = "".join(_DIGITS.findall(text))
-    if 13 <= len(digits) <= 19 and _luhn_valid(digits) and not text.lstrip().startswith("+"):
+    if text.startswith("+"):
+        return "PHONE" if 7 <= len(digits) <= 15 else None
+    if 13 <= len(digits) <= 19:
         return "CARD"
-    if 7 <= len(digits) <= 15:
+    if 7 <= len(digits) <= 12:
         return "PHONE"
     return None
 
 
 def _normalise(label: str, text: str) -> str:
-    if label == "TICKET_REF":
-        code = re.sub(r"[^a-z2-7]", "", text.lower()[3:])
-        return TICKET_REF_PREFIX + code.upper()
     if label == "EMAIL":
         return text.lower()
     if label in ("PHONE", "CARD", "ORDER_NUMBER"):
@@ -117,21 +103,39 @@ def scan(text: str) -> list[Finding]:
     """Every ticket ref, e-mail, phone, order and card number in `text`, in order."""
     if not text:
         return []
+    findings = [
+        Finding("EMAIL", match.group(0), match.start(), match.end(), match.group(0).lower())
+        for match in _EMAIL.finditer(text)
+    ]
+    # An e-mail is personal data: it wins over a reference inside it ("tck-7qk2md@...").
+    findings += [
+        Finding("TICKET_REF", match.group(0), match.start(), match.end(),
+                TICKET_REF_PREFIX + match.group(1).upper())
+        for match in _TICKET_REF.finditer(text)
+        if not any(match.start() < email.end and email.start < match.end() for email in findings)
+    ]
     nlp, matcher = _pipeline()
     doc: Doc = nlp.make_doc(text)
+    matches = [
+        Span(doc, start, end, label=nlp.vocab.strings[match_id]) for match_id, start, end in matcher(doc)
+    ]
     spans: list[Span] = []
-    for match_id, start, end in matcher(doc):
-        label = nlp.vocab.strings[match_id]
-        span = Span(doc, start, end, label=label)
-        if label == "NUMBER_RUN":
+    # Longest span wins, before numbers are judged: a whole card number is one run,
+    # never a phone number inside it; an order cue ("order 123456") is longer than
+    # the bare number it holds.
+    for span in filter_spans(matches):
+        if span.label_ == "NUMBER_RUN":
+            end = span.end
+            while end > span.start and not any(ch.isdigit() for ch in doc[end - 1].text):
+                end -= 1  # a full stop or bracket after the number is not part of it
+            span = Span(doc, span.start, end, label="NUMBER_RUN")
             resolved = _classify_number(span)
             if resolved is None:
                 continue
-            span = Span(doc, start, end, label=resolved)
-        spans.append(span)
-    # Longest span wins; an order cue ("order 123456") beats a bare number run
-    # because it is longer.
-    findings = [
+            span = Span(doc, span.start, span.end, label=resolved)
+        if not any(span.start_char < ref.end and ref.start < span.end_char for ref in findings):
+            spans.append(span)
+    findings += [
         Finding(
             label=span.label_,
             text=span.text,
@@ -139,7 +143,7 @@ def scan(text: str) -> list[Finding]:
             end=span.end_char,
             value=_normalise(span.label_, span.text),
         )
-        for span in filter_spans(spans)
+        for span in spans
     ]
     return sorted(findings, key=lambda finding: finding.start)
 

@@ -74,7 +74,9 @@ _NO = {"no", "n", "nope", "nah", "not really", "it didn't", "it did not", "didn'
 _SKIP = {"skip", "no comment", "nothing", "none", "no", "nope", "nah", "n/a", "na", "pass",
          "no thanks", "nothing to add", "-", "no thank you", "all good", "that's all"}
 
-_INT_IN_TEXT = re.compile(r"(?<![\d.])(\d{1,2})(?:\s*(?:/|out of|of)\s*(\d{1,2}))?(?![\d.])")
+# A leading minus is part of the number: "-1" is out of range, not 1.
+_INT_IN_TEXT = re.compile(r"(?<![\d.\-])(\d{1,2})(?:\s*(?:/|out of|of)\s*(\d{1,2}))?(?![\d.])")
+_NO_START = re.compile(r"^(?:no|nope|nah|not)\b")
 
 
 def _clean(text: str) -> str:
@@ -83,13 +85,14 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def _number(text: str) -> int | None:
+def _number(text: str) -> tuple[int, int | None] | None:
+    """The number in `text`, and the scale it was given on ("4/10" → (4, 10)), if any."""
     match = _INT_IN_TEXT.search(text)
     if match:
-        return int(match.group(1))
+        return int(match.group(1)), int(match.group(2)) if match.group(2) else None
     for word, value in _NUMBER_WORDS.items():
         if re.search(rf"\b{word}\b", text):
-            return value
+            return value, None
     return None
 
 
@@ -111,12 +114,16 @@ def parse_answer(question: SurveyQuestion, raw: str) -> int | str | None:
     if question.type == "yes_no":
         if text in _YES or text.startswith(("yes", "yeah", "yep")):
             return 1
-        if text in _NO or text.startswith(("no ", "nope", "not ")):
+        if text in _NO or _NO_START.match(text):  # also "no, it didn't"
             return 0
         return None
     low, high = (1, 5) if question.type == "rating_1_5" else (0, 10)
-    number = _number(text)
-    if number is not None:
+    found = _number(text)
+    if found is not None:
+        number, scale = found
+        # "4/10" on a 1-5 question is not a 4 out of 5: ask again rather than guess.
+        if scale is not None and scale != high:
+            return None
         return number if low <= number <= high else None
     if question.type == "rating_1_5":
         for phrase, value in _RATING_WORDS:

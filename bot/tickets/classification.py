@@ -59,6 +59,12 @@ def _nlp() -> Language:
     return spacy.blank("en")
 
 
+def _folded(text: str | None) -> str:
+    """Lower-cased, with typographic apostrophes made plain, before tokenizing: the
+    tokenizer splits "can't" but not "CAN'T", and phones type "can’t"."""
+    return (text or "").replace("\u2019", "'").replace("\u2018", "'").lower()
+
+
 @lru_cache
 def _urgency_matcher() -> PhraseMatcher:
     nlp = _nlp()
@@ -88,7 +94,7 @@ def categories_mentioned(text: str, categories: list[TicketCategory]) -> list[st
     nlp = _nlp()
     matcher = _category_matcher(tuple(categories))
     counts: dict[str, int] = {}
-    for match_id, _start, _end in matcher(nlp.make_doc(text or "")):
+    for match_id, _start, _end in matcher(nlp.make_doc(_folded(text))):
         key = nlp.vocab.strings[match_id]
         counts[key] = counts.get(key, 0) + 1
     order = {category.key: index for index, category in enumerate(categories)}
@@ -110,7 +116,7 @@ def classify(
     """Urgent when the customer says so or the text shows urgency; complex when the
     request spans categories or repeats an earlier contact; routine otherwise."""
     nlp = _nlp()
-    doc = nlp.make_doc(text or "")
+    doc = nlp.make_doc(_folded(text))
     reasons: dict[str, str] = {}
     for match_id, start, end in _urgency_matcher()(doc):
         reasons.setdefault(nlp.vocab.strings[match_id], doc[start:end].text)

@@ -11,7 +11,8 @@ from bot.textscan import is_valid_email
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["new", "open", "pending", "resolved", "closed"]
 
-MAX_DESCRIPTION = 4000
+# Long enough for a detailed account (a 5,000-character message is kept whole).
+MAX_DESCRIPTION = 10_000
 
 
 class TicketCreate(BaseModel):

@@ -1,0 +1,84 @@
+"""Conversation-level actions: survey offer, handoff signal, cancelling, fallback wording."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import (
+    ActionCancelForm,
+    ActionDefaultAskAffirmation,
+    ActionEndConversation,
+    ActionRequestHuman,
+    ActionSessionStart,
+)
+from tests.actions.conftest import make_tracker, slot_events, texts
+
+FAQ_ANSWERED = [{"event": "action", "name": "utter_faq"}]
+
+
+async def test_goodbye_after_an_faq_answer_offers_the_survey(app_db, domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionEndConversation().run(dispatcher, make_tracker("bye", intent="goodbye",
+                                                                        events=FAQ_ANSWERED), domain)
+    assert slot_events(events) == {"survey_offered": True}
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
+
+
+async def test_goodbye_without_help_just_says_goodbye(app_db, domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionEndConversation().run(dispatcher, make_tracker("bye", intent="goodbye"), domain)
+    assert events == [] and "Goodbye" in texts(dispatcher)[0]
+
+
+async def test_survey_is_offered_only_once(app_db, domain):
+    offered = [*FAQ_ANSWERED, {"event": "slot", "name": "survey_offered", "value": True}]
+    dispatcher = CollectingDispatcher()
+    events = await ActionEndConversation().run(dispatcher, make_tracker("thanks", intent="thank_you",
+                                                                        events=offered), domain)
+    assert events == [] and "welcome" in texts(dispatcher)[0]
+
+
+async def test_request_human_sends_the_handoff_signal(domain):
+    dispatcher = CollectingDispatcher()
+    await ActionRequestHuman().run(dispatcher, make_tracker("agent please", intent="request_human"), domain)
+    assert {"handoff": {"reason": "requested"}} in [m.get("custom") for m in dispatcher.messages]
+
+
+async def test_handoff_after_repeated_misunderstanding_says_why(domain):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("/request_human", intent="request_human",
+                           events=[{"event": "action", "name": "action_default_fallback"}])
+    await ActionRequestHuman().run(dispatcher, tracker, domain)
+    assert {"handoff": {"reason": "fallback"}} in [m.get("custom") for m in dispatcher.messages]
+
+
+async def test_stop_forgets_the_half_filled_ticket(domain):
+    tracker = make_tracker("stop", intent="stop", slots={"ticket_description": "half", "customer_email": "a@b.co"},
+                           events=[{"event": "active_loop", "name": "ticket_form"},
+                                   {"event": "active_loop", "name": None}])
+    dispatcher = CollectingDispatcher()
+    events = await ActionCancelForm().run(dispatcher, tracker, domain)
+    slots = slot_events(events)
+    assert slots["ticket_description"] is None and "customer_email" not in slots
+    assert "no ticket was opened" in texts(dispatcher)[0]
+
+
+async def test_session_start_keeps_the_customers_details(domain):
+    tracker = make_tracker(slots={"customer_email": "a@b.co", "ticket_description": "x"})
+    events = await ActionSessionStart().run(CollectingDispatcher(), tracker, domain)
+    slots = slot_events(events)
+    assert slots["customer_email"] == "a@b.co" and slots["company_name"] == "Brightside"
+    assert "ticket_description" not in slots
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+
+
+async def test_fallback_question_names_the_faq_topic_in_words(domain):
+    tracker = make_tracker("shiping how long", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.6},
+                                                {"name": "faq", "confidence": 0.5}]
+    tracker.latest_message["response_selector"] = {
+        "faq": {"response": {"intent_response_key": "faq/shipping_times"}}}
+    dispatcher = CollectingDispatcher()
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert "shipping times" in texts(dispatcher)[0]
+    assert dispatcher.messages[0]["buttons"][1]["payload"] == "/out_of_scope"

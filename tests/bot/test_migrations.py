@@ -1,0 +1,98 @@
+"""Migrations: up from nothing, down to nothing, up again, and in step with the models."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from bot import migrate
+from bot.db import Base, import_all_models, make_engine
+
+APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers"}
+
+
+@pytest.fixture
+def sqlite_empty_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
+def postgresql_empty_url(postgres_url) -> Iterator[str]:
+    """A database of its own on the test server, so the shared one is left alone."""
+    name = f"mig_test_{secrets.token_hex(4)}"
+    admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request) -> str:
+    return request.getfixturevalue(f"{request.param}_empty_url")
+
+
+def table_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def schema_differences(url: str) -> list:
+    import_all_models()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def test_empty_database_upgrades_to_head_downgrades_to_base_and_upgrades_again(empty_url):
+    assert table_names(empty_url) == set()
+
+    migrate.upgrade(url=empty_url)
+    assert table_names(empty_url) == APP_TABLES | {"alembic_version"}
+    assert current_revision(empty_url) == "0001"
+
+    migrate.downgrade(url=empty_url)
+    assert table_names(empty_url) == {"alembic_version"}
+    assert current_revision(empty_url) is None
+
+    migrate.upgrade(url=empty_url)
+    assert table_names(empty_url) == APP_TABLES | {"alembic_version"}
+    assert current_revision(empty_url) == "0001"
+
+
+def test_migrated_schema_matches_the_models(empty_url):
+    migrate.upgrade(url=empty_url)
+
+    assert schema_differences(empty_url) == []
+
+
+def test_every_model_table_is_created_by_the_migrations():
+    import_all_models()
+
+    assert set(Base.metadata.tables) == APP_TABLES

@@ -1,0 +1,50 @@
+"""Which `rasa data validate` warnings are named as Rasa 3.6 false positives, and which fail."""
+
+from __future__ import annotations
+
+from bot.rasatools import classify_warning, warnings_in
+
+FORM_SLOTS = {"customer_name", "ticket_ref"}
+
+
+def test_retrieval_intent_duplicate_is_a_known_false_positive():
+    finding = classify_warning(
+        "The following duplicated intents have been found across multiple domain files: faq", FORM_SLOTS
+    )
+    assert finding.false_positive_reason
+
+
+def test_form_question_utterance_is_a_known_false_positive():
+    finding = classify_warning("The utterance 'utter_ask_customer_name' is not used in any story or rule.", FORM_SLOTS)
+    assert finding.false_positive_reason
+
+
+def test_unused_ordinary_utterance_is_a_real_warning():
+    finding = classify_warning("The utterance 'utter_cheer_up' is not used in any story or rule.", FORM_SLOTS)
+    assert finding.false_positive_reason is None
+
+
+def test_ask_utterance_for_a_slot_no_form_asks_is_a_real_warning():
+    finding = classify_warning("The utterance 'utter_ask_weather' is not used in any story or rule.", FORM_SLOTS)
+    assert finding.false_positive_reason is None
+
+
+def test_other_duplicates_are_real_warnings():
+    finding = classify_warning(
+        "The following duplicated intents have been found across multiple domain files: greet", FORM_SLOTS
+    )
+    assert finding.false_positive_reason is None
+
+
+def test_warnings_are_read_from_rasa_output():
+    output = (
+        "/x/io.py:100: UserWarning: The utterance 'utter_default' is not used in any story or rule.\n"
+        "\x1b[0m/x/io.py:100: UserWarning: Issue found in 'data/rules.yml': \n"
+        "Found intent 'faq' in stories which is not part of the domain.\n"
+        "  More info at https://rasa.com/docs/rasa/stories\n"
+        "2026-11-22 INFO rasa.validator - Validating intents...\n"
+    )
+    assert warnings_in(output) == [
+        "The utterance 'utter_default' is not used in any story or rule.",
+        "Issue found in 'data/rules.yml': Found intent 'faq' in stories which is not part of the domain.",
+    ]

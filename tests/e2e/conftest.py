@@ -1,0 +1,65 @@
+"""The real stack (trained Rasa server, action server, API) on free ports, once per run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from bot import migrate
+from bot.modelhash import model_path
+from bot.stack import RASA_BIN, Stack
+from tests.pgserver import free_port
+
+
+class Chat:
+    """One customer talking to the Rasa REST channel."""
+
+    def __init__(self, rasa_url: str) -> None:
+        self.rasa_url = rasa_url
+        self.sender = f"e2e-{uuid.uuid4().hex[:12]}"
+        self.client = httpx.Client(timeout=30)
+
+    def say(self, text: str) -> list[dict]:
+        response = self.client.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": self.sender, "message": text}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    @staticmethod
+    def text(replies: list[dict]) -> str:
+        return "\n".join(reply.get("text", "") for reply in replies if reply.get("text"))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    model = model_path()
+    if not model.is_file() or not RASA_BIN.is_file():
+        pytest.skip(f"end-to-end tests need the trained model {model.name} and .venv-rasa: run `make test`")
+    database = tmp_path_factory.mktemp("e2e") / "support.db"
+    url = f"sqlite:///{database}"
+    migrate.upgrade(url=url)
+    logs: list[str] = []
+    running = Stack(
+        model=model, rasa_port=free_port(), action_port=free_port(), api_port=free_port(),
+        env={"DATABASE_URL": url}, emit=logs.append,
+    )
+    running.logs = logs  # type: ignore[attr-defined]
+    running.database_url = url  # type: ignore[attr-defined]
+    running.start()
+    try:
+        running.wait_ready(timeout=400)
+    except Exception:
+        running.stop()
+        print("\n".join(logs[-80:]))
+        raise
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def chat(stack) -> Chat:
+    return Chat(f"http://{stack.host}:{stack.rasa_port}")
