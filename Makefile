@@ -8,6 +8,9 @@ PY         := $(VENV)/bin/python
 RASA       := $(RASA_VENV)/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
+# Rasa's dependencies print import-time deprecation notices that are not about our data.
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: help run shell test test-unit test-stories validate eval bench model db venvs lint lock clean
 
@@ -61,7 +64,7 @@ model: venvs
 	@model=$$($(PY) -m bot model path); \
 	if [ -f "$$model" ]; then echo "model up to date: $$model"; \
 	else echo "training $$model"; \
-	  $(RASA) train --config config.yml --domain domain.yml --data data --out models \
+	  PYTHONWARNINGS=ignore::DeprecationWarning $(RASA) train --config config.yml --domain domain.yml --data data --out models \
 	    --fixed-model-name "$$(basename $$model .tar.gz)" || exit 1; \
 	fi
 

@@ -47,6 +47,10 @@ def _run(args: argparse.Namespace) -> int:
 def _rasa(args: argparse.Namespace) -> int:
     from bot import rasatools
 
+    if args.what == "record-stories":
+        root = rasatools.PROJECT_ROOT
+        return rasatools.record_stories(root / "tests" / "stories" / "conversations.yml",
+                                        root / "tests" / "test_stories.yml")
     return {"validate": rasatools.validate, "test-stories": rasatools.test_stories,
             "eval": rasatools.evaluate}[args.what]()
 
@@ -55,6 +59,12 @@ def _shell(args: argparse.Namespace) -> int:
     from bot.stack import chat_in_terminal
 
     return chat_in_terminal()
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.bench import main as bench
+
+    return bench(levels=args.levels, level_seconds=args.level_seconds, skip_training=args.skip_training)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,8 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     rasa = commands.add_parser("rasa", help="Rasa checks: data validation, test stories, NLU evaluation")
-    rasa.add_argument("what", choices=["validate", "test-stories", "eval"])
+    rasa.add_argument("what", choices=["validate", "test-stories", "eval", "record-stories"])
     rasa.set_defaults(handler=_rasa)
+
+    bench = commands.add_parser("bench", help="training time, parse latency, throughput and capacity")
+    bench.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 300])
+    bench.add_argument("--level-seconds", type=float, default=90.0)
+    bench.add_argument("--skip-training", action="store_true")
+    bench.set_defaults(handler=_bench)
 
     shell = commands.add_parser("shell", help="chat with the assistant in this terminal")
     shell.set_defaults(handler=_shell)

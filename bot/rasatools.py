@@ -25,6 +25,7 @@ def rasa_env() -> dict[str, str]:
     # Library import noise (pkg_resources, jax) is not about our data.
     env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
     env.setdefault("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
     return env
 
@@ -219,3 +220,63 @@ def write_readme_section(name: str, body: str) -> None:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     readme.write_text(f"{head}{start}\n{body.strip()}\n{end}{tail}", encoding="utf-8")
+
+
+# --- recording test stories from real conversations ---------------------------------
+
+
+def record_stories(conversations_file: Path, out: Path) -> int:
+    """Play scripted conversations against the real stack and write what happened as
+    Rasa test stories. A person reads the result before committing it: the stories
+    must show the behaviour we want, not merely the behaviour we have."""
+    import tempfile
+    import uuid
+
+    import httpx
+    from sqlalchemy.orm import Session
+
+    from bot import migrate
+    from bot.db import make_engine
+    from bot.stack import Stack, free_port
+    from bot.tickets.schemas import TicketCreate
+    from bot.tickets.service import create_ticket
+
+    script = yaml.safe_load(conversations_file.read_text(encoding="utf-8"))["conversations"]
+    with tempfile.TemporaryDirectory() as workdir:
+        url = f"sqlite:///{workdir}/stories.db"
+        migrate.upgrade(url=url)
+        logs: list[str] = []
+        stack = Stack(model=model_path(), rasa_port=free_port(), action_port=free_port(), api_port=free_port(),
+                      env={"DATABASE_URL": url}, emit=logs.append)
+        stack.start()
+        try:
+            stack.wait_ready(timeout=400)
+            engine = make_engine(url)
+            rasa = f"http://{stack.host}:{stack.rasa_port}"
+            stories: list[str] = []
+            with httpx.Client(timeout=60) as client:
+                for number, conversation in enumerate(script, start=1):
+                    email = f"story{number}@example.com"
+                    with Session(engine) as session, session.begin():
+                        ticket = create_ticket(session=session, data=TicketCreate(
+                            description="Parcel never arrived", category="orders_shipping",
+                            customer_name="Story Customer", customer_email=email)).reference
+                    sender = f"story-{number}-{uuid.uuid4().hex[:6]}"
+                    for text in conversation["say"]:
+                        text = text.format(ticket=ticket, email=email, wrong_email="not.me@example.com")
+                        client.post(f"{rasa}/webhooks/rest/webhook",
+                                    json={"sender": sender, "message": text}).raise_for_status()
+                    story = client.get(f"{rasa}/conversations/{sender}/story").text
+                    body = story.split("stories:\n", 1)[1]
+                    body = re.sub(r"^- story: .*$", f"- story: {conversation['name']}", body, count=1, flags=re.M)
+                    stories.append(body.rstrip())
+            engine.dispose()
+        finally:
+            stack.stop()
+    header = (
+        "# Recorded by `python -m bot rasa record-stories` from tests/stories/conversations.yml,\n"
+        "# then read through by a person. Replayed by `make test` (rasa test, fail on any error).\n"
+    )
+    out.write_text(header + 'version: "3.1"\nstories:\n' + "\n".join(stories) + "\n", encoding="utf-8")
+    print(f"wrote {len(stories)} stories to {out}")
+    return 0

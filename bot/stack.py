@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +21,13 @@ from bot.settings import PROJECT_ROOT
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 COLOURS = {"rasa": "\033[35m", "actions": "\033[36m", "api": "\033[32m"}
 RESET = "\033[0m"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class StackError(RuntimeError):
@@ -81,6 +89,9 @@ class Stack:
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Rasa's own telemetry would try to reach the internet.
         env["RASA_TELEMETRY_ENABLED"] = "false"
+        env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
         return env
 
     def _pump(self, service: Service) -> None:
@@ -94,21 +105,42 @@ class Stack:
     def start(self) -> None:
         if not self.model.is_file():
             raise StackError(f"no trained model at {self.model}; run `make model`")
-        env = self._environment()
         self.services = self._services()
         for service in self.services:
-            service.process = subprocess.Popen(
-                service.command,
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                bufsize=1,
-                start_new_session=True,  # its own process group: Ctrl-C is ours to relay
-            )
-            service.pump = threading.Thread(target=self._pump, args=(service,), daemon=True)
-            service.pump.start()
+            self._launch(service)
+
+    def _launch(self, service: Service) -> None:
+        service.process = subprocess.Popen(
+            service.command,
+            cwd=PROJECT_ROOT,
+            env=self._environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # its own process group: Ctrl-C is ours to relay
+        )
+        service.pump = threading.Thread(target=self._pump, args=(service,), daemon=True)
+        service.pump.start()
+
+    def service(self, name: str) -> Service:
+        return next(service for service in self.services if service.name == name)
+
+    def stop_service(self, name: str, grace: float = 15.0) -> None:
+        """Stop one process (tests use it to show what happens when it is down)."""
+        process = self.service(name).process
+        if process and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+
+    def restart_service(self, name: str, timeout: float = 120.0) -> None:
+        service = self.service(name)
+        self._launch(service)
+        pending, self.services = self.services, [service]
+        try:
+            self.wait_ready(timeout=timeout)
+        finally:
+            self.services = pending
 
     def wait_ready(self, timeout: float = 300.0, cancelled: Callable[[], bool] = lambda: False) -> None:
         """Poll each health URL until it answers 200; the Rasa server needs about a

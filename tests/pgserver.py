@@ -12,15 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.stack import free_port
+
 
 class PostgresUnavailable(RuntimeError):
     """Why no PostgreSQL server could be started (shown as the skip reason)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _bin_dir() -> Path:

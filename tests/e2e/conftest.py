@@ -10,8 +10,7 @@ import pytest
 
 from bot import migrate
 from bot.modelhash import model_path
-from bot.stack import RASA_BIN, Stack
-from tests.pgserver import free_port
+from bot.stack import RASA_BIN, Stack, free_port
 
 
 class Chat:

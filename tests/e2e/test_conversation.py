@@ -39,6 +39,8 @@ def test_faq_ticket_status_and_low_survey_score_end_to_end(stack, chat):
     assert "valid e-mail" in chat.text(chat.say("dana at example dot com"))
     topic = chat.say("dana.reyes@example.com")
     assert any("Orders & shipping" in [b["title"] for b in reply.get("buttons", [])] for reply in topic)
+    # A forged button payload with an unknown topic is refused, and the question asked again.
+    assert "pick one of the buttons" in chat.text(chat.say('/inform{"ticket_category":"free_money"}'))
     assert "describe" in chat.text(chat.say('/inform{"ticket_category":"orders_shipping"}')).lower()
     summary = chat.text(chat.say("My parcel for order 48213 never arrived and tracking hasn't moved in a week."))
     assert "Dana Reyes" in summary and "Orders & shipping" in summary
@@ -84,6 +86,28 @@ def test_asking_for_a_person_emits_the_handoff_signal(stack, chat):
     replies = chat.say("I want to talk to a real person")
     assert {"handoff": {"reason": "requested"}} in [reply.get("custom") for reply in replies]
     assert "connecting you" in chat.text(replies)
+
+
+def test_unknown_button_payload_gets_an_answer(stack, chat):
+    replies = chat.say("/no_such_intent")
+    assert chat.text(replies)
+
+
+def test_emoji_and_markup_are_answered_and_kept_as_text(stack, chat):
+    chat.say("I want to open a ticket")
+    chat.say("Zoë 😀 <b>Ng</b>")
+    summary = chat.text(chat.say("zoe@example.com"))
+    assert summary  # the form moves on to the topic question
+    chat.say('/inform{"ticket_category":"other"}')
+    confirm = chat.text(chat.say("<script>alert('x')</script> my order 😡 is late; DROP TABLE tickets;"))
+    assert "<script>alert('x')</script>" in confirm and "Zoë 😀 <b>Ng</b>" in confirm
+    reference = REFERENCE.search(chat.text(chat.say("/affirm"))).group(0)
+    engine = create_engine(stack.database_url)
+    with Session(engine) as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.reference == reference)).one()
+        assert ticket.customer_name == "Zoë 😀 <b>Ng</b>"
+        assert ticket.description.startswith("<script>alert('x')</script>")
+    engine.dispose()
 
 
 def test_stop_cancels_the_ticket_form_and_nothing_is_stored(stack, chat):
