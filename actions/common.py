@@ -66,12 +66,25 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
-def is_interruption(tracker: Tracker) -> bool:
+def is_interruption(tracker: Tracker, *, free_text: bool = False) -> bool:
+    """Whether the message is an FAQ, a stop or a request for a person rather than an
+    answer. For free-text questions (describe the problem) a statement is the answer
+    even when it reads like an FAQ topic: only a question ("...?") counts as an FAQ,
+    and only a short message as stop or a request for a person."""
     name, confidence = latest_intent(tracker)
+    text = latest_text(tracker).strip()
     if name not in INTERRUPTING_INTENTS:
         return False
     # A button payload (/stop) is certain; typed text must be confidently classified.
-    return latest_text(tracker).startswith("/") or confidence >= INTERRUPT_CONFIDENCE
+    if text.startswith("/"):
+        return True
+    if confidence < INTERRUPT_CONFIDENCE:
+        return False
+    if not free_text:
+        return True
+    if name == "faq":
+        return text.endswith("?")
+    return len(text.split()) <= 8
 
 
 def entity_value(tracker: Tracker, entity: str) -> Any:

@@ -67,7 +67,7 @@ class ValidateFeedbackForm(GuardedFormValidation):
         if self.at_activation(tracker):
             described = substantive_text(latest_text(tracker), min_words=5)
             return {"feedback_text": described} if described else {}
-        answer = self.answer_for("feedback_text", tracker)
+        answer = self.answer_for("feedback_text", tracker, free_text=True)
         return {"feedback_text": answer} if answer else {}
 
     def validate_feedback_text(self, value, dispatcher, tracker, domain):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -37,8 +38,9 @@ class GuardedFormValidation(FormValidationAction):
     asked for and the message is not an interruption (an FAQ, stop, asking for a
     person), so those reach their rules and the form resumes afterwards."""
 
-    def name(self) -> str:  # pragma: no cover - subclasses name themselves
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """Abstract, so the action server does not register this base class."""
 
     @staticmethod
     def requested(tracker: Tracker) -> str | None:
@@ -48,9 +50,13 @@ class GuardedFormValidation(FormValidationAction):
     def at_activation(tracker: Tracker) -> bool:
         return tracker.get_slot("requested_slot") is None
 
-    def answer_for(self, slot: str, tracker: Tracker) -> str | None:
+    def answer_for(self, slot: str, tracker: Tracker, *, free_text: bool = False) -> str | None:
         """The latest message's text when it answers the question for `slot`."""
-        if self.requested(tracker) != slot or is_interruption(tracker) or is_button_payload(tracker):
+        if (
+            self.requested(tracker) != slot
+            or is_interruption(tracker, free_text=free_text)
+            or is_button_payload(tracker)
+        ):
             return None
         text = latest_text(tracker).strip()
         return text or None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from datetime import datetime
 from typing import Any
 
@@ -140,7 +141,7 @@ class ValidateTicketForm(GuardedFormValidation):
         if self.at_activation(tracker):
             described = substantive_text(latest_text(tracker))
             return {"ticket_description": described} if described else {}
-        answer = self.answer_for("ticket_description", tracker)
+        answer = self.answer_for("ticket_description", tracker, free_text=True)
         return {"ticket_description": answer} if answer else {}
 
     def validate_ticket_description(self, value, dispatcher, tracker, domain):
@@ -293,6 +294,10 @@ class _TicketLookupValidation(GuardedFormValidation):
     is checked as soon as both are known; a mismatch gets the same neutral answer
     whichever of the two was wrong, and the form asks again until the tries run out."""
 
+    @abstractmethod
+    def name(self) -> str:
+        """Abstract: the status and the add-information forms each name themselves."""
+
     async def required_slots(self, domain_slots, dispatcher, tracker, domain):
         # Once the tries are used up the form ends at once; its submit action refuses.
         return [] if lookups_left(tracker) <= 0 else domain_slots
@@ -393,7 +398,7 @@ class ValidateTicketUpdateForm(_TicketLookupValidation):
         return "validate_ticket_update_form"
 
     async def extract_ticket_note(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
-        answer = self.answer_for("ticket_note", tracker)
+        answer = self.answer_for("ticket_note", tracker, free_text=True)
         return {"ticket_note": answer} if answer else {}
 
     def validate_ticket_note(self, value, dispatcher, tracker, domain):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from bot.settings import PROJECT_ROOT
@@ -32,4 +33,9 @@ def model_hash(root: Path = PROJECT_ROOT) -> str:
 
 
 def model_path(root: Path = PROJECT_ROOT) -> Path:
+    """The model for the current data, or the one named by RASA_MODEL (to try a
+    model trained elsewhere without retraining)."""
+    override = os.environ.get("RASA_MODEL")
+    if override:
+        return Path(override).resolve()
     return root / "models" / f"{model_hash(root)}.tar.gz"

@@ -26,7 +26,6 @@ def rasa_env() -> dict[str, str]:
     env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     env["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
-    env.setdefault("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
     return env
 
 

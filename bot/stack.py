@@ -56,6 +56,16 @@ class Stack:
     colour: bool = False
     services: list[Service] = field(default_factory=list)
 
+    def endpoints_file(self) -> Path:
+        """endpoints.yml with this stack's action server port (Rasa 3.6 does not
+        expand environment variables there)."""
+        path = PROJECT_ROOT / "var" / f"endpoints-{self.rasa_port}.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f'action_endpoint:\n  url: "http://{self.host}:{self.action_port}/webhook"\n', encoding="utf-8"
+        )
+        return path
+
     def _services(self) -> list[Service]:
         python = sys.executable
         return [
@@ -69,7 +79,7 @@ class Stack:
                 [
                     str(RASA_BIN), "run", "--enable-api", "--model", str(self.model),
                     "--interface", self.host, "--port", str(self.rasa_port),
-                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                    "--endpoints", str(self.endpoints_file()), "--credentials", "credentials.yml",
                 ],
                 f"http://{self.host}:{self.rasa_port}/status",
             ),
@@ -84,7 +94,6 @@ class Stack:
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.env)
-        env["ACTION_ENDPOINT_URL"] = f"http://{self.host}:{self.action_port}/webhook"
         env["RASA_URL"] = f"http://{self.host}:{self.rasa_port}"
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Rasa's own telemetry would try to reach the internet.
@@ -241,7 +250,7 @@ def chat_in_terminal() -> int:
     try:
         stack.wait_ready(timeout=60)
         return subprocess.call(
-            [str(RASA_BIN), "shell", "--model", str(stack.model), "--endpoints", "endpoints.yml"],
+            [str(RASA_BIN), "shell", "--model", str(stack.model), "--endpoints", str(stack.endpoints_file())],
             cwd=PROJECT_ROOT, env=env,
         )
     finally:

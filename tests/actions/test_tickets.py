@@ -244,3 +244,17 @@ async def test_locked_database_keeps_the_ticket_details_and_apologises(app_db, d
     assert "trouble saving" in texts(dispatcher)[0]
     # Only the confirmation is cleared (so "yes" retries); what the customer said stays.
     assert slot_events(events) == {"ticket_confirmed": None}
+
+
+async def test_problem_description_that_reads_like_an_faq_is_taken_as_the_description(app_db, domain):
+    tracker = make_tracker("My parcel never arrived and the tracking hasn't moved in a week.", intent="faq",
+                           confidence=0.9, active_loop="ticket_form", requested_slot="ticket_description")
+    _, events = await _validate(ValidateTicketForm(), tracker, domain)
+    assert slot_events(events)["ticket_description"].startswith("My parcel never arrived")
+
+
+async def test_question_while_asked_for_the_description_is_answered_as_an_faq(app_db, domain):
+    tracker = make_tracker("what is your return policy?", intent="faq", confidence=0.9,
+                           active_loop="ticket_form", requested_slot="ticket_description")
+    _, events = await _validate(ValidateTicketForm(), tracker, domain)
+    assert "ticket_description" not in slot_events(events)
