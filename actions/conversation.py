@@ -64,6 +64,10 @@ class ActionEndConversation(Action):
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         company = get_settings().company_name
+        if tracker.get_slot("survey_offered"):
+            # "no thanks" or "bye" right after the offer is a polite no.
+            dispatcher.utter_message(text=f"No problem. Thanks for chatting with {company}, and have a good day!")
+            return [SlotSet("survey_offered", False)]
         offered_before = any(
             event.get("event") == "slot" and event.get("name") == "survey_offered" and event.get("value") is True
             for event in tracker.events

@@ -40,8 +40,8 @@ class ValidateFeedbackForm(GuardedFormValidation):
         return "validate_feedback_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain):
-        # Someone happy to be contacted gets asked for an address if we have none.
-        if tracker.get_slot("feedback_anonymous") is False and not tracker.get_slot("customer_email"):
+        # Someone happy to be contacted needs an address; the form asks only if we have none.
+        if tracker.get_slot("feedback_anonymous") is False:
             return [*domain_slots, "customer_email"]
         return domain_slots
 

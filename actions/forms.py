@@ -9,6 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
 
 from actions.common import is_button_payload, is_interruption, latest_text
 from bot.textscan import first, is_valid_email
@@ -41,6 +42,17 @@ class GuardedFormValidation(FormValidationAction):
     @abstractmethod
     def name(self) -> str:
         """Abstract, so the action server does not register this base class."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        events = await super().run(dispatcher, tracker, domain)
+        asked = self.requested(tracker)
+        answered = any(e.get("event") == "slot" and e.get("name") != "requested_slot" for e in events)
+        if asked and not answered and not is_interruption(tracker):
+            # Not an answer, and not something a rule handles (an FAQ, stop, a person):
+            # keep the form in charge so it asks its question again, instead of
+            # letting the message fall through to a generic fallback.
+            events.append({"event": "slot", "timestamp": None, "name": asked, "value": None})
+        return events
 
     @staticmethod
     def requested(tracker: Tracker) -> str | None:

@@ -262,7 +262,9 @@ def record_stories(conversations_file: Path, out: Path) -> int:
                             customer_name="Story Customer", customer_email=email)).reference
                     sender = f"story-{number}-{uuid.uuid4().hex[:6]}"
                     for text in conversation["say"]:
-                        text = text.format(ticket=ticket, email=email, wrong_email="not.me@example.com")
+                        for placeholder, value in (("{ticket}", ticket), ("{email}", email),
+                                                   ("{wrong_email}", "not.me@example.com")):
+                            text = text.replace(placeholder, value)
                         client.post(f"{rasa}/webhooks/rest/webhook",
                                     json={"sender": sender, "message": text}).raise_for_status()
                     story = client.get(f"{rasa}/conversations/{sender}/story").text

@@ -82,3 +82,11 @@ async def test_fallback_question_names_the_faq_topic_in_words(domain):
     await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
     assert "shipping times" in texts(dispatcher)[0]
     assert dispatcher.messages[0]["buttons"][1]["payload"] == "/out_of_scope"
+
+
+async def test_no_thanks_right_after_the_offer_declines_the_survey(app_db, domain):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("no thanks", intent="thank_you", slots={"survey_offered": True}, events=FAQ_ANSWERED)
+    events = await ActionEndConversation().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {"survey_offered": False}
+    assert "No problem" in texts(dispatcher)[0]

@@ -53,3 +53,21 @@ async def test_named_feedback_is_linked_to_the_customer(app_db, domain):
         item = session.scalars(select(Feedback)).one()
         assert item.customer_email == "dana@example.com" and item.conversation_id == "conv-10"
     assert "get back to you" in texts(dispatcher)[0]
+
+
+async def test_email_typed_for_named_feedback_is_taken(app_db, domain):
+    tracker = make_tracker("kim@example.com", active_loop="feedback_form", requested_slot="customer_email",
+                           slots={"feedback_category": "complaint", "feedback_text": "Rude driver",
+                                  "feedback_anonymous": False})
+    events = await ValidateFeedbackForm().run(CollectingDispatcher(), tracker, domain)
+    slots = slot_events(events)
+    assert slots["customer_email"] == "kim@example.com"
+    assert slots["requested_slot"] is None
+
+
+async def test_unexpected_button_mid_form_keeps_the_form_asking(app_db, domain):
+    tracker = make_tracker('/inform{"feedback_category":"process"}', active_loop="feedback_form",
+                           requested_slot="feedback_text", slots={"feedback_category": "suggestion"},
+                           entities=[{"entity": "feedback_category", "value": "process"}])
+    events = await ValidateFeedbackForm().run(CollectingDispatcher(), tracker, domain)
+    assert slot_events(events) == {"feedback_text": None}
