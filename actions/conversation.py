@@ -110,6 +110,20 @@ def last_bot_action(tracker: Tracker) -> str | None:
     return None
 
 
+class ActionAnswerNo(Action):
+    """A bare "no" outside any question: after "anything else?" it means goodbye."""
+
+    def name(self) -> str:
+        return "action_answer_no"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        if last_bot_action(tracker) in ("action_end_conversation", "utter_anything_else", "action_answer_no"):
+            dispatcher.utter_message(text=f"Thanks for contacting {get_settings().company_name}. Goodbye!")
+        else:
+            dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
 class ActionRequestHuman(Action):
     """Tells the customer we're connecting them and signals the handoff to the API."""
 

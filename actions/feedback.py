@@ -47,7 +47,7 @@ class ValidateFeedbackForm(GuardedFormValidation):
 
     async def extract_feedback_category(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         from_button = entity_value(tracker, "feedback_category")
-        if from_button and self.requested(tracker) == "feedback_category":
+        if from_button:  # a topic button counts whenever it is tapped during the form
             return {"feedback_category": from_button}
         if self.at_activation(tracker):
             found = category_from_words(latest_text(tracker), strict=True)

@@ -11,7 +11,7 @@ from actions.common import (
     DatabaseUnavailable,
     entity_value,
     in_transaction,
-    latest_intent,
+    is_interruption,
     latest_text,
     say_database_trouble,
 )
@@ -100,8 +100,29 @@ class ValidateSurveyForm(GuardedFormValidation):
         return "validate_survey_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain):
-        # One slot asked once per question; the form ends after the last question.
-        return [] if question_index(tracker) >= len(survey_definition().questions) else domain_slots
+        # One slot asked once per question; the form ends after the last question,
+        # unless an unhappy customer's e-mail is needed so someone can contact them.
+        if question_index(tracker) < len(survey_definition().questions):
+            return domain_slots
+        if tracker.get_slot("recovery_contact_wanted"):
+            return ["customer_email"]
+        return []
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list:
+        if self.requested(tracker) == "customer_email" and (
+            latest_text(tracker).strip().lower().strip(" .!") in SKIP_CONTACT
+        ):
+            # No address given: the survey ends; the recovery ticket is opened without one.
+            return [SlotSet("recovery_contact_wanted", False), SlotSet("requested_slot", None)]
+        return await super().run(dispatcher, tracker, domain)
+
+    async def extract_customer_email(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
+        if self.requested(tracker) != "customer_email":
+            return {}
+        return self.email_from("customer_email", tracker)
+
+    def validate_customer_email(self, value, dispatcher, tracker, domain):
+        return self.check_email(value, dispatcher, "customer_email")
 
     async def extract_survey_answer(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if self.requested(tracker) != "survey_answer":
@@ -113,11 +134,12 @@ class ValidateSurveyForm(GuardedFormValidation):
         if not text or text.startswith("/") or text.lower().strip(" .!") in STOP_WORDS:
             return {}
         question = survey_definition().question(question_index(tracker))
-        intent, confidence = latest_intent(tracker)
         understood = question is not None and _understood(question, text)
         # An answer we understand is taken whatever the intent ("no" is an answer
-        # here, not a refusal); anything else may be an FAQ or a request to stop.
-        if not understood and intent in ("faq", "stop", "request_human") and confidence >= 0.7:
+        # here, not a refusal); anything else may be an FAQ or a request to stop,
+        # and a free-text comment counts as an FAQ only when it is a question.
+        free_text = question is not None and question.type == "text"
+        if not understood and is_interruption(tracker, free_text=free_text):
             return {}
         return {"survey_answer": text}
 
@@ -152,7 +174,11 @@ class ValidateSurveyForm(GuardedFormValidation):
             return {"survey_answer": None}
         except SurveyError:
             return {"survey_answer": None, "survey_question_index": float(len(definition.questions))}
-        return {"survey_answer": None, "survey_question_index": float(index + 1)}
+        result = {"survey_answer": None, "survey_question_index": float(index + 1)}
+        unhappy = index == 0 and isinstance(parsed, int) and parsed <= get_settings().recovery_score_threshold
+        if unhappy and not tracker.get_slot("customer_email"):
+            result["recovery_contact_wanted"] = True
+        return result
 
 
 def _understood(question: SurveyQuestion, text: str) -> bool:
@@ -186,14 +212,31 @@ async def _finish(tracker: Tracker, *, completed: bool) -> tuple[str | None, int
     return await in_transaction(_work)
 
 
+SKIP_CONTACT = {"skip", "no", "no thanks", "no thank you", "nope", "rather not", "i'd rather not", "no email"}
+
+
 def _recovery_message(reference: str, tracker: Tracker) -> str:
     contact = (
         "someone from our team will contact you within a day to put things right."
         if tracker.get_slot("customer_email")
-        else "a team lead will look into it. If you'd like us to reach you, open a ticket with your e-mail and mention "
-        f"{reference}."
+        else "a team lead will look into what went wrong."
     )
     return f"I'm sorry we let you down. I've opened {reference} with high priority, and {contact}"
+
+
+class ActionAskSurveyFormCustomerEmail(Action):
+    """After a low score: the address someone can use to contact the customer."""
+
+    def name(self) -> str:
+        return "action_ask_survey_form_customer_email"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        dispatcher.utter_message(
+            text="I'm sorry it wasn't better. So that someone can contact you and put it right, "
+            "which e-mail address should we use? (Or say \"skip\".)",
+            buttons=[{"title": "Skip", "payload": "skip"}],
+        )
+        return []
 
 
 class ActionSubmitSurvey(Action):
@@ -210,7 +253,8 @@ class ActionSubmitSurvey(Action):
             dispatcher.utter_message(text=_recovery_message(reference, tracker))
         else:
             dispatcher.utter_message(text="Thank you for your answers, they help us get better. Have a good day!")
-        return [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None)]
+        return [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None),
+                SlotSet("recovery_contact_wanted", None)]
 
 
 class ActionStopSurvey(Action):

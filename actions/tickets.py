@@ -114,7 +114,7 @@ class ValidateTicketForm(GuardedFormValidation):
     async def extract_ticket_category(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         settings = get_settings()
         from_button = entity_value(tracker, "ticket_category")
-        if from_button and self.requested(tracker) == "ticket_category":
+        if from_button:  # a topic button counts whenever it is tapped during the form
             return {"ticket_category": from_button}
         text = latest_text(tracker)
         if self.at_activation(tracker):

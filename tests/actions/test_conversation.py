@@ -90,3 +90,16 @@ async def test_no_thanks_right_after_the_offer_declines_the_survey(app_db, domai
     events = await ActionEndConversation().run(dispatcher, tracker, domain)
     assert slot_events(events) == {"survey_offered": False}
     assert "No problem" in texts(dispatcher)[0]
+
+
+async def test_no_after_anything_else_says_goodbye(domain):
+    from actions.conversation import ActionAnswerNo
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("no", intent="deny", events=[{"event": "action", "name": "action_end_conversation"}])
+    await ActionAnswerNo().run(dispatcher, tracker, domain)
+    assert "Goodbye" in texts(dispatcher)[0]
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerNo().run(dispatcher, make_tracker("no", intent="deny",
+                                                        events=[{"event": "action", "name": "utter_greet"}]), domain)
+    assert dispatcher.messages[0]["response"] == "utter_anything_else"

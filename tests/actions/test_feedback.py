@@ -66,8 +66,16 @@ async def test_email_typed_for_named_feedback_is_taken(app_db, domain):
 
 
 async def test_unexpected_button_mid_form_keeps_the_form_asking(app_db, domain):
+    tracker = make_tracker('/inform{"survey_answer":"5"}', active_loop="feedback_form",
+                           requested_slot="feedback_text", slots={"feedback_category": "suggestion"},
+                           entities=[{"entity": "survey_answer", "value": "5"}])
+    events = await ValidateFeedbackForm().run(CollectingDispatcher(), tracker, domain)
+    assert slot_events(events) == {"feedback_text": None}
+
+
+async def test_topic_button_tapped_later_changes_the_topic(app_db, domain):
     tracker = make_tracker('/inform{"feedback_category":"process"}', active_loop="feedback_form",
                            requested_slot="feedback_text", slots={"feedback_category": "suggestion"},
                            entities=[{"entity": "feedback_category", "value": "process"}])
     events = await ValidateFeedbackForm().run(CollectingDispatcher(), tracker, domain)
-    assert slot_events(events) == {"feedback_text": None}
+    assert slot_events(events)["feedback_category"] == "process"

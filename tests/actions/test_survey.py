@@ -101,3 +101,40 @@ async def test_leaving_mid_survey_keeps_answers_marked_incomplete(app_db, domain
         assert not response.completed and len(response.answers) == 2
         assert response.recovery_ticket_id is not None  # 2 is a low score
     assert "stopped the survey" in texts(dispatcher)[0]
+
+
+async def test_comment_that_reads_like_an_faq_is_kept_as_the_comment(app_db, domain):
+    _, slots = await _answer(domain, "You never answered my emails.", 5, intent="faq", confidence=0.9)
+    assert slots["survey_question_index"] == 6
+    with Session(app_db) as session:
+        assert session.scalars(select(SurveyAnswer.text)).one() == "You never answered my emails."
+
+
+async def test_low_score_without_known_email_asks_for_one_at_the_end(app_db, domain):
+    _, slots = await _answer(domain, "1", 0)
+    assert slots["recovery_contact_wanted"] is True
+    tracker = make_tracker("no", intent="deny", active_loop="survey_form", requested_slot="survey_answer",
+                           slots={"survey_question_index": 5.0, "recovery_contact_wanted": True})
+    events = await ValidateSurveyForm().run(CollectingDispatcher(), tracker, domain)
+    assert slot_events(events)["requested_slot"] == "customer_email"
+
+
+async def test_email_given_after_a_low_score_goes_on_the_recovery_ticket(app_db, domain):
+    await _answer(domain, "2", 0)
+    tracker = make_tracker("it's dana@example.com", active_loop="survey_form", requested_slot="customer_email",
+                           slots={"survey_question_index": 6.0, "recovery_contact_wanted": True})
+    events = await ValidateSurveyForm().run(CollectingDispatcher(), tracker, domain)
+    slots = slot_events(events)
+    assert slots["customer_email"] == "dana@example.com" and slots["requested_slot"] is None
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitSurvey().run(dispatcher, make_tracker(slots={"customer_email": "dana@example.com"}), domain)
+    with Session(app_db) as session:
+        assert session.scalars(select(Ticket.customer_email)).one() == "dana@example.com"
+    assert "contact you" in texts(dispatcher)[0]
+
+
+async def test_skipping_the_contact_question_ends_the_survey(app_db, domain):
+    tracker = make_tracker("skip", intent="stop", active_loop="survey_form", requested_slot="customer_email",
+                           slots={"survey_question_index": 6.0, "recovery_contact_wanted": True})
+    events = await ValidateSurveyForm().run(CollectingDispatcher(), tracker, domain)
+    assert slot_events(events) == {"recovery_contact_wanted": False, "requested_slot": None}
