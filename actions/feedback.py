@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.common import DatabaseUnavailable, entity_value, in_transaction, latest_text, say_database_trouble
-from actions.forms import GuardedFormValidation, substantive_text
+from actions.forms import ContactEmailWhenAsked, substantive_text
 from bot.feedback.models import FEEDBACK_CATEGORIES
 from bot.feedback.schemas import MAX_FEEDBACK, FeedbackCreate
 from bot.feedback.service import record_feedback
@@ -35,7 +35,7 @@ def category_from_words(text: str, *, strict: bool) -> str | None:
     return None
 
 
-class ValidateFeedbackForm(GuardedFormValidation):
+class ValidateFeedbackForm(ContactEmailWhenAsked):
     def name(self) -> str:
         return "validate_feedback_form"
 
@@ -88,14 +88,6 @@ class ValidateFeedbackForm(GuardedFormValidation):
         if answer is None and _ANONYMOUS_YES.search(latest_text(tracker)):
             answer = True
         return {} if answer is None else {"feedback_anonymous": answer}
-
-    async def extract_customer_email(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
-        if self.requested(tracker) != "customer_email":
-            return {}
-        return self.email_from("customer_email", tracker)
-
-    def validate_customer_email(self, value, dispatcher, tracker, domain):
-        return self.check_email(value, dispatcher, "customer_email")
 
 
 class ActionSubmitFeedback(Action):

@@ -102,3 +102,20 @@ class GuardedFormValidation(FormValidationAction):
         return None
 
 
+
+
+class ContactEmailWhenAsked(GuardedFormValidation):
+    """For forms that ask for a contact address only in some cases (named feedback, a
+    low survey score): the e-mail is taken only when it was asked for."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """Abstract: each form names itself."""
+
+    async def extract_customer_email(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
+        if self.requested(tracker) != "customer_email":
+            return {}
+        return self.email_from("customer_email", tracker)
+
+    def validate_customer_email(self, value, dispatcher, tracker, domain):
+        return self.check_email(value, dispatcher, "customer_email")

@@ -15,7 +15,7 @@ from actions.common import (
     latest_text,
     say_database_trouble,
 )
-from actions.forms import GuardedFormValidation
+from actions.forms import ContactEmailWhenAsked
 from bot.settings import get_settings
 from bot.surveys.definition import SurveyDefinition, SurveyQuestion, SurveySkipped, load_survey, parse_answer
 from bot.surveys.service import (
@@ -95,7 +95,7 @@ class ActionAskSurveyAnswer(Action):
         return [SlotSet("survey_offered", False)]
 
 
-class ValidateSurveyForm(GuardedFormValidation):
+class ValidateSurveyForm(ContactEmailWhenAsked):
     def name(self) -> str:
         return "validate_survey_form"
 
@@ -115,14 +115,6 @@ class ValidateSurveyForm(GuardedFormValidation):
             # No address given: the survey ends; the recovery ticket is opened without one.
             return [SlotSet("recovery_contact_wanted", False), SlotSet("requested_slot", None)]
         return await super().run(dispatcher, tracker, domain)
-
-    async def extract_customer_email(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
-        if self.requested(tracker) != "customer_email":
-            return {}
-        return self.email_from("customer_email", tracker)
-
-    def validate_customer_email(self, value, dispatcher, tracker, domain):
-        return self.check_email(value, dispatcher, "customer_email")
 
     async def extract_survey_answer(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if self.requested(tracker) != "survey_answer":
