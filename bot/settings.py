@@ -94,7 +94,6 @@ class Settings(BaseSettings):
     action_port: int = 5055
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    log_level: str = "INFO"
 
     @field_validator("sla_policy")
     @classmethod
