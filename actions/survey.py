@@ -22,6 +22,7 @@ from bot.surveys.service import (
     SurveyError,
     complete_survey,
     get_response,
+    headline_score,
     open_recovery_ticket,
     record_answer,
     start_survey,
@@ -185,8 +186,6 @@ def _understood(question: SurveyQuestion, text: str) -> bool:
 async def _finish(tracker: Tracker, *, completed: bool) -> tuple[str | None, int | None]:
     """Mark the response complete (or leave it partial) and open a recovery ticket
     for a low headline score. Returns (recovery ticket reference, headline score)."""
-    from bot.surveys.service import headline_score
-
     def _work(session):
         response = get_response(session=session, conversation_id=tracker.sender_id)
         if response is None:

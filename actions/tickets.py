@@ -21,6 +21,7 @@ from actions.common import (
     say_database_trouble,
 )
 from actions.forms import GuardedFormValidation, substantive_text
+from bot.db import utcnow
 from bot.settings import get_settings
 from bot.tickets.classification import guess_category
 from bot.tickets.models import Ticket
@@ -370,8 +371,6 @@ class ActionCheckTicketStatus(Action):
         settings = get_settings()
 
         def _lookup(session):
-            from bot.db import utcnow
-
             ticket = find_ticket_for_customer(session=session, reference=reference, email=email)
             if ticket is None:
                 return None
