@@ -1,0 +1,55 @@
+"""The held-out NLU file stays held out: big enough, and never part of the training data."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def _examples(path: Path) -> list[tuple[str, str]]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    found = []
+    for block in document.get("nlu") or []:
+        if "intent" not in block:
+            continue
+        for line in block["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                found.append((block["intent"], line[2:]))
+    return found
+
+
+def normalise(text: str) -> str:
+    """Lower-case words only, so "Hi :)" and "hi" count as the same example."""
+    text = ANNOTATION.sub(lambda match: match.group(1), text.lower())
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text).split())
+
+
+@pytest.fixture(scope="module")
+def holdout() -> list[tuple[str, str]]:
+    return _examples(ROOT / "tests" / "nlu_holdout.yml")
+
+
+def test_holdout_has_the_size_the_quality_bar_needs(holdout):
+    counts = Counter("faq" if intent.startswith("faq/") else intent for intent, _ in holdout)
+    assert len(holdout) >= 250
+    assert counts["out_of_scope"] >= 40
+    assert counts["faq"] >= 50
+
+
+def test_no_holdout_example_is_in_the_training_data(holdout):
+    training = {normalise(text): (intent, text)
+                for path in sorted((ROOT / "data").rglob("*.yml")) for intent, text in _examples(path)}
+    assert training, "no training examples found under data/"
+    leaked = [(text, training[normalise(text)]) for _, text in holdout if normalise(text) in training]
+    assert not leaked, f"held-out examples also in data/: {leaked[:10]}"
+
+
+def test_normalise_ignores_case_punctuation_and_annotations():
+    assert normalise("Hi :)") == normalise("hi")
+    assert normalise("ticket [TCK-ABC234](ticket_ref) please!") == "ticket tck abc234 please"
