@@ -25,8 +25,8 @@ def _examples(path: Path) -> list[tuple[str, str]]:
 
 
 def normalise(text: str) -> str:
-    """Lower-case words only, so "Hi :)" and "hi" count as the same example."""
-    text = ANNOTATION.sub(lambda match: match.group(1), text.lower())
+    """Lower-case words only, so "Hi :)" and "hi", or "what's" and "whats", count as the same example."""
+    text = ANNOTATION.sub(lambda match: match.group(1), text.lower()).replace("'", "").replace("\u2019", "")
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", text).split())
 
 
@@ -52,4 +52,5 @@ def test_no_holdout_example_is_in_the_training_data(holdout):
 
 def test_normalise_ignores_case_punctuation_and_annotations():
     assert normalise("Hi :)") == normalise("hi")
+    assert normalise("What's that?") == normalise("whats that")
     assert normalise("ticket [TCK-ABC234](ticket_ref) please!") == "ticket tck abc234 please"
