@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import yaml
 
 from bot import migrate
 from bot.modelhash import model_path
-from bot.rasatools import run_rasa, write_readme_section
-from bot.settings import PROJECT_ROOT
+from bot.rasatools import HOLDOUT, nlu_examples, run_rasa, write_readme_section
 from bot.stack import Stack, free_port
 
 P95_BUDGET_MS = 300.0
@@ -112,9 +110,7 @@ async def run_load(rasa_url: str, customers: int, *, pause: float, seconds: floa
 
 
 def parse_latencies(rasa_url: str) -> list[float]:
-    holdout = yaml.safe_load((PROJECT_ROOT / "tests" / "nlu_holdout.yml").read_text(encoding="utf-8"))
-    texts = [line[2:].strip() for block in holdout["nlu"] for line in block["examples"].splitlines()
-             if line.startswith("- ")]
+    texts = [text for _, text in nlu_examples(HOLDOUT)]
     latencies = []
     with httpx.Client(timeout=30) as client:
         client.post(f"{rasa_url}/model/parse", json={"text": "warm up"})

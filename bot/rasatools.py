@@ -17,6 +17,21 @@ from bot.settings import PROJECT_ROOT
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 REPORTS = PROJECT_ROOT / "reports"
+HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
+
+
+def nlu_examples(path: Path) -> list[tuple[str, str]]:
+    """(intent, text) for every example in a Rasa YAML file's `nlu:` intent blocks."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    found = []
+    for block in document.get("nlu") or []:
+        if "intent" not in block:
+            continue
+        for line in block["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                found.append((block["intent"], line[2:]))
+    return found
 
 
 def rasa_env() -> dict[str, str]:
@@ -183,7 +198,7 @@ def nlu_figures(out: Path) -> NluFigures:
 def evaluate() -> int:
     out = REPORTS / "nlu"
     result = run_rasa(
-        "test", "nlu", "--model", str(model_path()), "--nlu", "tests/nlu_holdout.yml",
+        "test", "nlu", "--model", str(model_path()), "--nlu", str(HOLDOUT),
         "--out", str(out), "--successes", "--no-plot",
     )
     if result.returncode != 0:

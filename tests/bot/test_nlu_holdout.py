@@ -2,26 +2,13 @@
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from bot.rasatools import HOLDOUT, nlu_examples
+from bot.settings import PROJECT_ROOT
+
 ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
-
-
-def _examples(path: Path) -> list[tuple[str, str]]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    found = []
-    for block in document.get("nlu") or []:
-        if "intent" not in block:
-            continue
-        for line in block["examples"].splitlines():
-            line = line.strip()
-            if line.startswith("- "):
-                found.append((block["intent"], line[2:]))
-    return found
 
 
 def normalise(text: str) -> str:
@@ -32,7 +19,7 @@ def normalise(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def holdout() -> list[tuple[str, str]]:
-    return _examples(ROOT / "tests" / "nlu_holdout.yml")
+    return nlu_examples(HOLDOUT)
 
 
 def test_holdout_has_the_size_the_quality_bar_needs(holdout):
@@ -44,9 +31,9 @@ def test_holdout_has_the_size_the_quality_bar_needs(holdout):
 
 def test_no_holdout_example_is_in_the_training_data(holdout):
     training = {normalise(text): (intent, text)
-                for path in sorted((ROOT / "data").rglob("*.yml")) for intent, text in _examples(path)}
+                for path in sorted((PROJECT_ROOT / "data").rglob("*.yml")) for intent, text in nlu_examples(path)}
     assert training, "no training examples found under data/"
-    leaked = [(text, training[normalise(text)]) for _, text in holdout if normalise(text) in training]
+    leaked = [(text, training[key]) for _, text in holdout if (key := normalise(text)) in training]
     assert not leaked, f"held-out examples also in data/: {leaked[:10]}"
 
 
