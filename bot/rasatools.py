@@ -44,11 +44,11 @@ def rasa_env() -> dict[str, str]:
     return env
 
 
-def run_rasa(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
+def run_rasa(*args: str, capture: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(RASA), *args],
         cwd=PROJECT_ROOT,
-        env=rasa_env(),
+        env={**rasa_env(), **(env or {})},
         text=True,
         capture_output=capture,
         check=False,
