@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from api import auth
 from bot.db import get_engine
 from bot.settings import get_settings
 
@@ -13,6 +14,7 @@ from bot.settings import get_settings
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0")
+    app.include_router(auth.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:

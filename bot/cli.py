@@ -67,6 +67,51 @@ def _bench(args: argparse.Namespace) -> int:
     return bench(levels=args.levels, level_seconds=args.level_seconds, skip_training=args.skip_training)
 
 
+def _read_password() -> str:
+    """From a prompt (typed twice) on a terminal, else the first line of standard input;
+    never from the command line, where it would land in shell history and `ps`."""
+    import getpass
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise ValueError("the two passwords differ")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _users(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from bot.db import transaction
+    from bot.users.schemas import UserCreate
+    from bot.users.service import create_user, list_users
+
+    if args.action == "list":
+        with transaction() as session:
+            for user in list_users(session=session, role=args.role):
+                state = "active" if user.active else "disabled"
+                print(f"{user.id}\t{user.role}\t{user.email}\t{user.name}\t{state}")
+        return 0
+    if not args.email:
+        print("error: --email is required", file=sys.stderr)
+        return 2
+    try:
+        data = UserCreate(email=args.email, name=args.name or args.email.split("@")[0],
+                          role=args.role or "agent", password=_read_password())
+        with transaction() as session:
+            user = create_user(session=session, data=data)
+            print(f"created {user.role} {user.email} (id {user.id})")
+    except ValidationError as error:
+        print("error: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors()),
+              file=sys.stderr)
+        return 2
+    except ValueError as error:  # UserError, or the passwords typed differ
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--level-seconds", type=float, default=90.0)
     bench.add_argument("--skip-training", action="store_true")
     bench.set_defaults(handler=_bench)
+
+    users = commands.add_parser("users", help="staff accounts: create (password from a prompt or stdin), list")
+    users.add_argument("action", choices=["create", "list"])
+    users.add_argument("--email")
+    users.add_argument("--name", help="shown to customers, e.g. 'Sam' (default: the e-mail's local part)")
+    users.add_argument("--role", choices=["agent", "manager", "admin"],
+                       help="for create (default: agent); for list, only this role")
+    users.set_defaults(handler=_users)
 
     shell = commands.add_parser("shell", help="chat with the assistant in this terminal")
     shell.set_defaults(handler=_shell)

@@ -105,3 +105,4 @@ def import_all_models() -> None:
     import bot.feedback.models  # noqa: F401
     import bot.surveys.models  # noqa: F401
     import bot.tickets.models  # noqa: F401
+    import bot.users.models  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     recovery_score_threshold: int = 2
     # Retries when the database is locked or briefly unreachable, before apologising.
     db_retry_attempts: int = 4
+
+    # Signs staff sign-in tokens. When unset, a random key is created once in `secret_key_file`
+    # (shared by every process on this machine); set it when API processes run on several hosts.
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = PROJECT_ROOT / "var" / "secret_key"
+    # How long a staff sign-in token is valid (one shift).
+    access_token_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+    # Send the console's sign-in cookie over HTTPS only. Browsers also accept it on
+    # http://localhost; turn it off only for plain-HTTP set-ups you trust.
+    cookie_secure: bool = True
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_port: int = 5005

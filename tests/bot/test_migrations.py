@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 from bot import migrate
 from bot.db import Base, import_all_models, make_engine
 
-APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers"}
+APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users"}
+HEAD = "0002"
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def test_empty_database_upgrades_to_head_downgrades_to_base_and_upgrades_again(e
 
     migrate.upgrade(url=empty_url)
     assert table_names(empty_url) == APP_TABLES | {"alembic_version"}
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == HEAD
 
     migrate.downgrade(url=empty_url)
     assert table_names(empty_url) == {"alembic_version"}
@@ -83,7 +84,7 @@ def test_empty_database_upgrades_to_head_downgrades_to_base_and_upgrades_again(e
 
     migrate.upgrade(url=empty_url)
     assert table_names(empty_url) == APP_TABLES | {"alembic_version"}
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == HEAD
 
 
 def test_migrated_schema_matches_the_models(empty_url):

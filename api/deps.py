@@ -1,0 +1,65 @@
+"""Request dependencies: one database transaction per request, the signed-in staff member."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from bot.db import transaction
+from bot.users.models import ROLES, User
+from bot.users.security import InvalidToken, decode_access_token
+from bot.users.service import get_user
+
+TOKEN_URL = "/api/v1/auth/token"
+# The console may keep the token in this HttpOnly cookie instead of sending the header.
+TOKEN_COOKIE = "support_token"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def db_session() -> Iterator[Session]:
+    """The request's one unit of work: committed when the route returns, rolled back on error."""
+    with transaction() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_user(request: Request, session: SessionDep,
+                 header_token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+    token = header_token or request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise _unauthorised("sign in first: no token was sent")
+    try:
+        claims = decode_access_token(token)
+    except InvalidToken:
+        raise _unauthorised("the token is invalid or has expired; sign in again") from None
+    user = get_user(session=session, user_id=claims.user_id)
+    if user is None or not user.active:
+        raise _unauthorised("this account no longer exists or is disabled")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(minimum: str) -> Callable[[User], User]:
+    """Roles are ranked agent < manager < admin; a route names the lowest it admits.
+    The role is read from the database on every request, so a changed role applies at once."""
+    rank = ROLES.index(minimum)
+
+    def check(user: CurrentUser) -> User:
+        if ROLES.index(user.role) < rank:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this needs the {minimum} role or above")
+        return user
+
+    return check

@@ -1,0 +1,1 @@
+"""Staff accounts (agents, managers, admins): passwords, roles, sign-in tokens."""

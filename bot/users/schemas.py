@@ -1,0 +1,56 @@
+"""Shape of user input."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from bot.textscan import is_valid_email
+
+Role = Literal["agent", "manager", "admin"]
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+
+
+class UserCreate(BaseModel):
+    email: str
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(repr=False)
+
+    @field_validator("email")
+    @classmethod
+    def _email_is_valid(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not is_valid_email(value):
+            raise ValueError("that is not a valid e-mail address")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the name is empty")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password_is_long_enough(cls, value: str) -> str:
+        if len(value) < MIN_PASSWORD:
+            raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+        if len(value) > MAX_PASSWORD:
+            raise ValueError(f"the password is longer than {MAX_PASSWORD} characters")
+        return value
+
+
+class UserOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    active: bool
+    presence: Literal["online", "away", "offline"]

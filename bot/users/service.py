@@ -1,0 +1,62 @@
+"""Creating staff accounts, checking passwords, presence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db import utcnow
+from bot.users.models import PRESENCE, User
+from bot.users.schemas import UserCreate
+from bot.users.security import burn_a_verification, hash_password, verify_password
+
+
+class UserError(ValueError):
+    """A user change that cannot be made, in words fit for the person who asked."""
+
+
+def create_user(*, session: Session, data: UserCreate) -> User:
+    if get_user_by_email(session=session, email=data.email) is not None:
+        raise UserError(f"a user with the e-mail {data.email} already exists")
+    user = User(email=data.email, name=data.name, role=data.role,
+                password_hash=hash_password(data.password), active=True, presence="offline")
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(*, session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_by_email(*, session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def list_users(*, session: Session, role: str | None = None) -> list[User]:
+    query = select(User).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    return list(session.scalars(query))
+
+
+def authenticate(*, session: Session, email: str, password: str, now: datetime | None = None) -> User | None:
+    """The active user with this e-mail and password, or None. Unknown e-mails cost as much
+    time as wrong passwords, so the answer time does not tell which accounts exist."""
+    user = get_user_by_email(session=session, email=email)
+    if user is None:
+        burn_a_verification()
+        return None
+    if not verify_password(password, user.password_hash) or not user.active:
+        return None
+    user.last_login_at = now or utcnow()
+    return user
+
+
+def set_presence(*, session: Session, user: User, presence: str) -> User:
+    if presence not in PRESENCE:
+        raise UserError(f"presence must be one of: {', '.join(PRESENCE)}")
+    user.presence = presence
+    return user
