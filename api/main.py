@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth
+from api import auth, chat
+from api.rasa_client import RasaClient
 from bot.db import get_engine
 from bot.settings import get_settings
 
 
-def create_app() -> FastAPI:
+def create_app(rasa: RasaClient | None = None) -> FastAPI:
+    """`rasa` replaces the client for the Rasa server (tests give one with a fake transport)."""
     settings = get_settings()
-    app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.rasa.close()
+
+    app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan)
+    app.state.rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
     app.include_router(auth.router)
+    app.include_router(chat.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:

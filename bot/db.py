@@ -102,6 +102,7 @@ def transaction(factory: sessionmaker[Session] | None = None) -> Iterator[Sessio
 
 def import_all_models() -> None:
     """Register every table on `Base.metadata` (for migrations and test set-up)."""
+    import bot.conversations.models  # noqa: F401
     import bot.feedback.models  # noqa: F401
     import bot.surveys.models  # noqa: F401
     import bot.tickets.models  # noqa: F401

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     # http://localhost; turn it off only for plain-HTTP set-ups you trust.
     cookie_secure: bool = True
 
+    # Longest chat message a customer or agent may send (longer ones are refused with 413).
+    chat_max_message_chars: int = Field(default=2000, ge=1)
+    # How long the API waits for the bot's reply before telling the customer it is unavailable.
+    rasa_timeout_seconds: float = Field(default=30.0, gt=0)
+
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_port: int = 5005
     action_port: int = 5055

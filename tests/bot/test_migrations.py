@@ -14,8 +14,9 @@ from sqlalchemy.engine import make_url
 from bot import migrate
 from bot.db import Base, import_all_models, make_engine
 
-APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users"}
-HEAD = "0002"
+APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
+              "conversations", "messages", "handoffs", "conversation_events"}
+HEAD = "0003"
 
 
 @pytest.fixture

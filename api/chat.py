@@ -1,0 +1,147 @@
+"""The customer chat gateway: sessions, messages relayed to the bot while it owns the
+conversation, and the transcript for polling or restoring a chat after a reload.
+
+Every customer line is committed before anything else happens to it; bot lines are
+committed before the customer sees them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep
+from api.rasa_client import RasaUnavailable
+from bot.conversations.models import Conversation, Message
+from bot.conversations.schemas import ChatReply, CustomerMessageIn, MessageOut, SessionCreate, SessionOut
+from bot.conversations.service import (
+    add_message,
+    last_bot_buttons,
+    messages_after,
+    open_conversation,
+    request_handoff,
+    start_conversation,
+)
+from bot.db import transaction
+from bot.settings import get_settings
+from bot.users.models import User
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
+
+BOT_UNAVAILABLE = ("Sorry, our assistant isn't answering right now. Your message is saved; "
+                   "please try again in a moment.")
+QUEUED = "You're in the queue for a member of our team. They'll join this chat as soon as they're free."
+
+
+def customer_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _open(session: Session, session_id: str, token: str | None) -> Conversation:
+    conversation = open_conversation(session=session, conversation_id=session_id, token=token)
+    if conversation is None:
+        # The same answer for an unknown session and a wrong token: ids cannot be probed.
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown session or wrong token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return conversation
+
+
+def to_out(messages: list[Message], session: Session) -> list[MessageOut]:
+    agent_ids = {m.agent_id for m in messages if m.agent_id is not None}
+    names: dict[int, str] = {}
+    if agent_ids:
+        names = dict(session.execute(select(User.id, User.name).where(User.id.in_(agent_ids))).tuples())
+    return [MessageOut(id=m.id, sender=m.sender, text=m.text, buttons=m.buttons or [], created_at=m.created_at,
+                       agent_name=names.get(m.agent_id)) for m in messages]
+
+
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+def create_session(session: SessionDep, body: Annotated[SessionCreate | None, Body()] = None) -> SessionOut:
+    """Start a chat. Keep the token: it authorises every later call for this session
+    (`Authorization: Bearer <token>`), and nothing else does."""
+    conversation, token = start_conversation(session=session, data=body or SessionCreate())
+    return SessionOut(session_id=conversation.id, token=token)
+
+
+def _accept(session_id: str, token: str | None, body: CustomerMessageIn) -> tuple[str, str]:
+    """Store the customer's line (its own transaction); return the state and what to tell the bot."""
+    with transaction() as session:
+        conversation = _open(session, session_id, token)
+        if conversation.state == "closed":
+            raise HTTPException(status.HTTP_409_CONFLICT, detail="this conversation is closed; start a new session")
+        if body.payload is not None:
+            offered = last_bot_buttons(session=session, conversation=conversation)
+            titles = {button.get("payload"): button.get("title") for button in offered}
+            add_message(session=session, conversation=conversation, sender="customer",
+                        text=titles.get(body.payload) or body.payload, payload=body.payload)
+            return conversation.state, body.payload
+        add_message(session=session, conversation=conversation, sender="customer", text=body.text or "")
+        return conversation.state, body.text or ""
+
+
+def _store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
+    with transaction() as session:
+        conversation = session.get(Conversation, session_id)
+        if conversation.state != "bot":
+            # A person took over while the bot was thinking: its answer must not reach the customer.
+            logger.info("dropped %d bot replies for %s: conversation is now %s", len(replies), session_id,
+                        conversation.state)
+            return ChatReply(messages=[], state=conversation.state)
+        lines: list[Message] = []
+        handoff_reason = None
+        for reply in replies:
+            custom = reply.get("custom")
+            if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
+                handoff_reason = str(custom["handoff"].get("reason") or "requested")
+                continue
+            buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                       for b in reply.get("buttons") or [] if isinstance(b, dict)]
+            if reply.get("text") or buttons:
+                lines.append(add_message(session=session, conversation=conversation, sender="bot",
+                                         text=str(reply.get("text") or ""), buttons=buttons or None))
+        if handoff_reason is not None:
+            request_handoff(session=session, conversation=conversation, reason=handoff_reason)
+            lines.append(add_message(session=session, conversation=conversation, sender="system", text=QUEUED))
+        return ChatReply(messages=to_out(lines, session), state=conversation.state)
+
+
+def _store_system_line(session_id: str, text: str) -> ChatReply:
+    with transaction() as session:
+        conversation = session.get(Conversation, session_id)
+        line = add_message(session=session, conversation=conversation, sender="system", text=text)
+        return ChatReply(messages=to_out([line], session), state=conversation.state)
+
+
+@router.post("/sessions/{session_id}/messages", response_model=ChatReply)
+async def send_message(session_id: str, body: CustomerMessageIn, request: Request) -> ChatReply:
+    """Send `{"text"}` or a button's `{"payload"}`. While the bot owns the conversation the reply
+    holds its answers; while it is queued for or held by a person, the reply comes at once and
+    their lines arrive by polling (or the WebSocket)."""
+    limit = get_settings().chat_max_message_chars
+    if body.text is not None and len(body.text) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                            detail=f"the message is longer than {limit} characters")
+    state, to_bot = await asyncio.to_thread(_accept, session_id, customer_token(request), body)
+    if state != "bot":
+        return ChatReply(messages=[], state=state)
+    try:
+        replies = await request.app.state.rasa.send(session_id, to_bot)
+    except RasaUnavailable:
+        return await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
+    return await asyncio.to_thread(_store_bot_replies, session_id, replies)
+
+
+@router.get("/sessions/{session_id}/messages", response_model=ChatReply)
+def transcript(session_id: str, request: Request, session: SessionDep,
+               after: Annotated[int | None, Query(ge=0, description="a message id; only later lines")] = None,
+               ) -> ChatReply:
+    """The lines after `after` (all of them without it), oldest first, and the current state."""
+    conversation = _open(session, session_id, customer_token(request))
+    return ChatReply(messages=to_out(messages_after(session=session, conversation=conversation, after=after), session),
+                     state=conversation.state)

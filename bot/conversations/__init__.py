@@ -1,0 +1,1 @@
+"""Website chat sessions: the one transcript, who owns the conversation, handoffs to people."""

@@ -1,0 +1,76 @@
+"""Shape of chat input and output."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from bot.textscan import is_valid_email
+
+
+class SessionCreate(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = None
+    locale: str | None = Field(default=None, max_length=16)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("email")
+    @classmethod
+    def _email_is_valid(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().lower()
+        if not is_valid_email(value):
+            raise ValueError("that is not a valid e-mail address")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_is_small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, default=str)) > 4000:
+            raise ValueError("metadata is larger than 4,000 characters of JSON")
+        return value
+
+
+class CustomerMessageIn(BaseModel):
+    """Exactly one of `text` (typed) or `payload` (a button the bot offered)."""
+
+    text: str | None = None
+    payload: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_of_text_or_payload(self) -> CustomerMessageIn:
+        if (self.text is None) == (self.payload is None):
+            raise ValueError("send either text or payload, not both and not neither")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("the message is empty")
+        if self.payload is not None and not self.payload.startswith("/"):
+            raise ValueError("a payload is a button's value and starts with /")
+        return self
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class MessageOut(BaseModel):
+    id: int
+    sender: Literal["customer", "bot", "agent", "system"]
+    text: str
+    buttons: list[Button] = []
+    created_at: datetime
+    agent_name: str | None = None
+
+
+class ChatReply(BaseModel):
+    messages: list[MessageOut]
+    state: Literal["bot", "queued", "agent", "closed"]
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    token: str

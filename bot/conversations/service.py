@@ -1,0 +1,117 @@
+"""Chat sessions, the transcript and the owner state machine (bot -> queued -> agent -> bot)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.conversations.models import SENDERS, Conversation, ConversationEvent, Handoff, Message
+from bot.conversations.schemas import SessionCreate
+from bot.db import utcnow
+
+# Which owner changes are allowed; anything else is a bug or a race, and is refused.
+TRANSITIONS = {
+    ("bot", "queued"), ("queued", "bot"), ("queued", "agent"), ("agent", "bot"),
+    ("bot", "agent"),  # an agent picks up a live bot conversation
+    ("bot", "closed"), ("queued", "closed"), ("agent", "closed"),
+}
+
+
+class ConversationError(ValueError):
+    """A change the conversation's current state does not allow."""
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_conversation(*, session: Session, data: SessionCreate, channel: str = "web") -> tuple[Conversation, str]:
+    """A new conversation and the secret token that alone opens it (returned once, stored hashed)."""
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation(
+        id=secrets.token_hex(16), token_hash=_hash_token(token), state="bot", channel=channel,
+        customer_name=data.name, customer_email=data.email, locale=data.locale, meta=data.metadata,
+    )
+    session.add(conversation)
+    session.flush()
+    return conversation, token
+
+
+def open_conversation(*, session: Session, conversation_id: str, token: str | None) -> Conversation | None:
+    """The conversation if `token` is its token; None for an unknown id or a wrong token alike."""
+    conversation = session.get(Conversation, conversation_id) if len(conversation_id) <= 32 else None
+    if conversation is None or not token:
+        return None
+    if not hmac.compare_digest(conversation.token_hash, _hash_token(token)):
+        return None
+    return conversation
+
+
+def add_message(*, session: Session, conversation: Conversation, sender: str, text: str,
+                buttons: list[dict] | None = None, payload: str | None = None,
+                agent_id: int | None = None, now: datetime | None = None) -> Message:
+    if sender not in SENDERS:
+        raise ConversationError(f"unknown sender {sender!r}")
+    now = now or utcnow()
+    message = Message(conversation_id=conversation.id, sender=sender, text=text, buttons=buttons or None,
+                      payload=payload, agent_id=agent_id, created_at=now)
+    session.add(message)
+    conversation.updated_at = now
+    session.flush()
+    return message
+
+
+def messages_after(*, session: Session, conversation: Conversation, after: int | None = None,
+                   limit: int = 500) -> list[Message]:
+    query = select(Message).where(Message.conversation_id == conversation.id)
+    if after is not None:
+        query = query.where(Message.id > after)
+    return list(session.scalars(query.order_by(Message.id).limit(limit)))
+
+
+def last_bot_buttons(*, session: Session, conversation: Conversation) -> list[dict]:
+    message = session.scalar(
+        select(Message).where(Message.conversation_id == conversation.id, Message.sender == "bot",
+                              Message.buttons.is_not(None)).order_by(Message.id.desc()).limit(1))
+    return list(message.buttons or []) if message else []
+
+
+def change_state(*, session: Session, conversation: Conversation, to_state: str, actor: str,
+                 reason: str = "", handoff: Handoff | None = None, now: datetime | None = None) -> ConversationEvent:
+    if (conversation.state, to_state) not in TRANSITIONS:
+        raise ConversationError(f"a conversation in state {conversation.state!r} cannot move to {to_state!r}")
+    now = now or utcnow()
+    event = ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id if handoff else None,
+                              from_state=conversation.state, to_state=to_state, actor=actor, reason=reason,
+                              created_at=now)
+    conversation.state = to_state
+    conversation.updated_at = now
+    if to_state == "closed":
+        conversation.closed_at = now
+    session.add(event)
+    session.flush()
+    return event
+
+
+def request_handoff(*, session: Session, conversation: Conversation, reason: str, actor: str = "bot",
+                    now: datetime | None = None) -> Handoff:
+    """Put the conversation in the queue for a person (from state bot only)."""
+    now = now or utcnow()
+    if conversation.state != "bot":
+        raise ConversationError(f"a conversation in state {conversation.state!r} cannot be queued")
+    handoff = Handoff(conversation_id=conversation.id, status="queued", reason=reason[:32], requested_at=now)
+    session.add(handoff)
+    session.flush()
+    change_state(session=session, conversation=conversation, to_state="queued", actor=actor, reason=reason,
+                 handoff=handoff, now=now)
+    return handoff
+
+
+def events_of(*, session: Session, conversation: Conversation) -> list[ConversationEvent]:
+    return list(session.scalars(select(ConversationEvent).where(ConversationEvent.conversation_id == conversation.id)
+                                .order_by(ConversationEvent.id)))
