@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.rasa_client import RasaUnavailable
+from bot.conversations.handoffs import cancel_by_customer
 from bot.conversations.models import Conversation, Message
 from bot.conversations.schemas import ChatReply, CustomerMessageIn, MessageOut, SessionCreate, SessionOut
 from bot.conversations.service import (
+    ConversationError,
     add_message,
     last_bot_buttons,
     messages_after,
@@ -56,7 +58,8 @@ def to_out(messages: list[Message], session: Session) -> list[MessageOut]:
     agent_ids = {m.agent_id for m in messages if m.agent_id is not None}
     names: dict[int, str] = {}
     if agent_ids:
-        names = dict(session.execute(select(User.id, User.name).where(User.id.in_(agent_ids))).tuples())
+        names = {user_id: name for user_id, name in session.execute(
+            select(User.id, User.name).where(User.id.in_(agent_ids)))}
     return [MessageOut(id=m.id, sender=m.sender, text=m.text, buttons=m.buttons or [], created_at=m.created_at,
                        agent_name=names.get(m.agent_id)) for m in messages]
 
@@ -145,3 +148,14 @@ def transcript(session_id: str, request: Request, session: SessionDep,
     conversation = _open(session, session_id, customer_token(request))
     return ChatReply(messages=to_out(messages_after(session=session, conversation=conversation, after=after), session),
                      state=conversation.state)
+
+
+@router.post("/sessions/{session_id}/handoff/cancel", response_model=ChatReply)
+def cancel_handoff(session_id: str, request: Request, session: SessionDep) -> ChatReply:
+    """Stop waiting for a person and go back to the bot (only while queued; 409 otherwise)."""
+    conversation = _open(session, session_id, customer_token(request))
+    try:
+        _, line = cancel_by_customer(session=session, conversation=conversation)
+    except ConversationError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    return ChatReply(messages=to_out([line], session), state=conversation.state)

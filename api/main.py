@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth, chat
+from api import auth, chat, handoffs
 from api.rasa_client import RasaClient
 from bot.db import get_engine
 from bot.settings import get_settings
@@ -28,6 +28,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.state.rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
     app.include_router(auth.router)
     app.include_router(chat.router)
+    app.include_router(handoffs.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
 
     # Longest chat message a customer or agent may send (longer ones are refused with 413).
     chat_max_message_chars: int = Field(default=2000, ge=1)
+    # Live chats one agent may hold at once; a claim beyond it is refused.
+    agent_max_live_chats: int = Field(default=3, ge=1)
     # How long the API waits for the bot's reply before telling the customer it is unavailable.
     rasa_timeout_seconds: float = Field(default=30.0, gt=0)
 

@@ -1,0 +1,169 @@
+"""The agent side of a handoff: the queue, claim, live lines, private notes, transfer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field, field_validator
+
+from api.chat import to_out
+from api.deps import SessionDep, require_role
+from bot.conversations.handoffs import (
+    AtCapacity,
+    ClaimConflict,
+    NotYours,
+    add_note,
+    agent_says,
+    claim,
+    list_handoffs,
+    notes_of,
+    queue_position,
+    transfer,
+)
+from bot.conversations.models import Conversation, Handoff
+from bot.conversations.schemas import MessageOut
+from bot.conversations.service import ConversationError, messages_after
+from bot.db import transaction, utcnow
+from bot.settings import get_settings
+from bot.users.models import User
+from bot.users.service import get_user
+
+router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
+Agent = Annotated[User, Depends(require_role("agent"))]
+
+
+class HandoffOut(BaseModel):
+    id: int
+    conversation_id: str
+    status: Literal["queued", "active", "resolved", "cancelled", "expired"]
+    reason: str
+    requested_at: datetime
+    claimed_at: datetime | None
+    wait_seconds: float = Field(description="from the request to the claim, or to now while waiting")
+    queue_position: int | None = Field(description="1 = next in line; null unless queued")
+    customer_name: str | None
+    customer_email: str | None
+    agent_id: int | None
+    agent_name: str | None
+
+
+class NoteOut(BaseModel):
+    id: int
+    agent_id: int
+    agent_name: str | None
+    text: str
+    created_at: datetime
+
+
+class HandoffDetail(BaseModel):
+    handoff: HandoffOut
+    transcript: list[MessageOut]
+    notes: list[NoteOut]
+
+
+class TextIn(BaseModel):
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the text is empty")
+        return value
+
+
+class TransferIn(BaseModel):
+    agent_id: int
+
+
+def _out(session, handoff: Handoff) -> HandoffOut:
+    conversation = session.get(Conversation, handoff.conversation_id)
+    agent = get_user(session=session, user_id=handoff.agent_id) if handoff.agent_id else None
+    waited = (handoff.claimed_at or handoff.ended_at or utcnow()) - handoff.requested_at
+    return HandoffOut(
+        id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status, reason=handoff.reason,
+        requested_at=handoff.requested_at, claimed_at=handoff.claimed_at, wait_seconds=waited.total_seconds(),
+        queue_position=queue_position(session=session, handoff=handoff),
+        customer_name=conversation.customer_name, customer_email=conversation.customer_email,
+        agent_id=handoff.agent_id, agent_name=agent.name if agent else None)
+
+
+def _check_length(text: str) -> None:
+    limit = get_settings().chat_max_message_chars
+    if len(text) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the message is longer than {limit} characters")
+
+
+@router.get("", response_model=list[HandoffOut])
+def handoffs(session: SessionDep, _: Agent,
+             status_: Annotated[Literal["queued", "active", "resolved", "cancelled", "expired"],
+                                Query(alias="status")] = "queued") -> list[HandoffOut]:
+    """Handoffs in one status; the queue is ordered by waiting time, longest first."""
+    return [_out(session, handoff) for handoff in list_handoffs(session=session, status=status_)]
+
+
+@router.get("/{handoff_id}", response_model=HandoffDetail)
+def handoff_detail(handoff_id: int, session: SessionDep, _: Agent) -> HandoffDetail:
+    """The handoff, the whole transcript (the bot's part included) and the private notes."""
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such handoff")
+    conversation = session.get(Conversation, handoff.conversation_id)
+    notes = notes_of(session=session, handoff_id=handoff_id)
+    names = {note.agent_id: (get_user(session=session, user_id=note.agent_id) or User(name=None)).name
+             for note in notes}
+    return HandoffDetail(
+        handoff=_out(session, handoff),
+        transcript=to_out(messages_after(session=session, conversation=conversation, limit=10_000), session),
+        notes=[NoteOut(id=n.id, agent_id=n.agent_id, agent_name=names.get(n.agent_id), text=n.text,
+                       created_at=n.created_at) for n in notes])
+
+
+@router.post("/{handoff_id}/claim", response_model=HandoffOut)
+def claim_handoff(handoff_id: int, agent: Agent) -> HandoffOut:
+    """Take a waiting conversation. With several agents at once exactly one wins; the others get 409."""
+    try:
+        with transaction() as session:
+            handoff = claim(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False))
+            return _out(session, handoff)
+    except (ClaimConflict, AtCapacity) as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+
+
+@router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
+def agent_message(handoff_id: int, body: TextIn, session: SessionDep, agent: Agent) -> MessageOut:
+    """A line to the customer, from the agent who holds the conversation (403 for anyone else)."""
+    _check_length(body.text)
+    try:
+        line = agent_says(session=session, handoff_id=handoff_id, agent=agent, text=body.text)
+    except NotYours as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
+    return to_out([line], session)[0]
+
+
+@router.post("/{handoff_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
+def private_note(handoff_id: int, body: TextIn, session: SessionDep, agent: Agent) -> NoteOut:
+    """A private note for colleagues; never shown to the customer."""
+    _check_length(body.text)
+    try:
+        note = add_note(session=session, handoff_id=handoff_id, agent=agent, text=body.text)
+    except NotYours:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such handoff") from None
+    return NoteOut(id=note.id, agent_id=agent.id, agent_name=agent.name, text=note.text, created_at=note.created_at)
+
+
+@router.post("/{handoff_id}/transfer", response_model=HandoffOut)
+def transfer_handoff(handoff_id: int, body: TransferIn, session: SessionDep, agent: Agent) -> HandoffOut:
+    """Hand a live conversation to another agent (who must have room for it)."""
+    target = get_user(session=session, user_id=body.agent_id)
+    if target is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such agent")
+    try:
+        handoff = transfer(session=session, handoff_id=handoff_id, agent=agent, to_agent=target)
+    except NotYours as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
+    except ConversationError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    return _out(session, handoff)

@@ -1,0 +1,143 @@
+"""Handoffs to people: the queue, race-safe claims with a per-agent limit, agent lines,
+private notes, transfers, and the customer going back to the bot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.conversations.models import Conversation, ConversationEvent, Handoff, HandoffNote, Message
+from bot.conversations.service import ConversationError, add_message, change_state
+from bot.db import utcnow
+from bot.settings import get_settings
+from bot.users.models import User
+
+
+class ClaimConflict(ConversationError):
+    """Someone else claimed it first, or it is no longer waiting."""
+
+
+class AtCapacity(ConversationError):
+    """The agent already holds as many live chats as allowed."""
+
+
+class NotYours(ConversationError):
+    """The handoff is held by another agent (or by nobody)."""
+
+
+def agent_actor(user: User) -> str:
+    return f"agent:{user.id}"
+
+
+def live_chats(*, session: Session, agent: User) -> int:
+    return session.scalar(select(func.count(Handoff.id)).where(Handoff.agent_id == agent.id,
+                                                                Handoff.status == "active")) or 0
+
+
+def list_handoffs(*, session: Session, status: str) -> list[Handoff]:
+    query = select(Handoff).where(Handoff.status == status)
+    # The longest wait first; priority from linked tickets comes with the ticket panel.
+    return list(session.scalars(query.order_by(Handoff.requested_at, Handoff.id)))
+
+
+def queue_position(*, session: Session, handoff: Handoff) -> int | None:
+    """1 for the next in line; None when not waiting."""
+    if handoff.status != "queued":
+        return None
+    ahead = session.scalar(select(func.count(Handoff.id)).where(
+        Handoff.status == "queued", (Handoff.requested_at < handoff.requested_at)
+        | ((Handoff.requested_at == handoff.requested_at) & (Handoff.id < handoff.id))))
+    return (ahead or 0) + 1
+
+
+def claim(*, session: Session, handoff_id: int, agent: User, now: datetime | None = None) -> Handoff:
+    """Exactly one of several agents claiming at once wins: the status changes from queued to
+    active in one conditional UPDATE, and only the agent whose UPDATE changed a row goes on.
+    The UPDATE is the first statement so that, on SQLite too, the transaction takes the write
+    lock before it reads anything. Over the agent's limit, AtCapacity is raised and the caller's
+    transaction must roll back."""
+    now = now or utcnow()
+    won = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "queued")
+        .values(status="active", agent_id=agent.id, claimed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        raise ClaimConflict("this conversation is no longer waiting: someone else has it, or it ended")
+    limit = get_settings().agent_max_live_chats
+    if live_chats(session=session, agent=agent) > limit:
+        raise AtCapacity(f"you already hold {limit} live chats")
+    handoff = session.get(Handoff, handoff_id)
+    session.refresh(handoff)
+    conversation = session.get(Conversation, handoff.conversation_id)
+    change_state(session=session, conversation=conversation, to_state="agent", actor=agent_actor(agent),
+                 reason="claimed", handoff=handoff, now=now)
+    conversation.agent_id = agent.id
+    add_message(session=session, conversation=conversation, sender="system", text=f"{agent.name} joined the chat.",
+                now=now)
+    return handoff
+
+
+def held_by(*, session: Session, handoff_id: int, agent: User) -> tuple[Handoff, Conversation]:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None or handoff.status != "active" or handoff.agent_id != agent.id:
+        raise NotYours("this conversation is not yours to act on")
+    return handoff, session.get(Conversation, handoff.conversation_id)
+
+
+def agent_says(*, session: Session, handoff_id: int, agent: User, text: str) -> Message:
+    _, conversation = held_by(session=session, handoff_id=handoff_id, agent=agent)
+    return add_message(session=session, conversation=conversation, sender="agent", text=text, agent_id=agent.id)
+
+
+def add_note(*, session: Session, handoff_id: int, agent: User, text: str) -> HandoffNote:
+    """Any agent may annotate any handoff they can see; notes never reach the customer."""
+    if session.get(Handoff, handoff_id) is None:
+        raise NotYours("no such handoff")
+    note = HandoffNote(handoff_id=handoff_id, agent_id=agent.id, text=text)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def notes_of(*, session: Session, handoff_id: int) -> list[HandoffNote]:
+    return list(session.scalars(select(HandoffNote).where(HandoffNote.handoff_id == handoff_id)
+                                .order_by(HandoffNote.id)))
+
+
+def transfer(*, session: Session, handoff_id: int, agent: User, to_agent: User,
+             now: datetime | None = None) -> Handoff:
+    now = now or utcnow()
+    handoff, conversation = held_by(session=session, handoff_id=handoff_id, agent=agent)
+    if not to_agent.active:
+        raise ConversationError(f"{to_agent.name} cannot take chats (account disabled)")
+    if to_agent.id == agent.id:
+        raise ConversationError("that is you already")
+    if live_chats(session=session, agent=to_agent) >= get_settings().agent_max_live_chats:
+        raise AtCapacity(f"{to_agent.name} already holds {get_settings().agent_max_live_chats} live chats")
+    handoff.agent_id = to_agent.id
+    conversation.agent_id = to_agent.id
+    session.add(ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id, from_state="agent",
+                                  to_state="agent", actor=agent_actor(agent),
+                                  reason=f"transferred to agent:{to_agent.id}", created_at=now))
+    add_message(session=session, conversation=conversation, sender="system",
+                text=f"{agent.name} handed the chat to {to_agent.name}.", now=now)
+    return handoff
+
+
+def cancel_by_customer(*, session: Session, conversation: Conversation,
+                       now: datetime | None = None) -> tuple[Handoff, Message]:
+    """The customer stops waiting and goes back to the bot (only while queued); the handoff
+    and the system line that tells them so."""
+    now = now or utcnow()
+    handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation.id,
+                                                   Handoff.status == "queued"))
+    if handoff is None or conversation.state != "queued":
+        raise ConversationError("you are not waiting for a person")
+    handoff.status, handoff.ended_at = "cancelled", now
+    change_state(session=session, conversation=conversation, to_state="bot", actor="customer",
+                 reason="customer cancelled", handoff=handoff, now=now)
+    line = add_message(session=session, conversation=conversation, sender="system",
+                       text="You left the queue; the assistant is back with you.", now=now)
+    return handoff, line

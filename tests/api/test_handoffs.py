@@ -1,0 +1,170 @@
+"""Agents take queued conversations: list, claim (409 for the loser, limit per agent), live
+lines both ways, private notes, transfer, the customer leaving the queue, and who may do what."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.main import create_app
+from api.rasa_client import RasaClient
+from bot.conversations.models import ConversationEvent, Message
+from bot.db import transaction
+from bot.settings import get_settings
+from bot.users.schemas import UserCreate
+from bot.users.service import create_user
+from tests.api.test_chat import FakeRasa
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+def client(app_db, rasa, monkeypatch, tmp_path) -> TestClient:
+    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
+    monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", "2")
+    get_settings.cache_clear()
+    with transaction() as session:
+        for name in ("ann", "ben"):
+            create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(), role="agent",
+                                                         password=PASSWORD))
+    return TestClient(create_app(rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa.handler))))
+
+
+def staff(client, name) -> dict:
+    token = client.post("/api/v1/auth/token", data={"username": f"{name}@example.com", "password": PASSWORD})
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def queued_customer(client, name="Ada") -> tuple[str, dict]:
+    created = client.post("/api/v1/chat/sessions", json={"name": name, "email": f"{name.lower()}@example.com"}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    reply = client.post(f"/api/v1/chat/sessions/{created['session_id']}/messages", json={"text": "a person please"},
+                        headers=headers).json()
+    assert reply["state"] == "queued"
+    return created["session_id"], headers
+
+
+def test_the_queue_lists_waiting_customers_oldest_first(client):
+    first, _ = queued_customer(client, "Ada")
+    second, _ = queued_customer(client, "Bob")
+    queue = client.get("/api/v1/handoffs", params={"status": "queued"}, headers=staff(client, "ann")).json()
+    assert [(h["conversation_id"], h["queue_position"], h["customer_name"]) for h in queue] == [
+        (first, 1, "Ada"), (second, 2, "Bob")]
+    assert queue[0]["reason"] == "requested" and queue[0]["wait_seconds"] >= 0
+
+
+def test_claim_then_both_sides_talk_and_the_bot_hears_nothing(client, rasa):
+    session_id, customer = queued_customer(client)
+    ann = staff(client, "ann")
+    [waiting] = client.get("/api/v1/handoffs", headers=ann).json()
+    claimed = client.post(f"/api/v1/handoffs/{waiting['id']}/claim", headers=ann)
+    assert claimed.status_code == 200 and claimed.json()["status"] == "active" and claimed.json()["agent_name"] == "Ann"
+
+    relayed = len(rasa.received)
+    line = client.post(f"/api/v1/handoffs/{waiting['id']}/messages", json={"text": "Hi, I'm Ann. How can I help?"},
+                       headers=ann)
+    assert line.status_code == 201 and line.json()["sender"] == "agent" and line.json()["agent_name"] == "Ann"
+    reply = client.post(f"/api/v1/chat/sessions/{session_id}/messages", json={"text": "my parcel is lost"},
+                        headers=customer).json()
+    assert reply == {"messages": [], "state": "agent"}
+    assert len(rasa.received) == relayed
+
+    seen = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()
+    assert seen["state"] == "agent"
+    tail = [(m["sender"], m["text"]) for m in seen["messages"]][-3:]
+    assert tail == [("system", "Ann joined the chat."), ("agent", "Hi, I'm Ann. How can I help?"),
+                    ("customer", "my parcel is lost")]
+
+    detail = client.get(f"/api/v1/handoffs/{waiting['id']}", headers=ann).json()
+    assert [m["sender"] for m in detail["transcript"]][:2] == ["customer", "bot"]  # the bot's part is there too
+    with transaction() as session:
+        events = session.scalars(select(ConversationEvent).where(ConversationEvent.conversation_id == session_id)
+                                 .order_by(ConversationEvent.id)).all()
+        assert [(e.from_state, e.to_state, e.actor) for e in events] == [
+            ("bot", "queued", "bot"), ("queued", "agent", f"agent:{claimed.json()['agent_id']}")]
+
+
+def test_a_second_claim_is_409(client):
+    queued_customer(client)
+    [waiting] = client.get("/api/v1/handoffs", headers=staff(client, "ann")).json()
+    assert client.post(f"/api/v1/handoffs/{waiting['id']}/claim", headers=staff(client, "ann")).status_code == 200
+    late = client.post(f"/api/v1/handoffs/{waiting['id']}/claim", headers=staff(client, "ben"))
+    assert late.status_code == 409 and "no longer waiting" in late.json()["detail"]
+
+
+def test_an_agent_cannot_hold_more_live_chats_than_the_limit(client):
+    ann = staff(client, "ann")
+    for name in ("Ada", "Bob", "Cid"):
+        queued_customer(client, name)
+    waiting = client.get("/api/v1/handoffs", headers=ann).json()
+    assert [client.post(f"/api/v1/handoffs/{h['id']}/claim", headers=ann).status_code for h in waiting] == [
+        200, 200, 409]
+    # The refused claim left the third customer waiting for someone else.
+    [still] = client.get("/api/v1/handoffs", headers=ann).json()
+    assert still["customer_name"] == "Cid"
+    assert client.post(f"/api/v1/handoffs/{still['id']}/claim", headers=staff(client, "ben")).status_code == 200
+
+
+def test_only_the_holder_may_post_and_notes_stay_private(client):
+    session_id, customer = queued_customer(client)
+    ann, ben = staff(client, "ann"), staff(client, "ben")
+    [waiting] = client.get("/api/v1/handoffs", headers=ann).json()
+    url = f"/api/v1/handoffs/{waiting['id']}"
+    assert client.post(f"{url}/messages", json={"text": "too early"}, headers=ann).status_code == 403
+    client.post(f"{url}/claim", headers=ann)
+    assert client.post(f"{url}/messages", json={"text": "not mine"}, headers=ben).status_code == 403
+    note = client.post(f"{url}/notes", json={"text": "Customer sounds upset; offer a voucher"}, headers=ben)
+    assert note.status_code == 201
+    assert client.get(url, headers=ann).json()["notes"][0]["text"] == "Customer sounds upset; offer a voucher"
+    customer_view = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()
+    assert all("voucher" not in m["text"] for m in customer_view["messages"])
+    assert client.post(f"{url}/messages", json={"text": "x" * 2001}, headers=ann).status_code == 413
+    assert client.post(f"{url}/messages", json={"text": "  "}, headers=ann).status_code == 422
+
+
+def test_transfer_moves_the_chat_and_tells_the_customer(client):
+    session_id, customer = queued_customer(client)
+    ann, ben = staff(client, "ann"), staff(client, "ben")
+    [waiting] = client.get("/api/v1/handoffs", headers=ann).json()
+    client.post(f"/api/v1/handoffs/{waiting['id']}/claim", headers=ann)
+    ben_id = client.get("/api/v1/auth/me", headers=ben).json()["id"]
+    moved = client.post(f"/api/v1/handoffs/{waiting['id']}/transfer", json={"agent_id": ben_id}, headers=ann)
+    assert moved.status_code == 200 and moved.json()["agent_name"] == "Ben"
+    assert client.post(f"/api/v1/handoffs/{waiting['id']}/messages", json={"text": "x"}, headers=ann).status_code == 403
+    assert client.post(f"/api/v1/handoffs/{waiting['id']}/messages", json={"text": "Ben here"},
+                       headers=ben).status_code == 201
+    texts = [m["text"] for m in client.get(f"/api/v1/chat/sessions/{session_id}/messages",
+                                           headers=customer).json()["messages"]]
+    assert "Ann handed the chat to Ben." in texts and texts[-1] == "Ben here"
+    assert client.post(f"/api/v1/handoffs/{waiting['id']}/transfer", json={"agent_id": 999},
+                       headers=ben).status_code == 404
+
+
+def test_the_customer_may_leave_the_queue_and_the_bot_answers_again(client, rasa):
+    session_id, customer = queued_customer(client)
+    left = client.post(f"/api/v1/chat/sessions/{session_id}/handoff/cancel", headers=customer)
+    assert left.status_code == 200 and left.json()["state"] == "bot"
+    assert client.get("/api/v1/handoffs", headers=staff(client, "ann")).json() == []
+    cancelled = client.get("/api/v1/handoffs", params={"status": "cancelled"}, headers=staff(client, "ann")).json()
+    assert len(cancelled) == 1
+    again = client.post(f"/api/v1/chat/sessions/{session_id}/messages", json={"text": "hi"}, headers=customer).json()
+    assert again["state"] == "bot" and again["messages"][0]["sender"] == "bot"
+    assert client.post(f"/api/v1/chat/sessions/{session_id}/handoff/cancel", headers=customer).status_code == 409
+
+
+def test_agent_routes_need_a_staff_token(client):
+    _, customer = queued_customer(client)
+    for method, path in [("get", "/api/v1/handoffs"), ("get", "/api/v1/handoffs/1"),
+                         ("post", "/api/v1/handoffs/1/claim"), ("post", "/api/v1/handoffs/1/messages"),
+                         ("post", "/api/v1/handoffs/1/notes"), ("post", "/api/v1/handoffs/1/transfer")]:
+        assert getattr(client, method)(path).status_code == 401
+        assert getattr(client, method)(path, headers=customer).status_code == 401  # a customer token is not staff
+    with transaction() as session:
+        assert session.scalars(select(Message).where(Message.sender == "agent")).all() == []
