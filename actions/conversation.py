@@ -55,6 +55,23 @@ def bot_helped(tracker: Tracker) -> bool:
     )
 
 
+async def offer_survey(dispatcher, tracker: Tracker, opener: str) -> bool:
+    """Offer the survey unless this conversation already has a response; True when offered."""
+    try:
+        taken = await in_transaction(
+            lambda session: get_response(session=session, conversation_id=tracker.sender_id) is not None
+        )
+    except DatabaseUnavailable:
+        taken = True  # do not start a survey we may not be able to store
+    if taken:
+        return False
+    dispatcher.utter_message(
+        text=f"{opener} Would you answer a few quick questions about how we did? It takes under a minute.",
+        buttons=[{"title": "Sure", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}],
+    )
+    return True
+
+
 class ActionEndConversation(Action):
     """Goodbye or thanks: offer the survey once if the bot helped, else say goodbye."""
 
@@ -73,18 +90,8 @@ class ActionEndConversation(Action):
             for event in tracker.events
         )
         if bot_helped(tracker) and not offered_before:
-            try:
-                taken = await in_transaction(
-                    lambda session: get_response(session=session, conversation_id=tracker.sender_id) is not None
-                )
-            except DatabaseUnavailable:
-                taken = True  # do not start a survey we may not be able to store
-            if not taken:
-                opener = "You're welcome!" if intent == "thank_you" else "Before you go:"
-                dispatcher.utter_message(
-                    text=f"{opener} Would you answer a few quick questions about how we did? It takes under a minute.",
-                    buttons=[{"title": "Sure", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}],
-                )
+            opener = "You're welcome!" if intent == "thank_you" else "Before you go:"
+            if await offer_survey(dispatcher, tracker, opener):
                 return [SlotSet("survey_offered", True)]
         if intent == "thank_you":
             dispatcher.utter_message(text="You're welcome! Is there anything else I can help with?")
@@ -139,6 +146,25 @@ class ActionRequestHuman(Action):
         )
         dispatcher.utter_message(json_message={"handoff": {"reason": reason}})
         return []
+
+
+class ActionHandoffDone(Action):
+    """The API tells the bot (intent EXTERNAL_handoff_done, entity `agent`) that a person has
+    finished with the customer: the bot takes over again and offers the survey, which then
+    records that agent."""
+
+    def name(self) -> str:
+        return "action_handoff_done"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        agent = next((str(entity.get("value")) for entity in (tracker.latest_message or {}).get("entities") or []
+                      if entity.get("entity") == "agent" and entity.get("value")), None)
+        who = agent or "Our team"
+        dispatcher.utter_message(text=f"{who} has finished helping you, and I'm back if you need anything else.")
+        events: list[EventType] = [SlotSet("handled_by_agent", agent)]
+        if await offer_survey(dispatcher, tracker, "Before you go:"):
+            events.append(SlotSet("survey_offered", True))
+        return events
 
 
 class ActionCancelForm(Action):

@@ -83,7 +83,8 @@ class ActionAskSurveyAnswer(Action):
             def _open(session):
                 if get_response(session=session, conversation_id=tracker.sender_id) is None:
                     start_survey(session=session, conversation_id=tracker.sender_id,
-                                 definition=definition, customer_email=email)
+                                 definition=definition, customer_email=email,
+                                 agent=tracker.get_slot("handled_by_agent"))
 
             try:
                 await in_transaction(_open)

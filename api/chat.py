@@ -88,7 +88,7 @@ def _accept(session_id: str, token: str | None, body: CustomerMessageIn) -> tupl
         return conversation.state, body.text or ""
 
 
-def _store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
+def store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
     with transaction() as session:
         conversation = session.get(Conversation, session_id)
         if conversation.state != "bot":
@@ -137,7 +137,7 @@ async def send_message(session_id: str, body: CustomerMessageIn, request: Reques
         replies = await request.app.state.rasa.send(session_id, to_bot)
     except RasaUnavailable:
         return await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
-    return await asyncio.to_thread(_store_bot_replies, session_id, replies)
+    return await asyncio.to_thread(store_bot_replies, session_id, replies)
 
 
 @router.get("/sessions/{session_id}/messages", response_model=ChatReply)

@@ -1,15 +1,17 @@
-"""The agent side of a handoff: the queue, claim, live lines, private notes, transfer."""
+"""The agent side of a handoff: the queue, claim, live lines, private notes, transfer, resolve."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 
-from api.chat import to_out
+from api.chat import store_bot_replies, to_out
 from api.deps import SessionDep, require_role
+from api.rasa_client import RasaUnavailable
 from bot.conversations.handoffs import (
     AtCapacity,
     ClaimConflict,
@@ -20,6 +22,7 @@ from bot.conversations.handoffs import (
     list_handoffs,
     notes_of,
     queue_position,
+    resolve,
     transfer,
 )
 from bot.conversations.models import Conversation, Handoff
@@ -27,6 +30,7 @@ from bot.conversations.schemas import MessageOut
 from bot.conversations.service import ConversationError, messages_after
 from bot.db import transaction, utcnow
 from bot.settings import get_settings
+from bot.tickets.service import TicketError, change_status, get_ticket, normalise_reference
 from bot.users.models import User
 from bot.users.service import get_user
 
@@ -167,3 +171,58 @@ def transfer_handoff(handoff_id: int, body: TransferIn, session: SessionDep, age
     except ConversationError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
     return _out(session, handoff)
+
+
+class ResolveIn(BaseModel):
+    ticket_ref: str | None = Field(default=None, description="a ticket this conversation was about")
+    ticket_status: Literal["open", "pending", "resolved", "closed"] | None = Field(
+        default=None, description="set the linked ticket to this status (needs ticket_ref)")
+
+
+class ResolveOut(BaseModel):
+    handoff: HandoffOut
+    messages: list[MessageOut] = Field(description="what the customer sees next: the bot is back, survey offer")
+
+
+def _resolve(handoff_id: int, agent_id: int, body: ResolveIn) -> tuple[str, str]:
+    with transaction() as session:
+        agent = get_user(session=session, user_id=agent_id)
+        if body.ticket_status and not body.ticket_ref:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="ticket_status needs ticket_ref")
+        try:
+            handoff, _ = resolve(session=session, handoff_id=handoff_id, agent=agent)
+        except NotYours as error:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
+        if body.ticket_ref:
+            reference = normalise_reference(body.ticket_ref)
+            ticket = get_ticket(session=session, reference=reference) if reference else None
+            if ticket is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no ticket with that reference")
+            if body.ticket_status:
+                try:
+                    change_status(session=session, ticket=ticket, to_status=body.ticket_status,
+                                  actor=f"agent:{agent.id}")
+                except TicketError as error:
+                    raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+        return handoff.conversation_id, agent.name
+
+
+@router.post("/{handoff_id}/resolve", response_model=ResolveOut)
+async def resolve_handoff(handoff_id: int, request: Request, agent: Agent,
+                          body: ResolveIn | None = None) -> ResolveOut:
+    """The holder is done: the conversation goes back to the bot, which is told who helped
+    (intent EXTERNAL_handoff_done) and offers the satisfaction survey, attributed to this agent.
+    A linked ticket can be given a new status in the same step."""
+    conversation_id, agent_name = await asyncio.to_thread(_resolve, handoff_id, agent.id, body or ResolveIn())
+    try:
+        replies = await request.app.state.rasa.trigger_intent(conversation_id, "EXTERNAL_handoff_done",
+                                                              {"agent": agent_name})
+    except RasaUnavailable:
+        replies = []  # the customer can still talk to the bot; only the survey offer is missed
+    chat = await asyncio.to_thread(store_bot_replies, conversation_id, replies)
+
+    def _handoff() -> HandoffOut:
+        with transaction() as session:
+            return _out(session, session.get(Handoff, handoff_id))
+
+    return ResolveOut(handoff=await asyncio.to_thread(_handoff), messages=chat.messages)

@@ -25,7 +25,8 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
         await app.state.rasa.close()
 
     app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan)
-    app.state.rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+    token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
+    app.state.rasa = rasa or RasaClient(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds)
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(handoffs.router)

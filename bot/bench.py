@@ -130,14 +130,14 @@ async def run_load(rasa_url: str, customers: int, *, pause: float, seconds: floa
     return result
 
 
-def parse_latencies(rasa_url: str) -> list[float]:
+def parse_latencies(rasa_url: str, token: str) -> list[float]:
     texts = [text for _, text in nlu_examples(HOLDOUT)]
     latencies = []
     with httpx.Client(timeout=30) as client:
-        client.post(f"{rasa_url}/model/parse", json={"text": "warm up"})
+        client.post(f"{rasa_url}/model/parse", params={"token": token}, json={"text": "warm up"})
         for text in texts:
             began = time.perf_counter()
-            client.post(f"{rasa_url}/model/parse", json={"text": text}).raise_for_status()
+            client.post(f"{rasa_url}/model/parse", params={"token": token}, json={"text": text}).raise_for_status()
             latencies.append((time.perf_counter() - began) * 1000)
     return latencies
 
@@ -185,7 +185,7 @@ def main(levels: list[int], level_seconds: float, skip_training: bool) -> int:
         try:
             stack.wait_ready(timeout=400)
             rasa_url = f"http://{stack.host}:{stack.rasa_port}"
-            parse = parse_latencies(rasa_url)
+            parse = parse_latencies(rasa_url, stack.rasa_token)
             p50, p95 = percentile(parse, 50), percentile(parse, 95)
             lines.append(f"| NLU parse latency p50 / p95 | {p50:.0f} / {p95:.0f} ms "
                          f"| ({len(parse)} held-out messages, one at a time) |")

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = Field(default=30.0, gt=0)
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's API token (`rasa run --auth-token`); `make run` makes one for each start.
+    rasa_token: SecretStr | None = None
     rasa_port: int = 5005
     action_port: int = 5055
     api_host: str = "127.0.0.1"

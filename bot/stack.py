@@ -4,6 +4,7 @@ logs, health checks before "ready" and a clean stop of all three."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -51,6 +52,9 @@ class Stack:
     api_port: int = 8000
     host: str = "127.0.0.1"
     env: dict[str, str] = field(default_factory=dict)
+    # Guards Rasa's HTTP API (trigger intents, trackers, /model/parse); the REST channel stays open.
+    # RASA_TOKEN when set, so a Rasa server run elsewhere can share it; else fresh for each start.
+    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24))
     # Where prefixed log lines go; tests collect them instead of printing.
     emit: Callable[[str], None] = print
     colour: bool = False
@@ -80,8 +84,9 @@ class Stack:
                     str(RASA_BIN), "run", "--enable-api", "--model", str(self.model),
                     "--interface", self.host, "--port", str(self.rasa_port),
                     "--endpoints", str(self.endpoints_file()), "--credentials", "credentials.yml",
+                    "--auth-token", self.rasa_token,
                 ],
-                f"http://{self.host}:{self.rasa_port}/status",
+                f"http://{self.host}:{self.rasa_port}/status?token={self.rasa_token}",
             ),
             Service(
                 "api",
@@ -95,6 +100,7 @@ class Stack:
         env = dict(os.environ)
         env.update(self.env)
         env["RASA_URL"] = f"http://{self.host}:{self.rasa_port}"
+        env["RASA_TOKEN"] = self.rasa_token
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Rasa's own telemetry would try to reach the internet.
         env["RASA_TELEMETRY_ENABLED"] = "false"
@@ -165,7 +171,7 @@ class Stack:
                         raise StackError(f"{service.name} exited with code {service.process.returncode}")
                     try:
                         if client.get(service.health_url).status_code == 200:
-                            self.emit(f"{service.name:>7} | healthy at {service.health_url}")
+                            self.emit(f"{service.name:>7} | healthy at {service.health_url.split('?')[0]}")
                             pending.remove(service)
                     except httpx.HTTPError:
                         pass

@@ -141,3 +141,16 @@ def cancel_by_customer(*, session: Session, conversation: Conversation,
     line = add_message(session=session, conversation=conversation, sender="system",
                        text="You left the queue; the assistant is back with you.", now=now)
     return handoff, line
+
+
+def resolve(*, session: Session, handoff_id: int, agent: User, now: datetime | None = None) -> tuple[Handoff, Message]:
+    """The holder is done: the handoff is resolved and the conversation goes back to the bot.
+    The conversation keeps `agent_id`, so what follows (the survey) is attributed to them."""
+    now = now or utcnow()
+    handoff, conversation = held_by(session=session, handoff_id=handoff_id, agent=agent)
+    handoff.status, handoff.ended_at = "resolved", now
+    change_state(session=session, conversation=conversation, to_state="bot", actor=agent_actor(agent),
+                 reason="resolved", handoff=handoff, now=now)
+    line = add_message(session=session, conversation=conversation, sender="system",
+                       text=f"{agent.name} has left the chat.", now=now)
+    return handoff, line

@@ -8,6 +8,7 @@ from actions.conversation import (
     ActionCancelForm,
     ActionDefaultAskAffirmation,
     ActionEndConversation,
+    ActionHandoffDone,
     ActionRequestHuman,
     ActionSessionStart,
 )
@@ -103,3 +104,24 @@ async def test_no_after_anything_else_says_goodbye(domain):
     await ActionAnswerNo().run(dispatcher, make_tracker("no", intent="deny",
                                                         events=[{"event": "action", "name": "utter_greet"}]), domain)
     assert dispatcher.messages[0]["response"] == "utter_anything_else"
+
+
+async def test_after_a_person_helped_the_bot_names_them_and_offers_the_survey(app_db, domain):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker('/EXTERNAL_handoff_done{"agent": "Sam"}', intent="EXTERNAL_handoff_done",
+                           entities=[{"entity": "agent", "value": "Sam"}])
+    events = await ActionHandoffDone().run(dispatcher, tracker, domain)
+    assert texts(dispatcher)[0] == "Sam has finished helping you, and I'm back if you need anything else."
+    assert "quick questions" in texts(dispatcher)[1]
+    assert slot_events(events) == {"handled_by_agent": "Sam", "survey_offered": True}
+
+
+async def test_no_second_survey_after_a_handoff_when_one_was_answered(app_db, domain):
+    from actions.survey import ActionAskSurveyAnswer
+
+    await ActionAskSurveyAnswer().run(CollectingDispatcher(), make_tracker(slots={"survey_question_index": 0.0}),
+                                      domain)
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffDone().run(dispatcher, make_tracker(intent="EXTERNAL_handoff_done"), domain)
+    assert texts(dispatcher) == ["Our team has finished helping you, and I'm back if you need anything else."]
+    assert slot_events(events) == {"handled_by_agent": None}

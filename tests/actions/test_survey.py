@@ -138,3 +138,10 @@ async def test_skipping_the_contact_question_ends_the_survey(app_db, domain):
                            slots={"survey_question_index": 6.0, "recovery_contact_wanted": True})
     events = await ValidateSurveyForm().run(CollectingDispatcher(), tracker, domain)
     assert slot_events(events) == {"recovery_contact_wanted": False, "requested_slot": None}
+
+
+async def test_the_response_records_the_agent_who_handled_the_conversation(app_db, domain):
+    tracker = make_tracker(slots={"survey_question_index": 0.0, "handled_by_agent": "Sam"})
+    await ActionAskSurveyAnswer().run(CollectingDispatcher(), tracker, domain)
+    with Session(app_db) as session:
+        assert session.scalars(select(SurveyResponse)).one().agent == "Sam"

@@ -23,6 +23,7 @@ from bot.db import transaction
 class FakeRasa:
     def __init__(self) -> None:
         self.received: list[dict] = []
+        self.triggered: list[tuple[str, dict]] = []
         self.down = False
 
     def answer(self, message: str) -> list[dict]:
@@ -39,6 +40,15 @@ class FakeRasa:
         if self.down:
             raise httpx.ConnectError("connection refused")
         body = json.loads(request.content)
+        if request.url.path.endswith("/trigger_intent"):
+            if request.url.params.get("token") != "rasa-secret":
+                return httpx.Response(401, json={"message": "not authorised"})
+            self.triggered.append((request.url.path.split("/")[2], body))
+            agent = body["entities"].get("agent")
+            return httpx.Response(200, json={"tracker": {}, "messages": [
+                {"recipient_id": "x", "text": f"{agent} has finished helping you."},
+                {"recipient_id": "x", "text": "Before you go: a few quick questions?",
+                 "buttons": [{"title": "Sure", "payload": "/affirm"}]}]})
         self.received.append(body)
         return httpx.Response(200, json=[{"recipient_id": body["sender"], **r} for r in self.answer(body["message"])])
 
@@ -50,7 +60,8 @@ def rasa() -> FakeRasa:
 
 @pytest.fixture
 def client(app_db, rasa) -> TestClient:
-    return TestClient(create_app(rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa.handler))))
+    return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
+                                                 transport=httpx.MockTransport(rasa.handler))))
 
 
 def start(client, **body) -> tuple[str, dict]:

@@ -34,7 +34,8 @@ def client(app_db, rasa, monkeypatch, tmp_path) -> TestClient:
         for name in ("ann", "ben"):
             create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(), role="agent",
                                                          password=PASSWORD))
-    return TestClient(create_app(rasa=RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa.handler))))
+    return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
+                                                 transport=httpx.MockTransport(rasa.handler))))
 
 
 def staff(client, name) -> dict:
@@ -168,3 +169,62 @@ def test_agent_routes_need_a_staff_token(client):
         assert getattr(client, method)(path, headers=customer).status_code == 401  # a customer token is not staff
     with transaction() as session:
         assert session.scalars(select(Message).where(Message.sender == "agent")).all() == []
+
+
+def claimed(client, agent="ann") -> tuple[str, dict, int, dict]:
+    session_id, customer = queued_customer(client)
+    headers = staff(client, agent)
+    [waiting] = client.get("/api/v1/handoffs", headers=headers).json()
+    assert client.post(f"/api/v1/handoffs/{waiting['id']}/claim", headers=headers).status_code == 200
+    return session_id, customer, waiting["id"], headers
+
+
+def test_resolve_returns_the_chat_to_the_bot_which_is_told_who_helped(client, rasa):
+    session_id, customer, handoff_id, ann = claimed(client)
+    done = client.post(f"/api/v1/handoffs/{handoff_id}/resolve", headers=ann)
+    assert done.status_code == 200
+    body = done.json()
+    assert body["handoff"]["status"] == "resolved"
+    assert [m["text"] for m in body["messages"]] == ["Ann has finished helping you.",
+                                                     "Before you go: a few quick questions?"]
+    assert rasa.triggered == [(session_id, {"name": "EXTERNAL_handoff_done", "entities": {"agent": "Ann"}})]
+    seen = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()
+    assert seen["state"] == "bot"
+    assert [m["text"] for m in seen["messages"]][-3:] == ["Ann has left the chat.", "Ann has finished helping you.",
+                                                          "Before you go: a few quick questions?"]
+    # The bot owns the conversation again: the customer's next line reaches it.
+    relayed = len(rasa.received)
+    client.post(f"/api/v1/chat/sessions/{session_id}/messages", json={"payload": "/affirm"}, headers=customer)
+    assert len(rasa.received) == relayed + 1
+    assert client.post(f"/api/v1/handoffs/{handoff_id}/resolve", headers=ann).status_code == 403
+
+
+def test_only_the_holder_may_resolve(client):
+    _, _, handoff_id, _ = claimed(client)
+    assert client.post(f"/api/v1/handoffs/{handoff_id}/resolve", headers=staff(client, "ben")).status_code == 403
+
+
+def test_resolve_can_set_the_linked_tickets_status(client):
+    from bot.tickets.schemas import TicketCreate
+    from bot.tickets.service import create_ticket, get_ticket
+
+    with transaction() as session:
+        reference = create_ticket(session=session, data=TicketCreate(description="Parcel lost", category="other",
+                                                                      customer_email="ada@example.com")).reference
+    _, _, handoff_id, ann = claimed(client)
+    missing = client.post(f"/api/v1/handoffs/{handoff_id}/resolve", json={"ticket_ref": "TCK-ZZZZZZ"}, headers=ann)
+    assert missing.status_code == 404  # and nothing changed:
+    assert client.get(f"/api/v1/handoffs/{handoff_id}", headers=ann).json()["handoff"]["status"] == "active"
+    done = client.post(f"/api/v1/handoffs/{handoff_id}/resolve",
+                       json={"ticket_ref": reference.lower(), "ticket_status": "resolved"}, headers=ann)
+    assert done.status_code == 200
+    with transaction() as session:
+        assert get_ticket(session=session, reference=reference).status == "resolved"
+
+
+def test_when_rasa_is_down_resolve_still_hands_the_chat_back(client, rasa):
+    session_id, customer, handoff_id, ann = claimed(client)
+    rasa.down = True
+    done = client.post(f"/api/v1/handoffs/{handoff_id}/resolve", headers=ann)
+    assert done.status_code == 200 and done.json()["messages"] == []
+    assert client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()["state"] == "bot"

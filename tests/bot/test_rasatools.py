@@ -48,3 +48,11 @@ def test_warnings_are_read_from_rasa_output():
         "The utterance 'utter_default' is not used in any story or rule.",
         "Issue found in 'data/rules.yml': Found intent 'faq' in stories which is not part of the domain.",
     ]
+
+
+def test_external_intent_without_examples_is_a_known_false_positive_but_others_are_not():
+    external = ("The intent 'EXTERNAL_handoff_done' is listed in the domain file, "
+                "but is not found in the NLU training data.")
+    assert classify_warning(external, set()).false_positive_reason
+    typed = "The intent 'greet' is listed in the domain file, but is not found in the NLU training data."
+    assert classify_warning(typed, set()).false_positive_reason is None

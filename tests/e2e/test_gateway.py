@@ -50,3 +50,46 @@ def test_customer_chats_through_the_api_until_a_person_is_asked_for(stack):
         lines = session.scalars(select(Message).where(Message.conversation_id == session_id)).all()
         assert len(lines) == len(restored["messages"])
     engine.dispose()
+
+
+def test_agent_takes_over_chats_and_resolves_back_to_the_bot(stack):
+    from sqlalchemy.orm import sessionmaker
+
+    from bot.db import make_engine, transaction
+    from bot.users.schemas import UserCreate
+    from bot.users.service import create_user
+
+    engine = make_engine(stack.database_url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with transaction(factory) as session:
+        create_user(session=session, data=UserCreate(email="sam.e2e@example.com", name="Sam", role="agent",
+                                                     password="a long enough password"))
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1", timeout=60)
+    created = api.post("/chat/sessions", json={"name": "Lin"}).json()
+    session_id, customer = created["session_id"], {"Authorization": f"Bearer {created['token']}"}
+
+    def say(**body) -> dict:
+        response = api.post(f"/chat/sessions/{session_id}/messages", json=body, headers=customer)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert say(text="can I talk to a human please")["state"] == "queued"
+    token = api.post("/auth/token", data={"username": "sam.e2e@example.com", "password": "a long enough password"})
+    agent = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    [waiting] = [h for h in api.get("/handoffs", headers=agent).json() if h["conversation_id"] == session_id]
+    assert api.post(f"/handoffs/{waiting['id']}/claim", headers=agent).status_code == 200
+    assert api.post(f"/handoffs/{waiting['id']}/messages", json={"text": "Hi Lin, Sam here."},
+                    headers=agent).status_code == 201
+    assert say(text="thanks Sam, all sorted") == {"messages": [], "state": "agent"}
+
+    resolved = api.post(f"/handoffs/{waiting['id']}/resolve", headers=agent)
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["handoff"]["status"] == "resolved"
+    # The bot owns the conversation again and answers.
+    back = say(text="how long does delivery take?")
+    assert back["state"] == "bot" and "business days" in " ".join(m["text"] for m in back["messages"])
+    with Session(engine) as session:
+        senders = [line.sender for line in session.scalars(
+            select(Message).where(Message.conversation_id == session_id).order_by(Message.id))]
+        assert senders.count("agent") == 1 and senders[-1] == "bot"
+    engine.dispose()
