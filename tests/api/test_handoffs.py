@@ -228,3 +228,10 @@ def test_when_rasa_is_down_resolve_still_hands_the_chat_back(client, rasa):
     done = client.post(f"/api/v1/handoffs/{handoff_id}/resolve", headers=ann)
     assert done.status_code == 200 and done.json()["messages"] == []
     assert client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()["state"] == "bot"
+
+
+def test_a_ticket_status_without_a_ticket_is_refused_and_nothing_changes(client):
+    _, _, handoff_id, ann = claimed(client)
+    refused = client.post(f"/api/v1/handoffs/{handoff_id}/resolve", json={"ticket_status": "resolved"}, headers=ann)
+    assert refused.status_code == 422 and "needs ticket_ref" in refused.json()["detail"]
+    assert client.get(f"/api/v1/handoffs/{handoff_id}", headers=ann).json()["handoff"]["status"] == "active"
