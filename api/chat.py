@@ -10,10 +10,11 @@ import asyncio
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.broker import conversation_channel
 from api.deps import SessionDep
 from api.rasa_client import RasaUnavailable
 from bot.conversations.handoffs import cancel_by_customer
@@ -38,6 +39,12 @@ router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 BOT_UNAVAILABLE = ("Sorry, our assistant isn't answering right now. Your message is saved; "
                    "please try again in a moment.")
 QUEUED = "You're in the queue for a member of our team. They'll join this chat as soon as they're free."
+
+
+def announce(request: Request | WebSocket, conversation_id: str) -> None:
+    """Tell open WebSockets of this conversation that it changed. Call only after the change is
+    committed: each socket then reads what is new from the database, so nothing is lost or doubled."""
+    request.app.state.broker.publish(conversation_channel(conversation_id), {"type": "changed"})
 
 
 def customer_token(request: Request) -> str | None:
@@ -131,13 +138,17 @@ async def send_message(session_id: str, body: CustomerMessageIn, request: Reques
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             detail=f"the message is longer than {limit} characters")
     state, to_bot = await asyncio.to_thread(_accept, session_id, customer_token(request), body)
+    announce(request, session_id)  # the customer's own line, for the agent and the customer's other tabs
     if state != "bot":
         return ChatReply(messages=[], state=state)
     try:
         replies = await request.app.state.rasa.send(session_id, to_bot)
     except RasaUnavailable:
-        return await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
-    return await asyncio.to_thread(store_bot_replies, session_id, replies)
+        reply = await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
+    else:
+        reply = await asyncio.to_thread(store_bot_replies, session_id, replies)
+    announce(request, session_id)
+    return reply
 
 
 @router.get("/sessions/{session_id}/messages", response_model=ChatReply)
@@ -151,11 +162,73 @@ def transcript(session_id: str, request: Request, session: SessionDep,
 
 
 @router.post("/sessions/{session_id}/handoff/cancel", response_model=ChatReply)
-def cancel_handoff(session_id: str, request: Request, session: SessionDep) -> ChatReply:
+def cancel_handoff(session_id: str, request: Request) -> ChatReply:
     """Stop waiting for a person and go back to the bot (only while queued; 409 otherwise)."""
-    conversation = _open(session, session_id, customer_token(request))
-    try:
-        _, line = cancel_by_customer(session=session, conversation=conversation)
-    except ConversationError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
-    return ChatReply(messages=to_out([line], session), state=conversation.state)
+    with transaction() as session:
+        conversation = _open(session, session_id, customer_token(request))
+        try:
+            _, line = cancel_by_customer(session=session, conversation=conversation)
+        except ConversationError as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+        reply = ChatReply(messages=to_out([line], session), state=conversation.state)
+    announce(request, session_id)
+    return reply
+
+
+@router.websocket("/sessions/{session_id}/ws")
+async def live(websocket: WebSocket, session_id: str,
+               token: Annotated[str | None, Query()] = None,
+               after: Annotated[int | None, Query(ge=0)] = None) -> None:
+    """Pushes `{"type": "message", "message": {...}}` for every new line (after `after`, the last
+    id the client has, so a reconnect loses and repeats nothing) and `{"type": "state", "state"}`
+    when the owner changes. The token goes in `?token=` (browsers cannot set headers here)."""
+
+    def _check() -> tuple[bool, str]:
+        with transaction() as session:
+            conversation = open_conversation(session=session, conversation_id=session_id, token=token)
+            return (conversation is not None, conversation.state if conversation else "")
+
+    known, state = await asyncio.to_thread(_check)
+    if not known:
+        await websocket.close(code=4401, reason="unknown session or wrong token")
+        return
+    await websocket.accept()
+    last_id = after or 0
+    sent_state: str | None = None
+    async with websocket.app.state.broker.subscribe(conversation_channel(session_id)) as events:
+
+        def _new() -> tuple[list[MessageOut], str]:
+            with transaction() as session:
+                conversation = session.get(Conversation, session_id)
+                lines = messages_after(session=session, conversation=conversation, after=last_id)
+                return to_out(lines, session), conversation.state
+
+        async def _listen() -> None:
+            # Nothing is taken from the customer here yet (messages go through POST); reading
+            # is how a closed socket is noticed, so the subscription does not outlive it.
+            try:
+                while True:
+                    await websocket.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                events.put_nowait({"type": "closed"})
+
+        listener = asyncio.create_task(_listen())
+        try:
+            while True:
+                lines, state = await asyncio.to_thread(_new)
+                for line in lines:
+                    await websocket.send_json({"type": "message", "message": line.model_dump(mode="json")})
+                    last_id = line.id
+                if state != sent_state:
+                    await websocket.send_json({"type": "state", "state": state})
+                    sent_state = state
+                event = await events.get()
+                if event.get("type") == "closed":
+                    return
+                if event.get("type") == "overflow":
+                    await websocket.close(code=4408, reason="too far behind; reconnect with ?after=")
+                    return
+        except WebSocketDisconnect:
+            return
+        finally:
+            listener.cancel()

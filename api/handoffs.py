@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 
-from api.chat import store_bot_replies, to_out
+from api.chat import announce, store_bot_replies, to_out
 from api.deps import SessionDep, require_role
 from api.rasa_client import RasaUnavailable
 from bot.conversations.handoffs import (
@@ -126,25 +126,32 @@ def handoff_detail(handoff_id: int, session: SessionDep, _: Agent) -> HandoffDet
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
-def claim_handoff(handoff_id: int, agent: Agent) -> HandoffOut:
+def claim_handoff(handoff_id: int, agent: Agent, request: Request) -> HandoffOut:
     """Take a waiting conversation. With several agents at once exactly one wins; the others get 409."""
     try:
         with transaction() as session:
             handoff = claim(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False))
-            return _out(session, handoff)
+            out = _out(session, handoff)
     except (ClaimConflict, AtCapacity) as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    announce(request, out.conversation_id)
+    return out
 
 
 @router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
-def agent_message(handoff_id: int, body: TextIn, session: SessionDep, agent: Agent) -> MessageOut:
+def agent_message(handoff_id: int, body: TextIn, agent: Agent, request: Request) -> MessageOut:
     """A line to the customer, from the agent who holds the conversation (403 for anyone else)."""
     _check_length(body.text)
     try:
-        line = agent_says(session=session, handoff_id=handoff_id, agent=agent, text=body.text)
+        with transaction() as session:
+            line = agent_says(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
+                              text=body.text)
+            out = to_out([line], session)[0]
+            conversation_id = line.conversation_id
     except NotYours as error:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
-    return to_out([line], session)[0]
+    announce(request, conversation_id)
+    return out
 
 
 @router.post("/{handoff_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
@@ -159,18 +166,22 @@ def private_note(handoff_id: int, body: TextIn, session: SessionDep, agent: Agen
 
 
 @router.post("/{handoff_id}/transfer", response_model=HandoffOut)
-def transfer_handoff(handoff_id: int, body: TransferIn, session: SessionDep, agent: Agent) -> HandoffOut:
+def transfer_handoff(handoff_id: int, body: TransferIn, agent: Agent, request: Request) -> HandoffOut:
     """Hand a live conversation to another agent (who must have room for it)."""
-    target = get_user(session=session, user_id=body.agent_id)
-    if target is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such agent")
-    try:
-        handoff = transfer(session=session, handoff_id=handoff_id, agent=agent, to_agent=target)
-    except NotYours as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
-    except ConversationError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
-    return _out(session, handoff)
+    with transaction() as session:
+        target = get_user(session=session, user_id=body.agent_id)
+        if target is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such agent")
+        try:
+            handoff = transfer(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
+                               to_agent=target)
+        except NotYours as error:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
+        except ConversationError as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+        out = _out(session, handoff)
+    announce(request, out.conversation_id)
+    return out
 
 
 class ResolveIn(BaseModel):
@@ -214,12 +225,14 @@ async def resolve_handoff(handoff_id: int, request: Request, agent: Agent,
     (intent EXTERNAL_handoff_done) and offers the satisfaction survey, attributed to this agent.
     A linked ticket can be given a new status in the same step."""
     conversation_id, agent_name = await asyncio.to_thread(_resolve, handoff_id, agent.id, body or ResolveIn())
+    announce(request, conversation_id)
     try:
         replies = await request.app.state.rasa.trigger_intent(conversation_id, "EXTERNAL_handoff_done",
                                                               {"agent": agent_name})
     except RasaUnavailable:
         replies = []  # the customer can still talk to the bot; only the survey offer is missed
     chat = await asyncio.to_thread(store_bot_replies, conversation_id, replies)
+    announce(request, conversation_id)
 
     def _handoff() -> HandoffOut:
         with transaction() as session:

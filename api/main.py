@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api import auth, chat, handoffs
+from api.broker import LocalBroker
 from api.rasa_client import RasaClient
 from bot.db import get_engine
 from bot.settings import get_settings
@@ -27,6 +28,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan)
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
     app.state.rasa = rasa or RasaClient(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds)
+    app.state.broker = LocalBroker()
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(handoffs.router)
