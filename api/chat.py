@@ -38,6 +38,7 @@ router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 
 BOT_UNAVAILABLE = ("Sorry, our assistant isn't answering right now. Your message is saved; "
                    "please try again in a moment.")
+BATCH = 200  # transcript lines a socket reads from the database at a time
 QUEUED = "You're in the queue for a member of our team. They'll join this chat as soon as they're free."
 
 
@@ -200,7 +201,7 @@ async def live(websocket: WebSocket, session_id: str,
         def _new() -> tuple[list[MessageOut], str]:
             with transaction() as session:
                 conversation = session.get(Conversation, session_id)
-                lines = messages_after(session=session, conversation=conversation, after=last_id)
+                lines = messages_after(session=session, conversation=conversation, after=last_id, limit=BATCH)
                 return to_out(lines, session), conversation.state
 
         async def _listen() -> None:
@@ -210,6 +211,8 @@ async def live(websocket: WebSocket, session_id: str,
                 while True:
                     await websocket.receive_text()
             except (WebSocketDisconnect, RuntimeError):
+                while not events.empty():  # make room: the socket is gone anyway
+                    events.get_nowait()
                 events.put_nowait({"type": "closed"})
 
         listener = asyncio.create_task(_listen())
@@ -219,6 +222,8 @@ async def live(websocket: WebSocket, session_id: str,
                 for line in lines:
                     await websocket.send_json({"type": "message", "message": line.model_dump(mode="json")})
                     last_id = line.id
+                if len(lines) == BATCH:
+                    continue  # a long backlog after a reconnect: keep reading before waiting
                 if state != sent_state:
                     await websocket.send_json({"type": "state", "state": state})
                     sent_state = state
@@ -228,7 +233,7 @@ async def live(websocket: WebSocket, session_id: str,
                 if event.get("type") == "overflow":
                     await websocket.close(code=4408, reason="too far behind; reconnect with ?after=")
                     return
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, RuntimeError):  # the client went away mid-send
             return
         finally:
             listener.cancel()

@@ -59,3 +59,17 @@ def test_the_customer_sees_the_agent_join_and_write(client):  # noqa: F811
         client.post(f"/api/v1/handoffs/{waiting['id']}/messages", json={"text": "Hello Ada"}, headers=ann)
         line = ws.receive_json()["message"]
         assert (line["sender"], line["text"], line["agent_name"]) == ("agent", "Hello Ada", "Ann")
+
+
+def test_a_backlog_longer_than_one_batch_arrives_whole(client, monkeypatch):  # noqa: F811
+    import api.chat
+
+    monkeypatch.setattr(api.chat, "BATCH", 3)
+    session_id, token, headers = start(client)
+    for text in ("one", "two", "three", "four"):
+        client.post(f"/api/v1/chat/sessions/{session_id}/messages", json={"text": text}, headers=headers)
+    with client.websocket_connect(ws_url(session_id, token, after=0)) as ws:
+        events = [ws.receive_json() for _ in range(9)]
+    ids = [e["message"]["id"] for e in events if e["type"] == "message"]
+    assert len(ids) == 8 and ids == sorted(set(ids))
+    assert events[-1] == {"type": "state", "state": "bot"}
