@@ -48,6 +48,13 @@ def announce(request: Request | WebSocket, conversation_id: str) -> None:
     request.app.state.broker.publish(conversation_channel(conversation_id), {"type": "changed"})
 
 
+def refuse_if_too_long(text: str) -> None:
+    """413 for a chat line (customer's or agent's) over CHAT_MAX_MESSAGE_CHARS."""
+    limit = get_settings().chat_max_message_chars
+    if len(text) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the message is longer than {limit} characters")
+
+
 def customer_token(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
@@ -62,12 +69,15 @@ def _open(session: Session, session_id: str, token: str | None) -> Conversation:
     return conversation
 
 
+def agent_names(session: Session, agent_ids: set[int]) -> dict[int, str]:
+    if not agent_ids:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(agent_ids)))
+    return {user_id: name for user_id, name in rows}
+
+
 def to_out(messages: list[Message], session: Session) -> list[MessageOut]:
-    agent_ids = {m.agent_id for m in messages if m.agent_id is not None}
-    names: dict[int, str] = {}
-    if agent_ids:
-        names = {user_id: name for user_id, name in session.execute(
-            select(User.id, User.name).where(User.id.in_(agent_ids)))}
+    names = agent_names(session, {m.agent_id for m in messages if m.agent_id is not None})
     return [MessageOut(id=m.id, sender=m.sender, text=m.text, buttons=m.buttons or [], created_at=m.created_at,
                        agent_name=names.get(m.agent_id)) for m in messages]
 
@@ -134,10 +144,8 @@ async def send_message(session_id: str, body: CustomerMessageIn, request: Reques
     """Send `{"text"}` or a button's `{"payload"}`. While the bot owns the conversation the reply
     holds its answers; while it is queued for or held by a person, the reply comes at once and
     their lines arrive by polling (or the WebSocket)."""
-    limit = get_settings().chat_max_message_chars
-    if body.text is not None and len(body.text) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                            detail=f"the message is longer than {limit} characters")
+    if body.text is not None:
+        refuse_if_too_long(body.text)
     state, to_bot = await asyncio.to_thread(_accept, session_id, customer_token(request), body)
     announce(request, session_id)  # the customer's own line, for the agent and the customer's other tabs
     if state != "bot":
@@ -184,13 +192,11 @@ async def live(websocket: WebSocket, session_id: str,
     id the client has, so a reconnect loses and repeats nothing) and `{"type": "state", "state"}`
     when the owner changes. The token goes in `?token=` (browsers cannot set headers here)."""
 
-    def _check() -> tuple[bool, str]:
+    def _check() -> bool:
         with transaction() as session:
-            conversation = open_conversation(session=session, conversation_id=session_id, token=token)
-            return (conversation is not None, conversation.state if conversation else "")
+            return open_conversation(session=session, conversation_id=session_id, token=token) is not None
 
-    known, state = await asyncio.to_thread(_check)
-    if not known:
+    if not await asyncio.to_thread(_check):
         await websocket.close(code=4401, reason="unknown session or wrong token")
         return
     await websocket.accept()

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 
-from api.chat import announce, store_bot_replies, to_out
+from api.chat import agent_names, announce, refuse_if_too_long, store_bot_replies, to_out
 from api.deps import SessionDep, require_role
 from api.rasa_client import RasaUnavailable
 from bot.conversations.handoffs import (
@@ -29,7 +29,6 @@ from bot.conversations.models import Conversation, Handoff
 from bot.conversations.schemas import MessageOut
 from bot.conversations.service import ConversationError, messages_after
 from bot.db import transaction, utcnow
-from bot.settings import get_settings
 from bot.tickets.service import TicketError, change_status, get_ticket, normalise_reference
 from bot.users.models import User
 from bot.users.service import get_user
@@ -94,12 +93,6 @@ def _out(session, handoff: Handoff) -> HandoffOut:
         agent_id=handoff.agent_id, agent_name=agent.name if agent else None)
 
 
-def _check_length(text: str) -> None:
-    limit = get_settings().chat_max_message_chars
-    if len(text) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the message is longer than {limit} characters")
-
-
 @router.get("", response_model=list[HandoffOut])
 def handoffs(session: SessionDep, _: Agent,
              status_: Annotated[Literal["queued", "active", "resolved", "cancelled", "expired"],
@@ -116,8 +109,7 @@ def handoff_detail(handoff_id: int, session: SessionDep, _: Agent) -> HandoffDet
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such handoff")
     conversation = session.get(Conversation, handoff.conversation_id)
     notes = notes_of(session=session, handoff_id=handoff_id)
-    names = {note.agent_id: (get_user(session=session, user_id=note.agent_id) or User(name=None)).name
-             for note in notes}
+    names = agent_names(session, {note.agent_id for note in notes})
     return HandoffDetail(
         handoff=_out(session, handoff),
         transcript=to_out(messages_after(session=session, conversation=conversation, limit=10_000), session),
@@ -141,7 +133,7 @@ def claim_handoff(handoff_id: int, agent: Agent, request: Request) -> HandoffOut
 @router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
 def agent_message(handoff_id: int, body: TextIn, agent: Agent, request: Request) -> MessageOut:
     """A line to the customer, from the agent who holds the conversation (403 for anyone else)."""
-    _check_length(body.text)
+    refuse_if_too_long(body.text)
     try:
         with transaction() as session:
             line = agent_says(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
@@ -157,7 +149,7 @@ def agent_message(handoff_id: int, body: TextIn, agent: Agent, request: Request)
 @router.post("/{handoff_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
 def private_note(handoff_id: int, body: TextIn, session: SessionDep, agent: Agent) -> NoteOut:
     """A private note for colleagues; never shown to the customer."""
-    _check_length(body.text)
+    refuse_if_too_long(body.text)
     try:
         note = add_note(session=session, handoff_id=handoff_id, agent=agent, text=body.text)
     except NotYours:

@@ -172,6 +172,14 @@ def redact(text: str, labels: tuple[str, ...] = PERSONAL_LABELS) -> str:
 _EMAIL_SHAPE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 
+def clean_email(value: str) -> str:
+    """The address trimmed and lower-cased; ValueError (for a validator) when it is not one."""
+    value = value.strip().lower()
+    if not is_valid_email(value):
+        raise ValueError("that is not a valid e-mail address")
+    return value
+
+
 def is_valid_email(value: str) -> bool:
     """A deliberately plain check: one @, a dotted domain, no spaces, at most 254 chars."""
     value = value.strip()

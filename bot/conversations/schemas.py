@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from bot.textscan import is_valid_email
+from bot.textscan import clean_email
 
 
 class SessionCreate(BaseModel):
@@ -20,12 +20,7 @@ class SessionCreate(BaseModel):
     @field_validator("email")
     @classmethod
     def _email_is_valid(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip().lower()
-        if not is_valid_email(value):
-            raise ValueError("that is not a valid e-mail address")
-        return value
+        return None if value is None or not value.strip() else clean_email(value)
 
     @field_validator("metadata")
     @classmethod

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bot.textscan import is_valid_email
+from bot.textscan import clean_email
 
 FeedbackCategory = Literal["service_quality", "product", "process", "suggestion", "complaint"]
 MAX_FEEDBACK = 4000
@@ -34,9 +34,4 @@ class FeedbackCreate(BaseModel):
     @field_validator("customer_email")
     @classmethod
     def _email_is_valid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().lower()
-        if not is_valid_email(value):
-            raise ValueError("that is not a valid e-mail address")
-        return value
+        return None if value is None else clean_email(value)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bot.textscan import is_valid_email
+from bot.textscan import clean_email
 
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["new", "open", "pending", "resolved", "closed"]
@@ -39,9 +39,4 @@ class TicketCreate(BaseModel):
     @field_validator("customer_email")
     @classmethod
     def _email_is_valid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().lower()
-        if not is_valid_email(value):
-            raise ValueError("that is not a valid e-mail address")
-        return value
+        return None if value is None else clean_email(value)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bot.textscan import is_valid_email
+from bot.textscan import clean_email
 
 Role = Literal["agent", "manager", "admin"]
 MIN_PASSWORD = 10
@@ -22,10 +22,7 @@ class UserCreate(BaseModel):
     @field_validator("email")
     @classmethod
     def _email_is_valid(cls, value: str) -> str:
-        value = value.strip().lower()
-        if not is_valid_email(value):
-            raise ValueError("that is not a valid e-mail address")
-        return value
+        return clean_email(value)
 
     @field_validator("name")
     @classmethod
