@@ -31,6 +31,7 @@ from bot.tickets.service import (
     add_customer_info,
     create_ticket,
     find_ticket_for_customer,
+    latest_reply,
     normalise_reference,
 )
 
@@ -374,11 +375,15 @@ class ActionCheckTicketStatus(Action):
             ticket = find_ticket_for_customer(session=session, reference=reference, email=email)
             if ticket is None:
                 return None
-            return (
+            summary = (
                 f"Ticket {ticket.reference} ({settings.category_label(ticket.category)}: "
                 f"\u201c{ticket.subject}\u201d) is {ticket.status}, last updated "
                 f"{plain_time(ticket.updated_at)}. {next_step(ticket, utcnow())}"
             )
+            reply = latest_reply(session=session, ticket=ticket)
+            if reply is not None:
+                summary += f"\n\nOur latest reply ({plain_time(reply.created_at)}): {reply.body}"
+            return summary
 
         try:
             summary = await in_transaction(_lookup)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth, chat, handoffs
+from api import auth, chat, handoffs, tickets
 from api.broker import LocalBroker
 from api.rasa_client import RasaClient
 from bot.db import get_engine
@@ -32,6 +32,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(handoffs.router)
+    app.include_router(tickets.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:

@@ -18,6 +18,7 @@ from bot.surveys.service import start_survey
 from bot.tickets.models import Ticket
 from bot.tickets.schemas import TicketCreate
 from bot.tickets.service import create_ticket
+from bot.users.models import User
 
 # A Monday morning; every test that cares about time counts from here.
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -35,6 +36,17 @@ def plain_settings(**overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def make_user(session: Session, *, name: str = "Sam", role: str = "agent", **overrides: Any) -> User:
+    """A staff member who cannot sign in (no real password hash); for tests of the service layer."""
+    fields: dict[str, Any] = {"email": f"{name.lower()}@example.com", "name": name, "role": role,
+                              "password_hash": "!", "active": True, "presence": "offline"}
+    fields.update(overrides)
+    user = User(**fields)
+    session.add(user)
+    session.flush()
+    return user
 
 
 def make_ticket(

@@ -29,7 +29,8 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")
     customer_name: Mapped[str | None] = mapped_column(String(200))
     customer_email: Mapped[str | None] = mapped_column(String(254), index=True)
-    assignee: Mapped[str | None] = mapped_column(String(200))
+    # The staff member responsible for the ticket; None while nobody is.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     channel: Mapped[str] = mapped_column(String(32), default="chat")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -55,7 +56,9 @@ class TicketEvent(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(32))  # created | status | priority | assignee | note
+    # created | status | priority | assignee | note (from the customer)
+    # | reply (an agent's public answer to the customer) | internal (a private note for staff)
+    kind: Mapped[str] = mapped_column(String(32))
     from_value: Mapped[str | None] = mapped_column(String(200))
     to_value: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -40,3 +41,84 @@ class TicketCreate(BaseModel):
     @classmethod
     def _email_is_valid(cls, value: str | None) -> str | None:
         return None if value is None else clean_email(value)
+
+
+class TicketOut(BaseModel):
+    reference: str
+    subject: str
+    description: str
+    category: str
+    priority: Priority
+    classification: Literal["routine", "urgent", "complex"]
+    classification_reason: str
+    status: Status
+    customer_name: str | None
+    customer_email: str | None
+    assignee_id: int | None
+    assignee_name: str | None = None
+    conversation_id: str | None
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    first_response_overdue: bool = Field(
+        default=False, description="no public reply yet and the first-response due time has passed")
+    resolution_overdue: bool = Field(
+        default=False, description="not resolved or closed and the resolution due time has passed")
+
+    model_config = {"from_attributes": True}
+
+
+class TicketEventOut(BaseModel):
+    id: int
+    kind: Literal["created", "status", "priority", "assignee", "note", "reply", "internal"] = Field(
+        description="note: information the customer added; reply: an agent's public answer; "
+                    "internal: a private note for staff")
+    actor: str = Field(description="who: bot, customer, or <role>:<user id>")
+    actor_name: str | None = None
+    from_value: str | None
+    to_value: str | None
+    body: str | None
+    created_at: datetime
+
+    model_config = {"from_attributes": True}
+
+
+class TicketDetail(BaseModel):
+    ticket: TicketOut
+    events: list[TicketEventOut]
+
+
+class TicketPage(BaseModel):
+    total: int = Field(description="tickets matching the filters, before paging")
+    limit: int
+    offset: int
+    items: list[TicketOut]
+
+
+class TicketPatch(BaseModel):
+    """Only the fields sent change; `"assignee_id": null` unassigns."""
+
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee_id: int | None = None
+
+    model_config = {"extra": "forbid"}
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    public: bool = Field(
+        default=False,
+        description="true: a reply the customer sees when they check the ticket (the first one sets "
+                    "first_responded_at); false (default): a private note for staff")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the comment is empty")
+        return value.strip()

@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -224,17 +224,94 @@ def set_priority(
 
 
 def assign_ticket(
-    *, session: Session, ticket: Ticket, assignee: str | None, actor: str, now: datetime | None = None
+    *, session: Session, ticket: Ticket, assignee_id: int | None, actor: str, now: datetime | None = None
 ) -> Ticket:
+    """Give the ticket to a staff member (their user id), or to nobody (None)."""
     now = now or utcnow()
-    if assignee == ticket.assignee:
+    if assignee_id == ticket.assignee_id:
         return ticket
     _add_event(
-        session, ticket, actor=actor, kind="assignee", from_value=ticket.assignee, to_value=assignee, now=now
+        session, ticket, actor=actor, kind="assignee",
+        from_value=None if ticket.assignee_id is None else str(ticket.assignee_id),
+        to_value=None if assignee_id is None else str(assignee_id), now=now,
     )
-    ticket.assignee = assignee
+    ticket.assignee_id = assignee_id
     session.flush()
     return ticket
+
+
+def add_comment(
+    *, session: Session, ticket: Ticket, text: str, public: bool, actor: str, now: datetime | None = None
+) -> TicketEvent:
+    """An agent's comment: a public reply the customer sees when they check the ticket, or a
+    private note for staff. The first public reply is the ticket's first response (SLA), and
+    a new ticket that gets one is open from then on."""
+    now = now or utcnow()
+    body = (text or "").strip()
+    if not body:
+        raise TicketError("the comment is empty")
+    if len(body) > MAX_DESCRIPTION:
+        raise TicketError(f"the comment is longer than {MAX_DESCRIPTION} characters")
+    event = _add_event(session, ticket, actor=actor, kind="reply" if public else "internal", body=body, now=now)
+    if public:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = now
+        if ticket.status == "new":
+            change_status(session=session, ticket=ticket, to_status="open", actor=actor, now=now)
+    session.flush()
+    return event
+
+
+def latest_reply(*, session: Session, ticket: Ticket) -> TicketEvent | None:
+    """The newest public reply from an agent, if any."""
+    return session.scalar(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "reply")
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_tickets(
+    *,
+    session: Session,
+    status: str | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Ticket]]:
+    """Tickets matching every given filter, newest first, with the total count before paging.
+    `q` finds a reference (any spelling), or words in the subject, description, or the
+    customer's name or e-mail."""
+    query = select(Ticket)
+    if status:
+        query = query.where(Ticket.status == status)
+    if unassigned:
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
+    text = (q or "").strip()
+    if text:
+        reference = normalise_reference(text)
+        if reference:
+            query = query.where(Ticket.reference == reference)
+        else:
+            pattern = f"%{_escape_like(text.lower())}%"
+            query = query.where(
+                or_(*(func.lower(column).like(pattern, escape="\\") for column in (
+                    Ticket.subject, Ticket.description, Ticket.customer_name, Ticket.customer_email)))
+            )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return total, list(page)
 
 
 def add_customer_info(

@@ -17,7 +17,7 @@ from actions.tickets import (
 )
 from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.schemas import TicketCreate
-from bot.tickets.service import create_ticket
+from bot.tickets.service import add_comment, create_ticket, get_ticket
 from tests.actions.conftest import make_tracker, slot_events, texts
 
 
@@ -192,6 +192,21 @@ async def test_status_reply_shows_status_update_time_and_next_step(app_db, domai
     reply = texts(dispatcher)[0]
     assert reference in reply and " is new" in reply and "UTC" in reply and "will reply by" in reply
     assert slot_events(events)["bot_helped"] is True
+
+
+async def test_status_reply_quotes_the_latest_public_reply_and_never_a_private_note(app_db, domain):
+    reference = _ticket(app_db)
+    with Session(app_db) as session, session.begin():
+        stored = get_ticket(session=session, reference=reference)
+        add_comment(session=session, ticket=stored, text="Courier says Tuesday.", public=True, actor="agent:1")
+        add_comment(session=session, ticket=stored, text="It arrives Monday now.", public=True, actor="agent:1")
+        add_comment(session=session, ticket=stored, text="Customer sounded upset", public=False, actor="agent:1")
+    tracker = make_tracker("", slots={"ticket_ref": reference, "lookup_email": "dana@example.com"})
+    dispatcher = CollectingDispatcher()
+    await ActionCheckTicketStatus().run(dispatcher, tracker, domain)
+    [reply] = texts(dispatcher)
+    assert " is open" in reply and reply.endswith(": It arrives Monday now.")
+    assert "Tuesday" not in reply and "upset" not in reply
 
 
 async def test_reference_typed_in_lower_case_with_spaces_is_understood(app_db, domain):

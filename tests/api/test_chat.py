@@ -6,8 +6,6 @@ while a person owns the conversation, and the token checks."""
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -18,48 +16,12 @@ from api.main import create_app
 from api.rasa_client import RasaClient
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.db import transaction
-
-
-class FakeRasa:
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.triggered: list[tuple[str, dict]] = []
-        self.down = False
-
-    def answer(self, message: str) -> list[dict]:
-        if message in ("hi", "/greet"):
-            return [{"text": "Hello! How can I help?", "buttons": [
-                {"title": "Open a ticket", "payload": "/open_ticket"}, {"title": "Talk to a person",
-                                                                        "payload": "/request_human"}]}]
-        if message in ("a person please", "/request_human"):
-            return [{"text": "I'm connecting you with a member of our team."},
-                    {"custom": {"handoff": {"reason": "requested"}}}]
-        return [{"text": f"You said: {message}"}]
-
-    async def handler(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("connection refused")
-        body = json.loads(request.content)
-        if request.url.path.endswith("/trigger_intent"):
-            if request.url.params.get("token") != "rasa-secret":
-                return httpx.Response(401, json={"message": "not authorised"})
-            self.triggered.append((request.url.path.split("/")[2], body))
-            agent = body["entities"].get("agent")
-            return httpx.Response(200, json={"tracker": {}, "messages": [
-                {"recipient_id": "x", "text": f"{agent} has finished helping you."},
-                {"recipient_id": "x", "text": "Before you go: a few quick questions?",
-                 "buttons": [{"title": "Sure", "payload": "/affirm"}]}]})
-        self.received.append(body)
-        return httpx.Response(200, json=[{"recipient_id": body["sender"], **r} for r in self.answer(body["message"])])
-
-
-@pytest.fixture
-def rasa() -> FakeRasa:
-    return FakeRasa()
+from tests.api.support import FakeRasa  # noqa: F401 - the `rasa` fixture gives one
 
 
 @pytest.fixture
 def client(app_db, rasa) -> TestClient:
+    """The gateway alone: no staff accounts (the shared fixture makes two)."""
     return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
                                                  transport=httpx.MockTransport(rasa.handler))))
 

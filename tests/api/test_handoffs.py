@@ -3,53 +3,11 @@ lines both ways, private notes, transfer, the customer leaving the queue, and wh
 
 from __future__ import annotations
 
-import httpx
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.main import create_app
-from api.rasa_client import RasaClient
 from bot.conversations.models import ConversationEvent, Message
 from bot.db import transaction
-from bot.settings import get_settings
-from bot.users.schemas import UserCreate
-from bot.users.service import create_user
-from tests.api.test_chat import FakeRasa
-
-PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def rasa() -> FakeRasa:
-    return FakeRasa()
-
-
-@pytest.fixture
-def client(app_db, rasa, monkeypatch, tmp_path) -> TestClient:
-    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
-    monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", "2")
-    get_settings.cache_clear()
-    with transaction() as session:
-        for name in ("ann", "ben"):
-            create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(), role="agent",
-                                                         password=PASSWORD))
-    return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
-                                                 transport=httpx.MockTransport(rasa.handler))))
-
-
-def staff(client, name) -> dict:
-    token = client.post("/api/v1/auth/token", data={"username": f"{name}@example.com", "password": PASSWORD})
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
-def queued_customer(client, name="Ada") -> tuple[str, dict]:
-    created = client.post("/api/v1/chat/sessions", json={"name": name, "email": f"{name.lower()}@example.com"}).json()
-    headers = {"Authorization": f"Bearer {created['token']}"}
-    reply = client.post(f"/api/v1/chat/sessions/{created['session_id']}/messages", json={"text": "a person please"},
-                        headers=headers).json()
-    assert reply["state"] == "queued"
-    return created["session_id"], headers
+from tests.api.support import queued_customer, staff
 
 
 def test_the_queue_lists_waiting_customers_oldest_first(client):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from tests.api.test_handoffs import client, queued_customer, rasa, staff  # noqa: F401 - fixtures
+from tests.api.support import queued_customer, staff
 
 
 def ws_url(session_id: str, token: str, after: int | None = None) -> str:
@@ -14,12 +14,12 @@ def ws_url(session_id: str, token: str, after: int | None = None) -> str:
     return url + (f"&after={after}" if after is not None else "")
 
 
-def start(client):  # noqa: F811
+def start(client):
     created = client.post("/api/v1/chat/sessions", json={"name": "Ada"}).json()
     return created["session_id"], created["token"], {"Authorization": f"Bearer {created['token']}"}
 
 
-def test_a_wrong_token_is_refused(client):  # noqa: F811
+def test_a_wrong_token_is_refused(client):
     session_id, _, _ = start(client)
     with pytest.raises(WebSocketDisconnect) as refused:
         with client.websocket_connect(ws_url(session_id, "guess")) as ws:
@@ -27,7 +27,7 @@ def test_a_wrong_token_is_refused(client):  # noqa: F811
     assert refused.value.code == 4401
 
 
-def test_lines_arrive_in_order_once_and_a_reconnect_resumes_after_the_last_id(client):  # noqa: F811
+def test_lines_arrive_in_order_once_and_a_reconnect_resumes_after_the_last_id(client):
     session_id, token, headers = start(client)
     with client.websocket_connect(ws_url(session_id, token)) as ws:
         assert ws.receive_json() == {"type": "state", "state": "bot"}
@@ -45,7 +45,7 @@ def test_lines_arrive_in_order_once_and_a_reconnect_resumes_after_the_last_id(cl
     assert all(e["message"]["id"] > last_id for e in missed if e["type"] == "message")
 
 
-def test_the_customer_sees_the_agent_join_and_write(client):  # noqa: F811
+def test_the_customer_sees_the_agent_join_and_write(client):
     session_id, customer = queued_customer(client)
     token = customer["Authorization"].removeprefix("Bearer ")
     history = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()["messages"]
@@ -61,7 +61,7 @@ def test_the_customer_sees_the_agent_join_and_write(client):  # noqa: F811
         assert (line["sender"], line["text"], line["agent_name"]) == ("agent", "Hello Ada", "Ann")
 
 
-def test_a_backlog_longer_than_one_batch_arrives_whole(client, monkeypatch):  # noqa: F811
+def test_a_backlog_longer_than_one_batch_arrives_whole(client, monkeypatch):
     import api.chat
 
     monkeypatch.setattr(api.chat, "BATCH", 3)

@@ -16,7 +16,7 @@ from bot.db import Base, import_all_models, make_engine
 
 APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes"}
-HEAD = "0004"
+HEAD = "0005"
 
 
 @pytest.fixture
@@ -98,3 +98,35 @@ def test_every_model_table_is_created_by_the_migrations():
     import_all_models()
 
     assert set(Base.metadata.tables) == APP_TABLES
+
+
+def test_free_text_assignee_becomes_the_matching_user_and_back(empty_url):
+    migrate.upgrade(url=empty_url, revision="0004")
+    engine = make_engine(empty_url)
+    ticket_row = ("INSERT INTO tickets (reference, subject, description, category, priority, classification,"
+                  " classification_reason, status, assignee, channel, created_at, updated_at,"
+                  " first_response_due, resolution_due) VALUES (:ref, 's', 'd', 'other', 'normal', 'routine',"
+                  " '', 'new', :assignee, 'chat', :t, :t, :t, :t)")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO users (id, email, name, role, password_hash, active, presence, created_at)"
+                " VALUES (7, 'sam@example.com', 'Sam Lee', 'agent', '!', true, 'offline', '2026-03-02 09:00:00')"))
+            for ref, assignee in [("TCK-AAAAA2", "SAM@example.com"), ("TCK-AAAAA3", "Sam Lee"),
+                                  ("TCK-AAAAA4", "someone who left"), ("TCK-AAAAA5", None)]:
+                connection.execute(text(ticket_row), {"ref": ref, "assignee": assignee,
+                                                      "t": "2026-03-02 09:00:00"})
+
+        migrate.upgrade(url=empty_url, revision="0005")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT reference, assignee_id FROM tickets ORDER BY reference")).all()
+        assert [tuple(row) for row in rows] == [("TCK-AAAAA2", 7), ("TCK-AAAAA3", 7), ("TCK-AAAAA4", None),
+                                                ("TCK-AAAAA5", None)]
+
+        migrate.downgrade(url=empty_url, revision="0004")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT reference, assignee FROM tickets ORDER BY reference")).all()
+        assert [tuple(row) for row in rows] == [("TCK-AAAAA2", "sam@example.com"), ("TCK-AAAAA3", "sam@example.com"),
+                                                ("TCK-AAAAA4", None), ("TCK-AAAAA5", None)]
+    finally:
+        engine.dispose()

@@ -14,16 +14,19 @@ from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
 from bot.tickets.service import (
     TicketError,
+    add_comment,
     add_customer_info,
     assign_ticket,
     change_status,
     find_ticket_for_customer,
     get_ticket,
+    latest_reply,
     new_reference,
     normalise_reference,
+    search_tickets,
     set_priority,
 )
-from tests.factories import NOW, make_ticket, plain_settings
+from tests.factories import NOW, make_ticket, make_user, plain_settings
 
 REFERENCE_SHAPE = re.compile(r"^TCK-[A-Z2-7]{6}$")
 
@@ -425,17 +428,114 @@ def test_unknown_priority_is_refused(session):
 
 def test_assigning_a_ticket_records_who_had_it_and_who_has_it(session):
     ticket = make_ticket(session)
+    sam, alex = make_user(session, name="Sam"), make_user(session, name="Alex")
 
-    assign_ticket(session=session, ticket=ticket, assignee="sam", actor="manager:kim", now=NOW)
-    assign_ticket(session=session, ticket=ticket, assignee="alex", actor="manager:kim", now=NOW)
-    assign_ticket(session=session, ticket=ticket, assignee="alex", actor="manager:kim", now=NOW)
+    assign_ticket(session=session, ticket=ticket, assignee_id=sam.id, actor="manager:kim", now=NOW)
+    assign_ticket(session=session, ticket=ticket, assignee_id=alex.id, actor="manager:kim", now=NOW)
+    assign_ticket(session=session, ticket=ticket, assignee_id=alex.id, actor="manager:kim", now=NOW)
+    assign_ticket(session=session, ticket=ticket, assignee_id=None, actor="manager:kim", now=NOW)
 
-    assert ticket.assignee == "alex"
+    assert ticket.assignee_id is None
     assert events_of(session, ticket) == [
         ("created", None, "new"),
-        ("assignee", None, "sam"),
-        ("assignee", "sam", "alex"),
+        ("assignee", None, str(sam.id)),
+        ("assignee", str(sam.id), str(alex.id)),
+        ("assignee", str(alex.id), None),
     ]
+
+
+def test_deleting_a_user_leaves_their_tickets_unassigned(session):
+    ticket = make_ticket(session)
+    sam = make_user(session)
+    assign_ticket(session=session, ticket=ticket, assignee_id=sam.id, actor="manager:kim", now=NOW)
+
+    session.delete(sam)
+    session.flush()
+    session.expire_all()
+
+    assert session.get(Ticket, ticket.id).assignee_id is None
+
+
+# --- agent comments -------------------------------------------------------------------------
+
+
+def test_first_public_reply_sets_first_response_and_opens_a_new_ticket(session):
+    ticket = make_ticket(session)
+    later = NOW + timedelta(minutes=30)
+
+    add_comment(session=session, ticket=ticket, text="Checking with the courier.", public=False,
+                actor="agent:1", now=NOW + timedelta(minutes=5))
+    assert ticket.first_responded_at is None and ticket.status == "new"
+
+    add_comment(session=session, ticket=ticket, text="  It left the depot today.  ", public=True,
+                actor="agent:1", now=later)
+    add_comment(session=session, ticket=ticket, text="It arrives tomorrow.", public=True,
+                actor="agent:1", now=later + timedelta(hours=1))
+
+    assert ticket.first_responded_at == later
+    assert ticket.status == "open"
+    assert latest_reply(session=session, ticket=ticket).body == "It arrives tomorrow."
+    assert [(e.kind, e.body) for e in ticket.events if e.kind in ("reply", "internal")] == [
+        ("internal", "Checking with the courier."),
+        ("reply", "It left the depot today."),
+        ("reply", "It arrives tomorrow."),
+    ]
+
+
+def test_a_reply_leaves_a_pending_ticket_pending(session):
+    ticket = make_ticket(session)
+    change_status(session=session, ticket=ticket, to_status="pending", actor="agent:1", now=NOW)
+
+    add_comment(session=session, ticket=ticket, text="Could you send a photo?", public=True,
+                actor="agent:1", now=NOW)
+
+    assert ticket.status == "pending"
+    assert ticket.first_responded_at == NOW
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 10_001])
+def test_empty_or_oversized_comments_are_refused_and_nothing_changes(session, text):
+    ticket = make_ticket(session)
+
+    with pytest.raises(TicketError):
+        add_comment(session=session, ticket=ticket, text=text, public=True, actor="agent:1", now=NOW)
+
+    assert ticket.first_responded_at is None
+    assert [e.kind for e in ticket.events] == ["created"]
+    assert latest_reply(session=session, ticket=ticket) is None
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+def test_search_filters_combine_and_page_newest_first(session):
+    sam = make_user(session)
+    parcel = make_ticket(session, now=NOW, description="Where is my parcel 50_% off?")
+    refund = make_ticket(session, now=NOW + timedelta(hours=1), description="Refund for order 4821 please",
+                         customer_email="bo@example.org", customer_name="Bo Tran")
+    login = make_ticket(session, now=NOW + timedelta(hours=2), description="I cannot log in",
+                        category="account_login")
+    assign_ticket(session=session, ticket=refund, assignee_id=sam.id, actor="agent:1", now=NOW)
+    change_status(session=session, ticket=login, to_status="open", actor="agent:1", now=NOW)
+
+    def refs(**filters):
+        total, page = search_tickets(session=session, **filters)
+        return total, [t.reference for t in page]
+
+    assert refs() == (3, [login.reference, refund.reference, parcel.reference])
+    assert refs(limit=1, offset=1) == (3, [refund.reference])
+    assert refs(status="new") == (2, [refund.reference, parcel.reference])
+    assert refs(assignee_id=sam.id) == (1, [refund.reference])
+    assert refs(unassigned=True, status="new") == (1, [parcel.reference])
+    assert refs(q="BO@EXAMPLE") == (1, [refund.reference])
+    assert refs(q="tran") == (1, [refund.reference])
+    assert refs(q="log in") == (1, [login.reference])
+    assert refs(q=parcel.reference.lower().replace("-", " ")) == (1, [parcel.reference])
+    # LIKE wildcards in the query are taken literally.
+    assert refs(q="50_%") == (1, [parcel.reference])
+    assert refs(q="_") == (1, [parcel.reference])
+    assert refs(q="%") == (1, [parcel.reference])
+    assert refs(q="nothing like this") == (0, [])
 
 
 # --- customer adds information ------------------------------------------------------------

@@ -1,0 +1,34 @@
+"""Fixtures for the API tests: the app wired to a scripted Rasa, with staff accounts."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.rasa_client import RasaClient
+from bot.db import transaction
+from bot.settings import get_settings
+from bot.users.schemas import UserCreate
+from bot.users.service import create_user
+from tests.api.support import PASSWORD, FakeRasa
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+def client(app_db, rasa, monkeypatch, tmp_path) -> TestClient:
+    """Agents ann and ben, manager meg; each agent may hold two live chats."""
+    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
+    monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", "2")
+    get_settings.cache_clear()
+    with transaction() as session:
+        for name, role in (("ann", "agent"), ("ben", "agent"), ("meg", "manager")):
+            create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(), role=role,
+                                                         password=PASSWORD))
+    return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
+                                                 transport=httpx.MockTransport(rasa.handler))))
