@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import bot.users.models  # noqa: F401 - registers `users`, which agent_id refers to
 from bot.db import Base, UTCDateTime, utcnow
 
 # Who holds the conversation: the bot, the queue for a person, a person, or nobody any more.

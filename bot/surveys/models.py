@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import bot.tickets.models  # noqa: F401 - registers `tickets`, which recovery_ticket_id refers to
 from bot.db import Base, UTCDateTime, utcnow
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import bot.users.models  # noqa: F401 - registers `users`, which assignee_id refers to
 from bot.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
