@@ -34,6 +34,7 @@ from bot.tickets.service import (
     latest_reply,
     normalise_reference,
 )
+from bot.tickets.wording import plain_time, sla_promise
 
 TICKET_SLOTS = ("ticket_category", "ticket_description", "ticket_confirmed")
 _NAME_INTRO = re.compile(
@@ -42,28 +43,22 @@ _NAME_INTRO = re.compile(
 )
 _NAME_IN_SENTENCE = re.compile(r"\bmy name is ([A-Za-z][A-Za-z'\-]+(?: [A-Z][A-Za-z'\-]+)?)")
 _LETTER = re.compile(r"[^\W\d_]")
+# One to four capitalised words of letters (with ' - .), e.g. "Chris Doe", "Mary-Jane O'Neil", "J. R. Smith".
+_NAME_SHAPE = re.compile(r"^[^\W\d_a-z](?:[^\W\d_]|['.\-])*(?:\s+[^\W\d_a-z](?:[^\W\d_]|['.\-])*){0,3}$")
+# Words a person's name does not contain but a short question or request does.
+_NOT_NAME_WORDS = frozenset(
+    "what how where when why who which can could do does is are was will would should i you your my me "
+    "we our us the a an to of for in on at and or not no yes please thanks thank hi hello hey help "
+    "person human agent people talk speak stop cancel quit".split()
+)
 
 
-def plain_duration(hours: float) -> str:
-    # "24 hours" reads as a promise; "1 day" sounds vaguer. Days from 48 hours on.
-    if hours < 48 or hours % 24:
-        whole = int(hours) if float(hours).is_integer() else hours
-        return f"{whole} hour" + ("" if whole == 1 else "s")
-    days = int(hours // 24)
-    return f"{days} day" + ("" if days == 1 else "s")
-
-
-def plain_time(moment: datetime) -> str:
-    return moment.strftime("%a %d %b, %H:%M UTC")
-
-
-def sla_promise(ticket: Ticket) -> str:
-    target = get_settings().sla_policy[ticket.priority]
-    return (
-        f"We'll reply within {plain_duration(target.first_response_hours)} "
-        f"(by {plain_time(ticket.first_response_due)}) and aim to resolve it within "
-        f"{plain_duration(target.resolution_hours)}."
-    )
+def looks_like_a_name(text: str) -> bool:
+    """A short, capitalised answer shaped like a person's name, which the NLU may still take for
+    a topic (a name like "Chris" resembles "Christmas"): when we just asked for a name, it is one.
+    Lower-case answers are left to the NLU, so "delivery times" still gets its FAQ answer."""
+    words = text.strip().rstrip(".!").split()
+    return bool(_NAME_SHAPE.match(" ".join(words))) and not {w.lower().strip(".'-") for w in words} & _NOT_NAME_WORDS
 
 
 def next_step(ticket: Ticket, now: datetime) -> str:
@@ -85,7 +80,7 @@ def next_step(ticket: Ticket, now: datetime) -> str:
 
 def clean_name(text: str) -> str | None:
     name = _NAME_INTRO.sub("", text.strip()).strip(" .!,;:")
-    if not name or len(name) > 100 or len(name.split()) > 6 or not _LETTER.search(name):
+    if not name or len(name) > 100 or len(name.split()) > 6 or not _LETTER.search(name) or "@" in name:
         return None
     return name
 
@@ -99,6 +94,8 @@ class ValidateTicketForm(GuardedFormValidation):
             match = _NAME_IN_SENTENCE.search(latest_text(tracker))
             return {"customer_name": match.group(1)} if match else {}
         answer = self.answer_for("customer_name", tracker)
+        if answer is None and self.requested(tracker) == "customer_name" and looks_like_a_name(latest_text(tracker)):
+            answer = latest_text(tracker).strip()
         return {"customer_name": answer} if answer else {}
 
     def validate_customer_name(self, value, dispatcher: CollectingDispatcher, tracker, domain):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.broker import conversation_channel
 from api.deps import SessionDep
 from api.rasa_client import RasaUnavailable
-from bot.conversations.handoffs import cancel_by_customer
+from bot.conversations.handoffs import cancel_by_customer, refuse_handoff, why_nobody_can_come
 from bot.conversations.models import Conversation, Message
 from bot.conversations.schemas import ChatReply, CustomerMessageIn, MessageOut, SessionCreate, SessionOut
 from bot.conversations.service import (
@@ -29,7 +29,7 @@ from bot.conversations.service import (
     request_handoff,
     start_conversation,
 )
-from bot.db import transaction
+from bot.db import transaction, utcnow
 from bot.settings import get_settings
 from bot.users.models import User
 
@@ -127,8 +127,13 @@ def store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
                 lines.append(add_message(session=session, conversation=conversation, sender="bot",
                                          text=str(reply.get("text") or ""), buttons=buttons or None))
         if handoff_reason is not None:
-            request_handoff(session=session, conversation=conversation, reason=handoff_reason)
-            lines.append(add_message(session=session, conversation=conversation, sender="system", text=QUEUED))
+            why = why_nobody_can_come(session=session, now=utcnow())
+            if why:
+                _, line = refuse_handoff(session=session, conversation=conversation, reason=handoff_reason, why=why)
+                lines.append(line)
+            else:
+                request_handoff(session=session, conversation=conversation, reason=handoff_reason)
+                lines.append(add_message(session=session, conversation=conversation, sender="system", text=QUEUED))
         return ChatReply(messages=to_out(lines, session), state=conversation.state)
 
 

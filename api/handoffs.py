@@ -34,13 +34,17 @@ from bot.users.models import User
 from bot.users.service import get_user
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
+# queued: waiting; active: an agent holds it; resolved: the agent finished; cancelled: the customer
+# left the queue; expired: nobody claimed it in time; unavailable: nobody could come (hours, no one
+# online). The last two became tickets.
+HandoffStatus = Literal["queued", "active", "resolved", "cancelled", "expired", "unavailable"]
 Agent = Annotated[User, Depends(require_role("agent"))]
 
 
 class HandoffOut(BaseModel):
     id: int
     conversation_id: str
-    status: Literal["queued", "active", "resolved", "cancelled", "expired"]
+    status: HandoffStatus
     reason: str
     requested_at: datetime
     claimed_at: datetime | None
@@ -95,7 +99,7 @@ def _out(session, handoff: Handoff) -> HandoffOut:
 
 @router.get("", response_model=list[HandoffOut])
 def handoffs(session: SessionDep, _: Agent,
-             status_: Annotated[Literal["queued", "active", "resolved", "cancelled", "expired"],
+             status_: Annotated[HandoffStatus,
                                 Query(alias="status")] = "queued") -> list[HandoffOut]:
     """Handoffs in one status; the queue is ordered by waiting time, longest first."""
     return [_out(session, handoff) for handoff in list_handoffs(session=session, status=status_)]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from api import auth, chat, handoffs, tickets
 from api.broker import LocalBroker
 from api.rasa_client import RasaClient
+from api.sweeper import sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
 
@@ -22,8 +24,14 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await app.state.rasa.close()
+        sweeper = asyncio.create_task(sweep_forever(app), name="queue sweep")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweeper
+            await app.state.rasa.close()
 
     app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan)
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None

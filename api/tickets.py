@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from api.chat import agent_names
+from api.chat import agent_names, announce, to_out
 from api.deps import SessionDep, require_role
-from bot.db import utcnow
+from bot.conversations.models import Conversation
+from bot.conversations.service import add_message, messages_after
+from bot.db import transaction, utcnow
 from bot.settings import get_settings
 from bot.tickets.models import Ticket
 from bot.tickets.schemas import (
@@ -67,7 +69,9 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
         staff_id = _staff_id(event.actor)
         out.actor_name = names.get(staff_id) if staff_id else None
         events.append(out)
-    return TicketDetail(ticket=ticket_out(ticket, names), events=events)
+    chat = session.get(Conversation, ticket.conversation_id) if ticket.conversation_id else None
+    transcript = to_out(messages_after(session=session, conversation=chat, limit=10_000), session) if chat else []
+    return TicketDetail(ticket=ticket_out(ticket, names), events=events, transcript=transcript)
 
 
 def _found(session: Session, reference: str) -> Ticket:
@@ -142,14 +146,23 @@ def update_ticket(reference: str, body: TicketPatch, session: SessionDep, user: 
 
 
 @router.post("/{reference}/comments", response_model=TicketEventOut, status_code=status.HTTP_201_CREATED)
-def comment(reference: str, body: CommentIn, session: SessionDep, user: Staff) -> TicketEventOut:
-    """A public reply to the customer (shown when they check the ticket with the bot) or a
-    private note for staff. The first public reply sets the ticket's first_responded_at."""
-    ticket = _found(session, reference)
-    try:
-        event = add_comment(session=session, ticket=ticket, text=body.text, public=body.public, actor=actor_of(user))
-    except TicketError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
-    out = TicketEventOut.model_validate(event)
-    out.actor_name = user.name
+def comment(reference: str, body: CommentIn, user: Staff, request: Request) -> TicketEventOut:
+    """A public reply to the customer or a private note for staff. A public reply is shown when
+    the customer checks the ticket with the bot and, when the ticket came from a chat that is
+    still open, appears in that chat too. The first public reply sets first_responded_at."""
+    with transaction() as session:
+        ticket = _found(session, reference)
+        try:
+            event = add_comment(session=session, ticket=ticket, text=body.text, public=body.public,
+                                actor=actor_of(user))
+        except TicketError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+        chat = session.get(Conversation, ticket.conversation_id) if body.public and ticket.conversation_id else None
+        if chat is not None and chat.state != "closed":
+            add_message(session=session, conversation=chat, sender="agent", agent_id=user.id,
+                        text=f"Reply on ticket {ticket.reference}: {event.body}")
+        out = TicketEventOut.model_validate(event)
+        out.actor_name = user.name
+    if chat is not None:
+        announce(request, chat.id)
     return out

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.business_hours import OpeningHours
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,6 +107,14 @@ class Settings(BaseSettings):
     agent_max_live_chats: int = Field(default=3, ge=1)
     # How long the API waits for the bot's reply before telling the customer it is unavailable.
     rasa_timeout_seconds: float = Field(default=30.0, gt=0)
+    # When people answer live chat, e.g. "mon-fri 09:00-17:00; sat 10:00-14:00" (empty: always).
+    # Outside them, or with no agent online, a request for a person becomes a ticket at once.
+    business_hours: str = ""
+    business_timezone: str = "UTC"
+    # A customer waiting this long without a claim gets a ticket instead, and the bot back.
+    handoff_queue_timeout_seconds: float = Field(default=300.0, gt=0)
+    # How often each API process looks for customers who have waited too long.
+    handoff_sweep_seconds: float = Field(default=15.0, gt=0)
 
     rasa_url: str = "http://127.0.0.1:5005"
     # Rasa's API token (`rasa run --auth-token`); `make run` makes one for each start.
@@ -129,6 +139,18 @@ class Settings(BaseSettings):
         if not keys or len(keys) != len(set(keys)):
             raise ValueError("ticket categories need at least one entry and unique keys")
         return value
+
+    @model_validator(mode="after")
+    def _opening_hours_are_readable(self) -> Settings:
+        try:
+            OpeningHours.parse(self.business_hours, self.business_timezone)
+        except ValueError as error:
+            raise ValueError(f"BUSINESS_HOURS / BUSINESS_TIMEZONE: {error}") from None
+        return self
+
+    @property
+    def opening_hours(self) -> OpeningHours:
+        return OpeningHours.parse(self.business_hours, self.business_timezone)
 
     @property
     def effective_database_url(self) -> str:

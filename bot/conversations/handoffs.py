@@ -3,7 +3,7 @@ private notes, transfers, and the customer going back to the bot."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -11,8 +11,18 @@ from sqlalchemy.orm import Session
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, HandoffNote, Message
 from bot.conversations.service import ConversationError, add_message, change_state
 from bot.db import utcnow
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
+from bot.tickets.classification import guess_category
+from bot.tickets.models import Ticket
+from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
+from bot.tickets.service import create_ticket
+from bot.tickets.wording import plain_duration, plain_time
 from bot.users.models import User
+
+# Why nobody can take the chat, as a handoff's end reason.
+OUTSIDE_HOURS = "outside business hours"
+NOBODY_ONLINE = "no agent online"
+NOBODY_IN_TIME = "no agent in time"
 
 
 class ClaimConflict(ConversationError):
@@ -154,3 +164,96 @@ def resolve(*, session: Session, handoff_id: int, agent: User, now: datetime | N
     line = add_message(session=session, conversation=conversation, sender="system",
                        text=f"{agent.name} has left the chat.", now=now)
     return handoff, line
+
+
+def why_nobody_can_come(*, session: Session, now: datetime, settings: Settings | None = None) -> str | None:
+    """None when a person may take the chat; otherwise the reason nobody can."""
+    settings = settings or get_settings()
+    if not settings.opening_hours.is_open(now):
+        return OUTSIDE_HOURS
+    online = session.scalar(select(func.count(User.id)).where(User.active.is_(True), User.presence == "online"))
+    return None if online else NOBODY_ONLINE
+
+
+def _apology(why: str, settings: Settings) -> str:
+    if why == OUTSIDE_HOURS:
+        return f"Sorry, our team isn't in right now: we chat {settings.opening_hours.describe()}."
+    if why == NOBODY_ONLINE:
+        return "Sorry, no one from our team is available to chat right now."
+    return "Sorry, no one from our team was free in time."
+
+
+def divert_to_ticket(*, session: Session, conversation: Conversation, handoff: Handoff, why: str,
+                     now: datetime | None = None, settings: Settings | None = None) -> tuple[Ticket, Message]:
+    """Nobody can take the chat: what the customer said becomes a ticket linked to this
+    conversation (its transcript goes with it), and a system line gives them the reference
+    and when to expect an answer. The conversation stays with, or goes back to, the bot."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
+                                                      Message.sender == "customer").order_by(Message.id)).all()
+    description = "\n".join(text for text in said if text.strip())[-MAX_DESCRIPTION:].strip()
+    description = description or "The customer asked to talk to a person."
+    known = [category.key for category in settings.ticket_categories]
+    category = guess_category(description, settings.ticket_categories) or (
+        "other" if "other" in known else known[-1])
+    ticket = create_ticket(session=session, settings=settings, now=now, actor="system", data=TicketCreate(
+        description=description, category=category, customer_name=conversation.customer_name,
+        customer_email=conversation.customer_email, conversation_id=conversation.id, channel="chat"))
+    target = settings.sla_policy[ticket.priority]
+    when = f"within {plain_duration(target.first_response_hours)} (by {plain_time(ticket.first_response_due)})"
+    if conversation.customer_email:
+        follow = (f"Our team will reply {when}. The answer will appear here, and you can ask me about "
+                  f"{ticket.reference} with your e-mail address any time.")
+    else:
+        follow = (f"Our team will reply {when}, and the answer will appear here in this chat: keep this page, "
+                  f"or note the reference.")
+    text = (f"{_apology(why, settings)} I've saved this conversation as ticket {ticket.reference}. {follow} "
+            "Meanwhile the assistant is here if you need anything else.")
+    line = add_message(session=session, conversation=conversation, sender="system", text=text, now=now)
+    handoff.ended_at = now
+    return ticket, line
+
+
+def refuse_handoff(*, session: Session, conversation: Conversation, reason: str, why: str,
+                   now: datetime | None = None, settings: Settings | None = None) -> tuple[Handoff, Message]:
+    """The bot asked for a person while nobody can come: the request is recorded (status
+    `unavailable`, for the reports) and becomes a ticket; the bot keeps the conversation."""
+    now = now or utcnow()
+    handoff = Handoff(conversation_id=conversation.id, status="unavailable", reason=reason[:32], requested_at=now)
+    session.add(handoff)
+    session.flush()
+    session.add(ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id, from_state="bot",
+                                  to_state="bot", actor="system", reason=why, created_at=now))
+    _, line = divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=why, now=now,
+                               settings=settings)
+    return handoff, line
+
+
+def overdue_handoffs(*, session: Session, now: datetime, settings: Settings | None = None) -> list[int]:
+    """Ids of handoffs queued for longer than the queue timeout, longest waiting first."""
+    settings = settings or get_settings()
+    limit = now - timedelta(seconds=settings.handoff_queue_timeout_seconds)
+    return list(session.scalars(select(Handoff.id).where(Handoff.status == "queued", Handoff.requested_at <= limit)
+                                .order_by(Handoff.requested_at, Handoff.id)))
+
+
+def expire_if_waiting(*, session: Session, handoff_id: int, now: datetime | None = None,
+                      settings: Settings | None = None) -> Handoff | None:
+    """Nobody claimed it in time: the customer gets a ticket and the bot back. Race-safe like
+    a claim (a conditional UPDATE first), so a claim at the same moment, or the same sweep in
+    another API process, wins or loses cleanly. None if it was no longer waiting."""
+    now = now or utcnow()
+    won = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "queued")
+        .values(status="expired", ended_at=now).execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        return None
+    handoff = session.get(Handoff, handoff_id)
+    session.refresh(handoff)
+    conversation = session.get(Conversation, handoff.conversation_id)
+    change_state(session=session, conversation=conversation, to_state="bot", actor="system", reason=NOBODY_IN_TIME,
+                 handoff=handoff, now=now)
+    divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=NOBODY_IN_TIME, now=now,
+                     settings=settings)
+    return handoff

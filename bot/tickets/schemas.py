@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from bot.conversations.schemas import MessageOut
 from bot.textscan import clean_email
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -90,6 +91,8 @@ class TicketEventOut(BaseModel):
 class TicketDetail(BaseModel):
     ticket: TicketOut
     events: list[TicketEventOut]
+    transcript: list[MessageOut] = Field(
+        default=[], description="the chat the ticket came from (customer, bot, agent and system lines), if any")
 
 
 class TicketPage(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,6 +68,30 @@ async def test_faq_question_while_asked_for_name_is_left_to_the_faq_rule(app_db,
                            active_loop="ticket_form", requested_slot="customer_name")
     _, events = await _validate(ValidateTicketForm(), tracker, domain)
     assert "customer_name" not in slot_events(events)
+
+
+@pytest.mark.parametrize("name", ["Chris Doe", "Mary-Jane O'Neil", "J. R. Smith", "Zo\u00eb"])
+async def test_a_capitalised_name_taken_for_an_faq_is_still_the_name(app_db, domain, name):
+    tracker = make_tracker(name, intent="faq", confidence=1.0, active_loop="ticket_form",
+                           requested_slot="customer_name")
+    _, events = await _validate(ValidateTicketForm(), tracker, domain)
+    assert slot_events(events)["customer_name"] == name
+
+
+@pytest.mark.parametrize("text", ["delivery times", "Chris Doe?", "What Are Your Opening Hours", "Talk To A Person"])
+async def test_a_topic_or_question_while_asked_for_a_name_is_not_taken_for_one(app_db, domain, text):
+    intent = "request_human" if "Person" in text else "faq"
+    tracker = make_tracker(text, intent=intent, confidence=0.99, active_loop="ticket_form",
+                           requested_slot="customer_name")
+    _, events = await _validate(ValidateTicketForm(), tracker, domain)
+    assert "customer_name" not in slot_events(events)
+
+
+async def test_an_email_is_not_a_name(app_db, domain):
+    tracker = make_tracker("chris@example.com", active_loop="ticket_form", requested_slot="customer_name")
+    dispatcher, events = await _validate(ValidateTicketForm(), tracker, domain)
+    assert slot_events(events)["customer_name"] is None
+    assert any("just your name" in t for t in texts(dispatcher))
 
 
 async def test_name_answer_is_cleaned(app_db, domain):

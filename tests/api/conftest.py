@@ -22,13 +22,14 @@ def rasa() -> FakeRasa:
 
 @pytest.fixture
 def client(app_db, rasa, monkeypatch, tmp_path) -> TestClient:
-    """Agents ann and ben, manager meg; each agent may hold two live chats."""
+    """Agents ann and ben (online), manager meg (offline); each agent may hold two live chats."""
     monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
     monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", "2")
     get_settings.cache_clear()
     with transaction() as session:
         for name, role in (("ann", "agent"), ("ben", "agent"), ("meg", "manager")):
-            create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(), role=role,
-                                                         password=PASSWORD))
+            user = create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(),
+                                                                role=role, password=PASSWORD))
+            user.presence = "online" if role == "agent" else "offline"
     return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
                                                  transport=httpx.MockTransport(rasa.handler))))

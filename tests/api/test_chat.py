@@ -17,11 +17,14 @@ from api.rasa_client import RasaClient
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.db import transaction
 from tests.api.support import FakeRasa  # noqa: F401 - the `rasa` fixture gives one
+from tests.factories import make_user
 
 
 @pytest.fixture
 def client(app_db, rasa) -> TestClient:
-    """The gateway alone: no staff accounts (the shared fixture makes two)."""
+    """The gateway alone, with one agent online (who cannot sign in) so handoffs queue."""
+    with transaction() as session:
+        make_user(session, name="Olive", presence="online")
     return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
                                                  transport=httpx.MockTransport(rasa.handler))))
 

@@ -10,9 +10,31 @@ from sqlalchemy.orm import Session
 from bot.conversations.models import Conversation, Handoff, Message
 
 pytestmark = pytest.mark.e2e
+PASSWORD = "a long enough password"
 
 
-def test_customer_chats_through_the_api_until_a_person_is_asked_for(stack):
+@pytest.fixture(scope="module")
+def agent(stack) -> dict:
+    """Sam, signed in and online (with nobody online a request for a person becomes a ticket)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from bot.db import make_engine, transaction
+    from bot.users.schemas import UserCreate
+    from bot.users.service import create_user
+
+    engine = make_engine(stack.database_url)
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        create_user(session=session, data=UserCreate(email="sam.e2e@example.com", name="Sam", role="agent",
+                                                     password=PASSWORD))
+    engine.dispose()
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1", timeout=60)
+    token = api.post("/auth/token", data={"username": "sam.e2e@example.com", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert api.put("/auth/me/presence", json={"presence": "online"}, headers=headers).status_code == 200
+    return headers
+
+
+def test_customer_chats_through_the_api_until_a_person_is_asked_for(stack, agent):
     api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
     created = api.post("/sessions", json={"name": "Grace", "email": "grace@example.com"})
     assert created.status_code == 201
@@ -52,18 +74,8 @@ def test_customer_chats_through_the_api_until_a_person_is_asked_for(stack):
     engine.dispose()
 
 
-def test_agent_takes_over_chats_and_resolves_back_to_the_bot(stack):
-    from sqlalchemy.orm import sessionmaker
-
-    from bot.db import make_engine, transaction
-    from bot.users.schemas import UserCreate
-    from bot.users.service import create_user
-
-    engine = make_engine(stack.database_url)
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
-    with transaction(factory) as session:
-        create_user(session=session, data=UserCreate(email="sam.e2e@example.com", name="Sam", role="agent",
-                                                     password="a long enough password"))
+def test_agent_takes_over_chats_and_resolves_back_to_the_bot(stack, agent):
+    engine = create_engine(stack.database_url)
     api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1", timeout=60)
     created = api.post("/chat/sessions", json={"name": "Lin"}).json()
     session_id, customer = created["session_id"], {"Authorization": f"Bearer {created['token']}"}
@@ -74,8 +86,6 @@ def test_agent_takes_over_chats_and_resolves_back_to_the_bot(stack):
         return response.json()
 
     assert say(text="can I talk to a human please")["state"] == "queued"
-    token = api.post("/auth/token", data={"username": "sam.e2e@example.com", "password": "a long enough password"})
-    agent = {"Authorization": f"Bearer {token.json()['access_token']}"}
     [waiting] = [h for h in api.get("/handoffs", headers=agent).json() if h["conversation_id"] == session_id]
     assert api.post(f"/handoffs/{waiting['id']}/claim", headers=agent).status_code == 200
     assert api.post(f"/handoffs/{waiting['id']}/messages", json={"text": "Hi Lin, Sam here."},
