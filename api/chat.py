@@ -7,18 +7,27 @@ committed before the customer sees them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.broker import conversation_channel
+from api.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
 from api.deps import SessionDep
 from api.rasa_client import RasaUnavailable
-from bot.conversations.handoffs import cancel_by_customer, refuse_handoff, why_nobody_can_come
-from bot.conversations.models import Conversation, Message
+from bot.conversations.handoffs import (
+    cancel_by_customer,
+    queue_position,
+    refuse_handoff,
+    wait_estimate,
+    why_nobody_can_come,
+)
+from bot.conversations.models import Conversation, Handoff, Message
 from bot.conversations.schemas import ChatReply, CustomerMessageIn, MessageOut, SessionCreate, SessionOut
 from bot.conversations.service import (
     ConversationError,
@@ -42,10 +51,18 @@ BATCH = 200  # transcript lines a socket reads from the database at a time
 QUEUED = "You're in the queue for a member of our team. They'll join this chat as soon as they're free."
 
 
-def announce(request: Request | WebSocket, conversation_id: str) -> None:
-    """Tell open WebSockets of this conversation that it changed. Call only after the change is
-    committed: each socket then reads what is new from the database, so nothing is lost or doubled."""
-    request.app.state.broker.publish(conversation_channel(conversation_id), {"type": "changed"})
+def announce(target: Request | WebSocket | FastAPI, conversation_id: str | None, *, queue: bool = False,
+             agents: Iterable[int | None] = ()) -> None:
+    """Tell open WebSockets what changed: this conversation, the waiting list, and the agents
+    whose own chats changed. Call only after the change is committed: each socket then reads
+    what is new from the database, so nothing is lost or doubled."""
+    broker = getattr(target, "app", target).state.broker
+    if conversation_id:
+        broker.publish(conversation_channel(conversation_id), {"type": "changed"})
+    if queue:
+        broker.publish(QUEUE_CHANNEL, {"type": "changed"})
+    for agent_id in {agent for agent in agents if agent is not None}:
+        broker.publish(agent_channel(agent_id), {"type": "changed"})
 
 
 def refuse_if_too_long(text: str) -> None:
@@ -144,25 +161,31 @@ def _store_system_line(session_id: str, text: str) -> ChatReply:
         return ChatReply(messages=to_out([line], session), state=conversation.state)
 
 
+async def customer_says(app: FastAPI, session_id: str, token: str | None, body: CustomerMessageIn) -> ChatReply:
+    """A customer's line, however it came (POST or the WebSocket): stored first, then relayed
+    to the bot while the bot owns the conversation. Raises HTTPException for a refusal."""
+    if body.text is not None:
+        refuse_if_too_long(body.text)
+    state, to_bot = await asyncio.to_thread(_accept, session_id, token, body)
+    announce(app, session_id)  # the customer's own line, for the agent and the customer's other tabs
+    if state != "bot":
+        return ChatReply(messages=[], state=state)
+    try:
+        replies = await app.state.rasa.send(session_id, to_bot)
+    except RasaUnavailable:
+        reply = await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
+    else:
+        reply = await asyncio.to_thread(store_bot_replies, session_id, replies)
+    announce(app, session_id, queue=reply.state == "queued")
+    return reply
+
+
 @router.post("/sessions/{session_id}/messages", response_model=ChatReply)
 async def send_message(session_id: str, body: CustomerMessageIn, request: Request) -> ChatReply:
     """Send `{"text"}` or a button's `{"payload"}`. While the bot owns the conversation the reply
     holds its answers; while it is queued for or held by a person, the reply comes at once and
     their lines arrive by polling (or the WebSocket)."""
-    if body.text is not None:
-        refuse_if_too_long(body.text)
-    state, to_bot = await asyncio.to_thread(_accept, session_id, customer_token(request), body)
-    announce(request, session_id)  # the customer's own line, for the agent and the customer's other tabs
-    if state != "bot":
-        return ChatReply(messages=[], state=state)
-    try:
-        replies = await request.app.state.rasa.send(session_id, to_bot)
-    except RasaUnavailable:
-        reply = await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
-    else:
-        reply = await asyncio.to_thread(store_bot_replies, session_id, replies)
-    announce(request, session_id)
-    return reply
+    return await customer_says(request.app, session_id, customer_token(request), body)
 
 
 @router.get("/sessions/{session_id}/messages", response_model=ChatReply)
@@ -185,17 +208,39 @@ def cancel_handoff(session_id: str, request: Request) -> ChatReply:
         except ConversationError as error:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
         reply = ChatReply(messages=to_out([line], session), state=conversation.state)
-    announce(request, session_id)
+    announce(request, session_id, queue=True)
     return reply
+
+
+class Frames:
+    """Sends JSON frames on one socket from several tasks, one frame at a time."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self._lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._lock:
+            await self.websocket.send_json(frame)
+
+
+def read_frame(raw: str) -> dict[str, Any]:
+    """A client frame as a dict with a `type`, or ValueError in words fit for the client."""
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        raise ValueError("frames are JSON objects, e.g. {\"type\": \"typing\", \"typing\": true}") from None
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise ValueError("a frame is a JSON object with a \"type\"")
+    return frame
 
 
 @router.websocket("/sessions/{session_id}/ws")
 async def live(websocket: WebSocket, session_id: str,
                token: Annotated[str | None, Query()] = None,
                after: Annotated[int | None, Query(ge=0)] = None) -> None:
-    """Pushes `{"type": "message", "message": {...}}` for every new line (after `after`, the last
-    id the client has, so a reconnect loses and repeats nothing) and `{"type": "state", "state"}`
-    when the owner changes. The token goes in `?token=` (browsers cannot set headers here)."""
+    """The customer's live channel; the frames are listed in the README ("Live events").
+    The token goes in `?token=` (browsers cannot set headers here)."""
 
     def _check() -> bool:
         with transaction() as session:
@@ -205,40 +250,77 @@ async def live(websocket: WebSocket, session_id: str,
         await websocket.close(code=4401, reason="unknown session or wrong token")
         return
     await websocket.accept()
+    app, frames = websocket.app, Frames(websocket)
     last_id = after or 0
     sent_state: str | None = None
-    async with websocket.app.state.broker.subscribe(conversation_channel(session_id)) as events:
+    sent_queue: tuple[int | None, int | None] | None = None
+    channel = conversation_channel(session_id)
+    async with app.state.broker.subscribe([channel, QUEUE_CHANNEL]) as events:
 
-        def _new() -> tuple[list[MessageOut], str]:
+        def _new() -> tuple[list[MessageOut], str, tuple[int | None, int | None] | None]:
             with transaction() as session:
                 conversation = session.get(Conversation, session_id)
                 lines = messages_after(session=session, conversation=conversation, after=last_id, limit=BATCH)
-                return to_out(lines, session), conversation.state
+                place = None
+                if conversation.state == "queued":
+                    handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == session_id,
+                                                                   Handoff.status == "queued"))
+                    position = queue_position(session=session, handoff=handoff) if handoff else None
+                    place = (position, wait_estimate(session=session, position=position) if position else None)
+                return to_out(lines, session), conversation.state, place
+
+        async def _handle(raw: str) -> None:
+            try:
+                frame = read_frame(raw)
+                if frame["type"] == "typing":
+                    app.state.broker.publish(channel, {"type": "typing", "who": "customer",
+                                                       "typing": bool(frame.get("typing"))})
+                elif frame["type"] == "message":
+                    await customer_says(app, session_id, token, CustomerMessageIn.model_validate(
+                        {"text": frame.get("text")}))
+                else:
+                    raise ValueError(f"unknown frame type {frame['type']!r}; send message or typing")
+            except HTTPException as refused:
+                await frames.send({"type": "error", "detail": refused.detail})
+            except ValidationError as invalid:
+                await frames.send({"type": "error", "detail": invalid.errors()[0]["msg"]})
+            except ValueError as invalid:
+                await frames.send({"type": "error", "detail": str(invalid)})
 
         async def _listen() -> None:
-            # Nothing is taken from the customer here yet (messages go through POST); reading
-            # is how a closed socket is noticed, so the subscription does not outlive it.
+            # Reading is also how a closed socket is noticed, so the subscription does not outlive it.
             try:
                 while True:
-                    await websocket.receive_text()
+                    await _handle(await websocket.receive_text())
             except (WebSocketDisconnect, RuntimeError):
-                while not events.empty():  # make room: the socket is gone anyway
-                    events.get_nowait()
-                events.put_nowait({"type": "closed"})
+                events.close_marker()
 
         listener = asyncio.create_task(_listen())
         try:
             while True:
-                lines, state = await asyncio.to_thread(_new)
+                lines, state, place = await asyncio.to_thread(_new)
                 for line in lines:
-                    await websocket.send_json({"type": "message", "message": line.model_dump(mode="json")})
+                    await frames.send({"type": "message", "message": line.model_dump(mode="json")})
                     last_id = line.id
                 if len(lines) == BATCH:
                     continue  # a long backlog after a reconnect: keep reading before waiting
                 if state != sent_state:
-                    await websocket.send_json({"type": "state", "state": state})
+                    await frames.send({"type": "state", "state": state})
                     sent_state = state
-                event = await events.get()
+                if place is not None and place != sent_queue:
+                    await frames.send({"type": "queue", "position": place[0], "estimate_seconds": place[1]})
+                sent_queue = place
+                while True:  # wait for something that needs a look at the database
+                    event = await events.get()
+                    if event.get("type") in ("closed", "overflow"):
+                        break
+                    if event.get("type") == "typing":
+                        if event.get("who") == "agent":
+                            await frames.send({"type": "typing", "typing": event["typing"], "name": event.get("name")})
+                        continue
+                    if event.get("channel") == QUEUE_CHANNEL and sent_state != "queued":
+                        continue
+                    break
                 if event.get("type") == "closed":
                     return
                 if event.get("type") == "overflow":

@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.broker import conversation_channel
 from api.chat import agent_names, announce, refuse_if_too_long, store_bot_replies, to_out
 from api.deps import SessionDep, require_role
 from api.rasa_client import RasaUnavailable
@@ -19,9 +22,12 @@ from bot.conversations.handoffs import (
     add_note,
     agent_says,
     claim,
+    handoff_priority,
+    held_by,
+    linked_tickets,
     list_handoffs,
     notes_of,
-    queue_position,
+    queue_order,
     resolve,
     transfer,
 )
@@ -50,6 +56,9 @@ class HandoffOut(BaseModel):
     claimed_at: datetime | None
     wait_seconds: float = Field(description="from the request to the claim, or to now while waiting")
     queue_position: int | None = Field(description="1 = next in line; null unless queued")
+    priority: Literal["low", "normal", "high", "urgent"] = Field(
+        description="the higher of the reason's (a low-score follow-up is high) and the linked open ticket's")
+    ticket_ref: str | None = Field(description="the newest ticket opened from this chat, if any")
     customer_name: str | None
     customer_email: str | None
     agent_id: int | None
@@ -85,24 +94,39 @@ class TransferIn(BaseModel):
     agent_id: int
 
 
-def _out(session, handoff: Handoff) -> HandoffOut:
-    conversation = session.get(Conversation, handoff.conversation_id)
-    agent = get_user(session=session, user_id=handoff.agent_id) if handoff.agent_id else None
-    waited = (handoff.claimed_at or handoff.ended_at or utcnow()) - handoff.requested_at
-    return HandoffOut(
-        id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status, reason=handoff.reason,
-        requested_at=handoff.requested_at, claimed_at=handoff.claimed_at, wait_seconds=waited.total_seconds(),
-        queue_position=queue_position(session=session, handoff=handoff),
-        customer_name=conversation.customer_name, customer_email=conversation.customer_email,
-        agent_id=handoff.agent_id, agent_name=agent.name if agent else None)
+def describe(session: Session, handoffs: list[Handoff]) -> list[HandoffOut]:
+    """Handoffs as agents see them, with a handful of queries whatever their number."""
+    conversations = {c.id: c for c in session.scalars(
+        select(Conversation).where(Conversation.id.in_({h.conversation_id for h in handoffs})))} if handoffs else {}
+    names = agent_names(session, {h.agent_id for h in handoffs if h.agent_id})
+    tickets = linked_tickets(session=session, conversation_ids=set(conversations))
+    positions = ({waiting.id: position for position, (waiting, _, _) in enumerate(queue_order(session=session), 1)}
+                 if any(h.status == "queued" for h in handoffs) else {})
+    now = utcnow()
+    out = []
+    for handoff in handoffs:
+        conversation, ticket = conversations[handoff.conversation_id], tickets.get(handoff.conversation_id)
+        waited = (handoff.claimed_at or handoff.ended_at or now) - handoff.requested_at
+        out.append(HandoffOut(
+            id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status, reason=handoff.reason,
+            requested_at=handoff.requested_at, claimed_at=handoff.claimed_at, wait_seconds=waited.total_seconds(),
+            queue_position=positions.get(handoff.id), priority=handoff_priority(handoff, ticket),
+            ticket_ref=ticket.reference if ticket else None,
+            customer_name=conversation.customer_name, customer_email=conversation.customer_email,
+            agent_id=handoff.agent_id, agent_name=names.get(handoff.agent_id) if handoff.agent_id else None))
+    return out
+
+
+def _out(session: Session, handoff: Handoff) -> HandoffOut:
+    return describe(session, [handoff])[0]
 
 
 @router.get("", response_model=list[HandoffOut])
 def handoffs(session: SessionDep, _: Agent,
-             status_: Annotated[HandoffStatus,
-                                Query(alias="status")] = "queued") -> list[HandoffOut]:
-    """Handoffs in one status; the queue is ordered by waiting time, longest first."""
-    return [_out(session, handoff) for handoff in list_handoffs(session=session, status=status_)]
+             status_: Annotated[HandoffStatus, Query(alias="status")] = "queued") -> list[HandoffOut]:
+    """Handoffs in one status. The queue is in serving order: higher priority first (from the
+    reason and the open ticket the chat is about), then the longest wait; the others newest first."""
+    return describe(session, list_handoffs(session=session, status=status_))
 
 
 @router.get("/{handoff_id}", response_model=HandoffDetail)
@@ -130,7 +154,7 @@ def claim_handoff(handoff_id: int, agent: Agent, request: Request) -> HandoffOut
             out = _out(session, handoff)
     except (ClaimConflict, AtCapacity) as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
-    announce(request, out.conversation_id)
+    announce(request, out.conversation_id, queue=True, agents=[agent.id])
     return out
 
 
@@ -148,6 +172,28 @@ def agent_message(handoff_id: int, body: TextIn, agent: Agent, request: Request)
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
     announce(request, conversation_id)
     return out
+
+
+class TypingIn(BaseModel):
+    typing: bool
+
+
+def agent_typing(app, handoff_id: int, agent: User, typing: bool) -> None:
+    """Show the customer that the holder is (or stopped) typing; nothing is stored."""
+    with transaction() as session:
+        handoff, _ = held_by(session=session, handoff_id=handoff_id, agent=agent)
+        conversation_id = handoff.conversation_id
+    app.state.broker.publish(conversation_channel(conversation_id),
+                             {"type": "typing", "who": "agent", "typing": typing, "name": agent.name})
+
+
+@router.post("/{handoff_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
+def typing_indicator(handoff_id: int, body: TypingIn, agent: Agent, request: Request) -> None:
+    """The holder started or stopped typing (the console may also say so over its WebSocket)."""
+    try:
+        agent_typing(request.app, handoff_id, agent, body.typing)
+    except NotYours as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
 
 
 @router.post("/{handoff_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
@@ -176,7 +222,7 @@ def transfer_handoff(handoff_id: int, body: TransferIn, agent: Agent, request: R
         except ConversationError as error:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
         out = _out(session, handoff)
-    announce(request, out.conversation_id)
+    announce(request, out.conversation_id, agents=[agent.id, target.id])
     return out
 
 
@@ -221,7 +267,7 @@ async def resolve_handoff(handoff_id: int, request: Request, agent: Agent,
     (intent EXTERNAL_handoff_done) and offers the satisfaction survey, attributed to this agent.
     A linked ticket can be given a new status in the same step."""
     conversation_id, agent_name = await asyncio.to_thread(_resolve, handoff_id, agent.id, body or ResolveIn())
-    announce(request, conversation_id)
+    announce(request, conversation_id, agents=[agent.id])
     try:
         replies = await request.app.state.rasa.trigger_intent(conversation_id, "EXTERNAL_handoff_done",
                                                               {"agent": agent_name})

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth, chat, handoffs, tickets
+from api import auth, chat, console, handoffs, tickets
 from api.broker import LocalBroker
 from api.rasa_client import RasaClient
 from api.sweeper import sweep_forever
@@ -41,6 +41,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(handoffs.router)
     app.include_router(tickets.router)
+    app.include_router(console.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:

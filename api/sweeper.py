@@ -1,44 +1,82 @@
-"""The queue sweep: customers who waited longer than the queue timeout get a ticket and the
-bot back. Every API process runs one; the expiry is race-safe, so each handoff ends once."""
+"""The sweep each API process runs every HANDOFF_SWEEP_SECONDS:
+
+- customers queued longer than the queue timeout get a ticket and the bot back;
+- agents whose console went silent (its process died) show as offline;
+- chats of agents gone for longer than the reconnect grace go back to the queue.
+
+Every change is race-safe (conditional UPDATEs), so however many processes sweep, each
+handoff changes once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi import FastAPI
 
-from api.broker import conversation_channel
-from bot.conversations.handoffs import expire_if_waiting, overdue_handoffs
+from api.chat import announce
+from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, expire_if_waiting, overdue_handoffs
 from bot.db import transaction, utcnow
 from bot.settings import get_settings
+from bot.users.service import mark_silent_consoles_offline
 
 logger = logging.getLogger(__name__)
+# A console that missed this many heartbeats in a row is taken for gone.
+MISSED_HEARTBEATS = 3
+
+
+def _each(ids: list[int], change: Callable, what: str) -> list:
+    """Apply `change` to each id in its own transaction; one failure does not stop the rest."""
+    done = []
+    for handoff_id in ids:
+        try:
+            with transaction() as session:
+                result = change(session, handoff_id)
+                if result is not None:
+                    done.append(result)
+        except Exception:  # retried at the next sweep
+            logger.exception("could not %s handoff %s", what, handoff_id)
+    return done
 
 
 def expire_overdue() -> list[str]:
-    """Expire every overdue handoff, each in its own transaction; the conversations changed."""
+    """Expire every overdue handoff; the conversations changed."""
     now = utcnow()
     with transaction() as session:
         overdue = overdue_handoffs(session=session, now=now)
-    changed = []
-    for handoff_id in overdue:
-        try:
-            with transaction() as session:
-                handoff = expire_if_waiting(session=session, handoff_id=handoff_id, now=now)
-                if handoff is not None:
-                    changed.append(handoff.conversation_id)
-        except Exception:  # one bad row must not stop the others; it is retried next sweep
-            logger.exception("could not expire handoff %s", handoff_id)
-    return changed
+    expired = _each(overdue, lambda session, i: expire_if_waiting(session=session, handoff_id=i, now=now), "expire")
+    return [handoff.conversation_id for handoff in expired]
+
+
+def return_vanished_chats() -> tuple[list[int], list[tuple[str, int]]]:
+    """Silent consoles offline; chats of agents gone too long back in the queue. The agents
+    marked offline, and (conversation, agent) for each chat returned."""
+    settings, now = get_settings(), utcnow()
+    with transaction() as session:
+        silent = mark_silent_consoles_offline(
+            session=session, silent_since=now - timedelta(seconds=settings.agent_heartbeat_seconds * MISSED_HEARTBEATS))
+        vanished = chats_of_vanished_agents(session=session, now=now)
+    returned = _each(vanished, lambda session, i: back_to_queue(session=session, handoff_id=i, now=now), "requeue")
+    return silent, [(handoff.conversation_id, agent_id) for handoff, agent_id in returned]
+
+
+def sweep_once(app: FastAPI) -> None:
+    for conversation_id in expire_overdue():
+        announce(app, conversation_id, queue=True)
+    silent, returned = return_vanished_chats()
+    if silent:
+        announce(app, None, queue=True, agents=silent)
+    for conversation_id, agent_id in returned:
+        announce(app, conversation_id, queue=True, agents=[agent_id])
 
 
 async def sweep_forever(app: FastAPI) -> None:
     interval = get_settings().handoff_sweep_seconds
     while True:
         try:
-            for conversation_id in await asyncio.to_thread(expire_overdue):
-                app.state.broker.publish(conversation_channel(conversation_id), {"type": "changed"})
+            await asyncio.to_thread(sweep_once, app)
         except Exception:  # the database may be down for a while; keep sweeping
             logger.exception("queue sweep failed")
         await asyncio.sleep(interval)

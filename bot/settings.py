@@ -20,6 +20,26 @@ class TicketCategory(BaseModel):
     keywords: list[str] = []
 
 
+class CannedReply(BaseModel):
+    shortcut: str = Field(pattern=r"^/[a-z0-9_-]{1,30}$")
+    title: str = Field(min_length=1, max_length=60)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+DEFAULT_CANNED_REPLIES = [
+    CannedReply(shortcut="/hello", title="Greeting",
+                text="Hi, thanks for waiting. I've read what you told the assistant; let me look into it."),
+    CannedReply(shortcut="/order", title="Ask for the order number",
+                text="Could you give me your order number? It starts with a 5 or 6 digit number on your confirmation."),
+    CannedReply(shortcut="/check", title="Checking",
+                text="Thanks, one moment while I check that for you."),
+    CannedReply(shortcut="/ticket", title="Ticket opened",
+                text="I've opened a ticket so our team can follow this up; you'll get the reference in this chat."),
+    CannedReply(shortcut="/bye", title="Closing",
+                text="Is there anything else I can help with? If not, I'll hand you back to our assistant."),
+]
+
+
 class SlaTarget(BaseModel):
     first_response_hours: float
     resolution_hours: float
@@ -115,6 +135,12 @@ class Settings(BaseSettings):
     handoff_queue_timeout_seconds: float = Field(default=300.0, gt=0)
     # How often each API process looks for customers who have waited too long.
     handoff_sweep_seconds: float = Field(default=15.0, gt=0)
+    # The agent console pings its WebSocket at least this often.
+    agent_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # An agent whose console has been gone this long loses their live chats to the queue.
+    agent_reconnect_grace_seconds: float = Field(default=120.0, gt=0)
+    # Replies an agent inserts with a click or by typing the shortcut (JSON list).
+    canned_replies: list[CannedReply] = Field(default_factory=lambda: list(DEFAULT_CANNED_REPLIES))
 
     rasa_url: str = "http://127.0.0.1:5005"
     # Rasa's API token (`rasa run --auth-token`); `make run` makes one for each start.

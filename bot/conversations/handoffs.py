@@ -13,9 +13,9 @@ from bot.conversations.service import ConversationError, add_message, change_sta
 from bot.db import utcnow
 from bot.settings import Settings, get_settings
 from bot.tickets.classification import guess_category
-from bot.tickets.models import Ticket
+from bot.tickets.models import PRIORITIES, Ticket
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
-from bot.tickets.service import create_ticket
+from bot.tickets.service import OPEN_STATUSES, create_ticket
 from bot.tickets.wording import plain_duration, plain_time
 from bot.users.models import User
 
@@ -23,6 +23,8 @@ from bot.users.models import User
 OUTSIDE_HOURS = "outside business hours"
 NOBODY_ONLINE = "no agent online"
 NOBODY_IN_TIME = "no agent in time"
+# A handoff's priority from its reason when no open ticket says more; others are normal.
+REASON_PRIORITY = {"recovery": "high"}
 
 
 class ClaimConflict(ConversationError):
@@ -47,19 +49,70 @@ def live_chats(*, session: Session, agent: User) -> int:
 
 
 def list_handoffs(*, session: Session, status: str) -> list[Handoff]:
-    query = select(Handoff).where(Handoff.status == status)
-    # The longest wait first; priority from linked tickets comes with the ticket panel.
-    return list(session.scalars(query.order_by(Handoff.requested_at, Handoff.id)))
+    """Handoffs in one status; the queue in serving order (see `queue_order`), others newest first."""
+    if status == "queued":
+        return [handoff for handoff, _, _ in queue_order(session=session)]
+    query = select(Handoff).where(Handoff.status == status).order_by(Handoff.requested_at.desc(), Handoff.id.desc())
+    return list(session.scalars(query.limit(500)))
+
+
+def linked_tickets(*, session: Session, conversation_ids: set[str]) -> dict[str, Ticket]:
+    """The newest ticket of each conversation that has one."""
+    if not conversation_ids:
+        return {}
+    found: dict[str, Ticket] = {}
+    for ticket in session.scalars(select(Ticket).where(Ticket.conversation_id.in_(conversation_ids))
+                                  .order_by(Ticket.created_at, Ticket.id)):
+        found[ticket.conversation_id] = ticket
+    return found
+
+
+def handoff_priority(handoff: Handoff, ticket: Ticket | None) -> str:
+    """The higher of what the reason implies (an unhappy customer's follow-up is high) and the
+    priority of the open ticket the chat is about."""
+    priority = REASON_PRIORITY.get(handoff.reason, "normal")
+    if ticket is not None and ticket.status in OPEN_STATUSES and PRIORITIES.index(ticket.priority) > PRIORITIES.index(
+            priority):
+        priority = ticket.priority
+    return priority
+
+
+def queue_order(*, session: Session) -> list[tuple[Handoff, str, Ticket | None]]:
+    """Waiting handoffs in the order they should be served: higher priority first, then the
+    longest wait. Each with its priority and linked ticket."""
+    waiting = list(session.scalars(select(Handoff).where(Handoff.status == "queued")))
+    tickets = linked_tickets(session=session, conversation_ids={handoff.conversation_id for handoff in waiting})
+    rows = [(handoff, handoff_priority(handoff, tickets.get(handoff.conversation_id)),
+             tickets.get(handoff.conversation_id)) for handoff in waiting]
+    rows.sort(key=lambda row: (-PRIORITIES.index(row[1]), row[0].requested_at, row[0].id))
+    return rows
 
 
 def queue_position(*, session: Session, handoff: Handoff) -> int | None:
     """1 for the next in line; None when not waiting."""
     if handoff.status != "queued":
         return None
-    ahead = session.scalar(select(func.count(Handoff.id)).where(
-        Handoff.status == "queued", (Handoff.requested_at < handoff.requested_at)
-        | ((Handoff.requested_at == handoff.requested_at) & (Handoff.id < handoff.id))))
-    return (ahead or 0) + 1
+    for position, (waiting, _, _) in enumerate(queue_order(session=session), start=1):
+        if waiting.id == handoff.id:
+            return position
+    return None
+
+
+def online_agents(*, session: Session) -> int:
+    return session.scalar(select(func.count(User.id)).where(User.active.is_(True), User.presence == "online")) or 0
+
+
+def wait_estimate(*, session: Session, position: int, recent: int = 20) -> int | None:
+    """Seconds until a person joins, roughly: the median wait of the last `recent` claims, times
+    the position, shared among the agents online. None until there is a claim to learn from."""
+    waits = sorted((claimed - requested).total_seconds() for requested, claimed in session.execute(
+        select(Handoff.requested_at, Handoff.claimed_at).where(Handoff.claimed_at.is_not(None))
+        .order_by(Handoff.claimed_at.desc()).limit(recent)))
+    if not waits:
+        return None
+    middle = len(waits) // 2
+    median = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+    return round(median * position / max(1, online_agents(session=session)))
 
 
 def claim(*, session: Session, handoff_id: int, agent: User, now: datetime | None = None) -> Handoff:
@@ -171,8 +224,7 @@ def why_nobody_can_come(*, session: Session, now: datetime, settings: Settings |
     settings = settings or get_settings()
     if not settings.opening_hours.is_open(now):
         return OUTSIDE_HOURS
-    online = session.scalar(select(func.count(User.id)).where(User.active.is_(True), User.presence == "online"))
-    return None if online else NOBODY_ONLINE
+    return None if online_agents(session=session) else NOBODY_ONLINE
 
 
 def _apology(why: str, settings: Settings) -> str:
@@ -257,3 +309,47 @@ def expire_if_waiting(*, session: Session, handoff_id: int, now: datetime | None
     divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=NOBODY_IN_TIME, now=now,
                      settings=settings)
     return handoff
+
+
+def chats_of_vanished_agents(*, session: Session, now: datetime, settings: Settings | None = None) -> list[int]:
+    """Active handoffs whose agent has shown as offline, with no console heard from, for longer
+    than the reconnect grace. Agents who never used the console (API only) are left alone."""
+    settings = settings or get_settings()
+    gone_before = now - timedelta(seconds=settings.agent_reconnect_grace_seconds)
+    return list(session.scalars(
+        select(Handoff.id).where(Handoff.status == "active", Handoff.agent_id.in_(_vanished_agents(gone_before)))
+        .order_by(Handoff.requested_at, Handoff.id)))
+
+
+def _vanished_agents(gone_before: datetime):
+    return select(User.id).where(User.presence == "offline", User.last_seen_at.is_not(None),
+                                 User.last_seen_at < gone_before)
+
+
+def back_to_queue(*, session: Session, handoff_id: int, now: datetime | None = None,
+                  settings: Settings | None = None) -> tuple[Handoff, int] | None:
+    """The agent's connection is gone for good: the chat waits again, keeping its original
+    request time so it is served before later arrivals. The handoff and the agent who lost
+    it; None if it is no longer active, or its agent came back, since it was picked."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    gone_before = now - timedelta(seconds=settings.agent_reconnect_grace_seconds)
+    # The conditional UPDATE comes first (as in `claim`), so it is race-safe and takes the write lock.
+    won = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "active",
+                              Handoff.agent_id.in_(_vanished_agents(gone_before)))
+        .values(status="queued", claimed_at=None).execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        return None
+    handoff = session.get(Handoff, handoff_id)
+    session.refresh(handoff)
+    agent_id, handoff.agent_id = handoff.agent_id, None
+    conversation = session.get(Conversation, handoff.conversation_id)
+    agent = session.get(User, agent_id)
+    change_state(session=session, conversation=conversation, to_state="queued", actor="system",
+                 reason=f"agent:{agent_id} disconnected", handoff=handoff, now=now)
+    conversation.agent_id = None
+    add_message(session=session, conversation=conversation, sender="system", now=now,
+                text=f"{agent.name} lost their connection. You're back at the front of the queue for the next "
+                     "free person.")
+    return handoff, agent_id

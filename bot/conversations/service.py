@@ -17,6 +17,7 @@ from bot.db import utcnow
 # Which owner changes are allowed; anything else is a bug or a race, and is refused.
 TRANSITIONS = {
     ("bot", "queued"), ("queued", "bot"), ("queued", "agent"), ("agent", "bot"),
+    ("agent", "queued"),  # the agent's connection is gone: the chat waits for someone else
     ("bot", "agent"),  # an agent picks up a live bot conversation
     ("bot", "closed"), ("queued", "closed"), ("agent", "closed"),
 }

@@ -26,3 +26,5 @@ class User(Base):
     presence: Mapped[str] = mapped_column(String(16), default="offline")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the agent console last showed signs of life (its WebSocket); None if never used.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

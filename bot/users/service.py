@@ -60,3 +60,33 @@ def set_presence(*, session: Session, user: User, presence: str) -> User:
         raise UserError(f"presence must be one of: {', '.join(PRESENCE)}")
     user.presence = presence
     return user
+
+
+def console_seen(*, session: Session, user_id: int, now: datetime | None = None) -> User | None:
+    """The agent's console is there: remember when, and show an agent whose connection had
+    dropped as online again (an agent who chose "away" stays away)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    user.last_seen_at = now or utcnow()
+    if user.presence == "offline":
+        user.presence = "online"
+    return user
+
+
+def console_gone(*, session: Session, user_id: int, now: datetime | None = None) -> None:
+    """The agent's last console connection closed: they show as offline from now."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.presence = "offline"
+        user.last_seen_at = now or utcnow()
+
+
+def mark_silent_consoles_offline(*, session: Session, silent_since: datetime) -> list[int]:
+    """Agents shown online or away whose console has not been heard from since `silent_since`
+    (the process holding their socket died): offline now. Their ids."""
+    silent = list(session.scalars(select(User).where(User.presence != "offline", User.last_seen_at.is_not(None),
+                                                     User.last_seen_at < silent_since)))
+    for user in silent:
+        user.presence = "offline"
+    return [user.id for user in silent]

@@ -52,6 +52,7 @@ def test_the_customer_sees_the_agent_join_and_write(client):
     ann = staff(client, "ann")
     with client.websocket_connect(ws_url(session_id, token, after=history[-1]["id"])) as ws:
         assert ws.receive_json() == {"type": "state", "state": "queued"}
+        assert ws.receive_json() == {"type": "queue", "position": 1, "estimate_seconds": None}
         [waiting] = client.get("/api/v1/handoffs", headers=ann).json()
         client.post(f"/api/v1/handoffs/{waiting['id']}/claim", headers=ann)
         joined, state = ws.receive_json(), ws.receive_json()
@@ -73,3 +74,70 @@ def test_a_backlog_longer_than_one_batch_arrives_whole(client, monkeypatch):
     ids = [e["message"]["id"] for e in events if e["type"] == "message"]
     assert len(ids) == 8 and ids == sorted(set(ids))
     assert events[-1] == {"type": "state", "state": "bot"}
+
+
+def test_queue_position_moves_as_people_ahead_are_served(client):
+    first, _ = queued_customer(client, "Ada")
+    second, headers = queued_customer(client, "Bob")
+    token = headers["Authorization"].removeprefix("Bearer ")
+    ann = staff(client, "ann")
+    last = client.get(f"/api/v1/chat/sessions/{second}/messages", headers=headers).json()["messages"][-1]["id"]
+    with client.websocket_connect(ws_url(second, token, after=last)) as ws:
+        assert ws.receive_json() == {"type": "state", "state": "queued"}
+        assert ws.receive_json() == {"type": "queue", "position": 2, "estimate_seconds": None}
+        [ada, _] = client.get("/api/v1/handoffs", headers=ann).json()
+        assert ada["conversation_id"] == first
+        client.post(f"/api/v1/handoffs/{ada['id']}/claim", headers=ann)
+        moved = ws.receive_json()
+        assert moved["type"] == "queue" and moved["position"] == 1
+        # One claim so far, which took about no time: the estimate is learned from it.
+        assert moved["estimate_seconds"] is not None and moved["estimate_seconds"] < 60
+
+
+def test_typing_reaches_the_other_side_and_is_not_stored(client):
+    session_id, customer = queued_customer(client)
+    token = customer["Authorization"].removeprefix("Bearer ")
+    ann = staff(client, "ann")
+    [waiting] = client.get("/api/v1/handoffs", headers=ann).json()
+    client.post(f"/api/v1/handoffs/{waiting['id']}/claim", headers=ann)
+    before = len(client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()["messages"])
+    with client.websocket_connect(ws_url(session_id, token, after=10**6)) as ws:
+        assert ws.receive_json() == {"type": "state", "state": "agent"}
+        answer = client.post(f"/api/v1/handoffs/{waiting['id']}/typing", json={"typing": True}, headers=ann)
+        assert answer.status_code == 204
+        assert ws.receive_json() == {"type": "typing", "typing": True, "name": "Ann"}
+    after = len(client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=customer).json()["messages"])
+    assert after == before
+
+
+def test_the_customer_can_write_over_the_socket(client, rasa):
+    session_id, token, headers = start(client)
+    with client.websocket_connect(ws_url(session_id, token)) as ws:
+        assert ws.receive_json() == {"type": "state", "state": "bot"}
+        ws.send_json({"type": "message", "text": "hi"})
+        mine, bot = ws.receive_json(), ws.receive_json()
+    assert (mine["message"]["sender"], mine["message"]["text"]) == ("customer", "hi")
+    assert (bot["message"]["sender"], bot["message"]["text"]) == ("bot", "Hello! How can I help?")
+    assert rasa.received[-1]["message"] == "hi"
+    stored = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=headers).json()["messages"]
+    assert [m["id"] for m in stored] == [mine["message"]["id"], bot["message"]["id"]]
+
+
+@pytest.mark.parametrize(("frame", "detail"), [
+    ("not json", "frames are JSON objects"),
+    ("[1, 2]", "a frame is a JSON object"),
+    ('{"type": "dance"}', "unknown frame type 'dance'"),
+    ('{"type": "message", "text": "   "}', "the message is empty"),
+    ('{"type": "message"}', "send either text or payload"),
+    ('{"type": "message", "text": "' + "x" * 2001 + '"}', "longer than 2000 characters"),
+])
+def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(client, frame, detail):
+    session_id, token, headers = start(client)
+    with client.websocket_connect(ws_url(session_id, token)) as ws:
+        assert ws.receive_json() == {"type": "state", "state": "bot"}
+        ws.send_text(frame)
+        error = ws.receive_json()
+        assert error["type"] == "error" and detail in error["detail"]
+        ws.send_json({"type": "message", "text": "still here"})
+        assert ws.receive_json()["message"]["text"] == "still here"
+    assert len(client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=headers).json()["messages"]) == 2

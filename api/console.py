@@ -1,0 +1,239 @@
+"""What the agent console needs beyond the handoff and ticket routes: its live WebSocket,
+the colleagues to transfer to, and the canned replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+
+from api.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
+from api.chat import BATCH, Frames, read_frame, to_out
+from api.deps import TOKEN_COOKIE, SessionDep, require_role
+from api.handoffs import HandoffOut, TypingIn, agent_typing, describe
+from bot.conversations.handoffs import NotYours, list_handoffs
+from bot.conversations.models import Handoff, Message
+from bot.db import transaction
+from bot.settings import CannedReply, get_settings
+from bot.users.models import ROLES, User
+from bot.users.security import InvalidToken, decode_access_token
+from bot.users.service import console_gone, console_seen
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1", tags=["agent console"])
+Agent = Annotated[User, Depends(require_role("agent"))]
+# How often a console's pings are written down (its last_seen_at), at most.
+SEEN_EVERY_SECONDS = 5.0
+
+
+class Colleague(BaseModel):
+    id: int
+    name: str
+    presence: Literal["online", "away", "offline"]
+    live_chats: int
+
+
+@router.get("/agents", response_model=list[Colleague])
+def colleagues(session: SessionDep, _: Agent) -> list[Colleague]:
+    """Everyone who can take chats, with presence and live chats (to pick whom to transfer to)."""
+    live = dict(session.execute(select(Handoff.agent_id, func.count(Handoff.id)).where(Handoff.status == "active")
+                                .group_by(Handoff.agent_id)).all())
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.id))
+    return [Colleague(id=u.id, name=u.name, presence=u.presence, live_chats=live.get(u.id, 0)) for u in users]
+
+
+@router.get("/canned-replies", response_model=list[CannedReply])
+def canned_replies(_: Agent) -> list[CannedReply]:
+    """The replies agents insert with a click or by typing the shortcut (setting CANNED_REPLIES)."""
+    return get_settings().canned_replies
+
+
+def _staff_id(websocket: WebSocket, token: str | None) -> int | None:
+    """The signed-in agent (or above) behind this socket, from ?token= or the console cookie."""
+    raw = token or websocket.cookies.get(TOKEN_COOKIE)
+    if not raw:
+        return None
+    try:
+        claims = decode_access_token(raw)
+    except InvalidToken:
+        return None
+    with transaction() as session:
+        user = session.get(User, claims.user_id)
+        if user is None or not user.active or ROLES.index(user.role) < ROLES.index("agent"):
+            return None
+        return user.id
+
+
+class _Sockets:
+    """How many console sockets each agent has open in this process."""
+
+    def __init__(self) -> None:
+        self.count: dict[int, int] = {}
+
+    def opened(self, user_id: int) -> None:
+        self.count[user_id] = self.count.get(user_id, 0) + 1
+
+    def closed(self, user_id: int) -> bool:
+        """True when that was the agent's last socket here."""
+        self.count[user_id] -= 1
+        if self.count[user_id] <= 0:
+            del self.count[user_id]
+            return True
+        return False
+
+
+def _sockets(websocket: WebSocket) -> _Sockets:
+    state = websocket.app.state
+    if not hasattr(state, "console_sockets"):
+        state.console_sockets = _Sockets()
+    return state.console_sockets
+
+
+@router.websocket("/agent/ws")
+async def console_live(websocket: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
+    """The console's live channel; the frames are listed in the README ("Live events").
+    While it is open the agent shows as online; see AGENT_RECONNECT_GRACE_SECONDS for a drop."""
+    user_id = await asyncio.to_thread(_staff_id, websocket, token)
+    if user_id is None:
+        await websocket.close(code=4401, reason="sign in as an agent first")
+        return
+    await websocket.accept()
+    app, frames, sockets = websocket.app, Frames(websocket), _sockets(websocket)
+
+    def _seen() -> None:
+        with transaction() as session:
+            console_seen(session=session, user_id=user_id)
+
+    await asyncio.to_thread(_seen)
+    sockets.opened(user_id)
+    seen_at = time.monotonic()
+    # For each chat this agent holds: its handoff id and the last line sent on this socket.
+    held: dict[str, tuple[int, int]] = {}
+
+    async with app.state.broker.subscribe([QUEUE_CHANNEL, agent_channel(user_id)]) as events:
+
+        def _queue() -> list[dict[str, Any]]:
+            with transaction() as session:
+                return [h.model_dump(mode="json") for h in describe(session, list_handoffs(session=session,
+                                                                                           status="queued"))]
+
+        def _mine() -> list[HandoffOut]:
+            with transaction() as session:
+                mine = session.scalars(select(Handoff).where(Handoff.agent_id == user_id, Handoff.status == "active")
+                                       .order_by(Handoff.claimed_at, Handoff.id)).all()
+                return describe(session, list(mine))
+
+        def _last_line(conversation_id: str) -> int:
+            with transaction() as session:
+                newest = select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
+                return session.scalar(newest) or 0
+
+        def _lines(conversation_id: str, after: int) -> list[dict[str, Any]]:
+            with transaction() as session:
+                lines = session.scalars(select(Message).where(Message.conversation_id == conversation_id,
+                                                              Message.id > after).order_by(Message.id).limit(BATCH))
+                return [line.model_dump(mode="json") for line in to_out(list(lines), session)]
+
+        async def _send_mine() -> None:
+            mine = await asyncio.to_thread(_mine)
+            current = {h.conversation_id: h.id for h in mine}
+            for conversation_id in set(held) - set(current):
+                events.discard(conversation_channel(conversation_id))
+                del held[conversation_id]
+            for conversation_id, handoff_id in current.items():
+                if conversation_id not in held:
+                    # The console loads the history itself (GET /handoffs/{id}); from here on, new lines.
+                    held[conversation_id] = (handoff_id, await asyncio.to_thread(_last_line, conversation_id))
+                    events.add(conversation_channel(conversation_id))
+            await frames.send({"type": "mine", "handoffs": [h.model_dump(mode="json") for h in mine]})
+
+        async def _send_lines(conversation_id: str) -> None:
+            while conversation_id in held:
+                handoff_id, after = held[conversation_id]
+                lines = await asyncio.to_thread(_lines, conversation_id, after)
+                for line in lines:
+                    await frames.send({"type": "message", "handoff_id": handoff_id, "message": line})
+                if lines:
+                    held[conversation_id] = (handoff_id, lines[-1]["id"])
+                if len(lines) < BATCH:
+                    return
+
+        async def _handle(raw: str) -> None:
+            nonlocal seen_at
+            try:
+                frame = read_frame(raw)
+                if time.monotonic() - seen_at >= SEEN_EVERY_SECONDS:
+                    seen_at = time.monotonic()
+                    await asyncio.to_thread(_seen)
+                if frame["type"] == "typing":
+                    typing = TypingIn.model_validate({"typing": frame.get("typing")})
+                    agent = await asyncio.to_thread(_agent)
+                    await asyncio.to_thread(agent_typing, app, int(frame.get("handoff_id") or 0), agent, typing.typing)
+                elif frame["type"] != "ping":
+                    raise ValueError(f"unknown frame type {frame['type']!r}; send ping or typing")
+            except NotYours as refused:
+                await frames.send({"type": "error", "detail": str(refused)})
+            except ValidationError as invalid:
+                await frames.send({"type": "error", "detail": invalid.errors()[0]["msg"]})
+            except (ValueError, TypeError) as invalid:
+                await frames.send({"type": "error", "detail": str(invalid)})
+
+        def _agent() -> User:
+            with transaction() as session:
+                return session.get(User, user_id)
+
+        async def _listen() -> None:
+            try:
+                while True:
+                    await _handle(await websocket.receive_text())
+            except (WebSocketDisconnect, RuntimeError):
+                events.close_marker()
+
+        listener = asyncio.create_task(_listen())
+        try:
+            await frames.send({"type": "queue", "handoffs": await asyncio.to_thread(_queue)})
+            await _send_mine()
+            while True:
+                event = await events.get()
+                kind, channel = event.get("type"), event.get("channel", "")
+                if kind == "closed":
+                    return
+                if kind == "overflow":
+                    await websocket.close(code=4408, reason="too far behind; reconnect")
+                    return
+                if channel == QUEUE_CHANNEL:
+                    await frames.send({"type": "queue", "handoffs": await asyncio.to_thread(_queue)})
+                elif channel == agent_channel(user_id):
+                    await _send_mine()
+                elif channel.startswith("conversation:"):
+                    conversation_id = channel.removeprefix("conversation:")
+                    if conversation_id not in held:
+                        continue
+                    if kind == "typing":
+                        if event.get("who") == "customer":
+                            await frames.send({"type": "typing", "handoff_id": held[conversation_id][0],
+                                               "typing": event.get("typing", False)})
+                        continue
+                    await _send_lines(conversation_id)
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        finally:
+            listener.cancel()
+            if sockets.closed(user_id):
+
+                def _gone() -> None:
+                    with transaction() as session:
+                        console_gone(session=session, user_id=user_id)
+
+                try:
+                    # Synchronous on purpose: a short write that must happen even when this
+                    # task is being cancelled (server shutdown, a test client leaving).
+                    _gone()
+                except Exception:  # the sweep marks a silent console offline anyway
+                    logger.exception("could not mark agent %s offline", user_id)
+
