@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help run shell test test-unit test-stories validate eval bench model db venvs lint lock clean
+.PHONY: help run shell test test-unit test-stories validate eval bench model db venvs system-packages lint lock clean
 
 help:
 	@echo "make run    - build what is missing, then start Rasa, the action server and the API"
@@ -53,6 +53,21 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 
 venvs: $(VENV)/.installed $(RASA_VENV)/.installed
 
+# Debian packages the tests drive for real: PostgreSQL, Chromium (browser tests; Playwright
+# is told its path, nothing is downloaded) and Redis (multi-process live events). Installed
+# with apt when missing and we are root; otherwise those tests are skipped with the reason.
+system-packages:
+	@need=(); \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql); \
+	command -v chromium >/dev/null 2>&1 || need+=(chromium); \
+	command -v redis-server >/dev/null 2>&1 || need+=(redis-server); \
+	if [ $${#need[@]} -gt 0 ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $${need[*]} for the tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}" >/dev/null; \
+	  else echo "warning: cannot install $${need[*]}; the tests that need them will be skipped with a reason" >&2; fi; \
+	fi
+
 # --- data and model ---------------------------------------------------------
 
 db: $(VENV)/.installed
@@ -76,13 +91,13 @@ run: venvs db model
 shell: venvs db model
 	$(PY) -m bot shell
 
-test: venvs model validate test-unit test-stories
+test: venvs system-packages model validate test-unit test-stories
 	@echo "make test: all checks passed"
 
 validate: venvs
 	$(PY) -m bot rasa validate
 
-test-unit: venvs model
+test-unit: venvs system-packages model
 	$(PY) -m pytest tests
 
 test-stories: venvs model

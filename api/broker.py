@@ -1,4 +1,4 @@
-"""Live events for open WebSockets: the in-process broker (default).
+"""Live events for open WebSockets: the in-process broker (default) and Redis pub/sub.
 
 Channels: `conversation:<id>` (a line was added or the owner changed; typing), `queue` (the
 waiting list changed) and `agent:<user id>` (a handoff that agent holds changed). Events are
@@ -12,10 +12,14 @@ listen to several channels, added and dropped while it runs."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 1000  # a subscriber this far behind is cut off (its client reconnects with ?after=)
 QUEUE_CHANNEL = "queue"
@@ -55,6 +59,8 @@ class Subscription:
 
 
 class LocalBroker:
+    """Events for the sockets of this process only."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscription]] = {}
@@ -75,6 +81,12 @@ class LocalBroker:
         finally:
             for channel in list(subscription.channels):
                 subscription.discard(channel)
+
+    async def start(self) -> None:
+        """Nothing to start in-process; the Redis broker subscribes here."""
+
+    async def stop(self) -> None:
+        """Nothing to stop in-process."""
 
     def subscriber_count(self, channel: str) -> int:
         with self._lock:
@@ -103,3 +115,70 @@ def _offer(queue: asyncio.Queue, event: dict[str, Any]) -> None:
         while not queue.empty():
             queue.get_nowait()
         queue.put_nowait({"type": "overflow"})
+
+
+class RedisBroker(LocalBroker):
+    """Live events shared by every API process through Redis pub/sub (REDIS_URL set).
+
+    Publishing goes to Redis only; each process reads everything under its prefix with one
+    pattern subscription, started before the process serves anything, and hands it to its own
+    sockets as the in-process broker does. Redis down means late pokes, never lost lines: the
+    lines are in SQL, and sockets read them at their next poke or reconnect."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, url: str, prefix: str = "support:") -> None:
+        super().__init__()
+        import redis
+
+        self._url, self._prefix = url, prefix
+        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._reader: asyncio.Task | None = None
+        self._ready: asyncio.Event | None = None
+
+    def publish(self, channel: str, event: dict[str, Any]) -> None:
+        import redis
+
+        try:
+            self._client.publish(self._prefix + channel, json.dumps(event))
+        except redis.RedisError:
+            logger.warning("could not publish to Redis; sockets catch up at their next event", exc_info=True)
+
+    async def start(self) -> None:
+        """Subscribe before returning, so nothing published after start is missed."""
+        self._ready = asyncio.Event()
+        self._reader = asyncio.create_task(self._read_forever(), name="redis broker")
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._reader
+        self._client.close()
+
+    async def _read_forever(self) -> None:
+        import redis.asyncio as aioredis
+
+        while True:
+            client = aioredis.Redis.from_url(self._url)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.psubscribe(self._prefix + "*")
+                    self._ready.set()
+                    async for message in pubsub.listen():
+                        if message.get("type") != "pmessage":
+                            continue
+                        channel = message["channel"].decode().removeprefix(self._prefix)
+                        LocalBroker.publish(self, channel, json.loads(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis restarted or unreachable: try again shortly
+                logger.warning("lost the Redis subscription; retrying", exc_info=True)
+                await asyncio.sleep(self.RETRY_SECONDS)
+            finally:
+                await client.aclose()
+
+
+def make_broker(redis_url: str | None) -> LocalBroker:
+    return RedisBroker(redis_url) if redis_url else LocalBroker()

@@ -47,6 +47,7 @@ router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 
 BOT_UNAVAILABLE = ("Sorry, our assistant isn't answering right now. Your message is saved; "
                    "please try again in a moment.")
+GREET = "/greet"  # what the bot hears when a chat opens with "greet": true
 BATCH = 200  # transcript lines a socket reads from the database at a time
 QUEUED = "You're in the queue for a member of our team. They'll join this chat as soon as they're free."
 
@@ -100,11 +101,27 @@ def to_out(messages: list[Message], session: Session) -> list[MessageOut]:
 
 
 @router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
-def create_session(session: SessionDep, body: Annotated[SessionCreate | None, Body()] = None) -> SessionOut:
+async def create_session(request: Request, body: Annotated[SessionCreate | None, Body()] = None) -> SessionOut:
     """Start a chat. Keep the token: it authorises every later call for this session
-    (`Authorization: Bearer <token>`), and nothing else does."""
-    conversation, token = start_conversation(session=session, data=body or SessionCreate())
-    return SessionOut(session_id=conversation.id, token=token)
+    (`Authorization: Bearer <token>`), and nothing else does. With `"greet": true` the bot's
+    greeting comes back in `messages` (the customer said nothing, so no customer line is stored)."""
+    data = body or SessionCreate()
+
+    def _start() -> tuple[str, str]:
+        with transaction() as session:
+            conversation, token = start_conversation(session=session, data=data)
+            return conversation.id, token
+
+    session_id, token = await asyncio.to_thread(_start)
+    if not data.greet:
+        return SessionOut(session_id=session_id, token=token)
+    try:
+        replies = await request.app.state.rasa.send(session_id, GREET)
+    except RasaUnavailable:
+        reply = await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
+    else:
+        reply = await asyncio.to_thread(store_bot_replies, session_id, replies)
+    return SessionOut(session_id=session_id, token=token, messages=reply.messages, state=reply.state)
 
 
 def _accept(session_id: str, token: str | None, body: CustomerMessageIn) -> tuple[str, str]:

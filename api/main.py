@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth, chat, console, handoffs, tickets
-from api.broker import LocalBroker
+from api import auth, chat, console, handoffs, tickets, web
+from api.broker import make_broker
 from api.rasa_client import RasaClient
 from api.sweeper import sweep_forever
 from bot.db import get_engine
@@ -24,6 +25,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.broker.start()
         sweeper = asyncio.create_task(sweep_forever(app), name="queue sweep")
         try:
             yield
@@ -31,17 +33,23 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
             sweeper.cancel()
             with suppress(asyncio.CancelledError):
                 await sweeper
+            await app.state.broker.stop()
             await app.state.rasa.close()
 
     app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan)
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
     app.state.rasa = rasa or RasaClient(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds)
-    app.state.broker = LocalBroker()
+    app.state.broker = make_broker(settings.redis_url)
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(handoffs.router)
     app.include_router(tickets.router)
     app.include_router(console.router)
+    web.mount(app)
+    if settings.widget_origins:
+        # Only what the widget needs: its own token in a header, no cookies across sites.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.widget_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.chat import agent_names, announce, to_out
@@ -97,13 +98,15 @@ def list_tickets(
                                           pattern=r"^(\d{1,18}|me|none)$")] = None,
     q: Annotated[str | None, Query(max_length=200, description="a reference, or words in the subject, "
                                    "description, or the customer's name or e-mail")] = None,
+    conversation_id: Annotated[str | None, Query(max_length=128, description="tickets opened from this chat")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TicketPage:
     """Tickets matching every filter given, newest first."""
     assignee_id = user.id if assignee == "me" else int(assignee) if assignee and assignee.isdigit() else None
     total, page = search_tickets(session=session, status=status_, assignee_id=assignee_id,
-                                 unassigned=assignee == "none", q=q, limit=limit, offset=offset)
+                                 unassigned=assignee == "none", conversation_id=conversation_id, q=q, limit=limit,
+                                 offset=offset)
     names = agent_names(session, {t.assignee_id for t in page if t.assignee_id})
     return TicketPage(total=total, limit=limit, offset=offset, items=[ticket_out(t, names) for t in page])
 
@@ -117,6 +120,17 @@ def new_ticket(body: TicketCreate, session: SessionDep, user: Staff) -> TicketDe
     except TicketError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
     return _detail(session, ticket)
+
+
+class CategoryOut(BaseModel):
+    key: str
+    label: str
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+def categories(_: Staff) -> list[CategoryOut]:
+    """The ticket categories (setting TICKET_CATEGORIES), for forms."""
+    return [CategoryOut(key=c.key, label=c.label) for c in get_settings().ticket_categories]
 
 
 @router.get("/{reference}", response_model=TicketDetail)

@@ -142,6 +142,13 @@ class Settings(BaseSettings):
     # Replies an agent inserts with a click or by typing the shortcut (JSON list).
     canned_replies: list[CannedReply] = Field(default_factory=lambda: list(DEFAULT_CANNED_REPLIES))
 
+    # Other web sites that embed the chat widget (their origins, e.g. ["https://shop.example"]);
+    # the widget served by the API itself needs nothing here.
+    widget_origins: list[str] = []
+    # Redis for live events shared by several API processes (e.g. redis://127.0.0.1:6379/0);
+    # unset: events stay inside one process.
+    redis_url: str | None = None
+
     rasa_url: str = "http://127.0.0.1:5005"
     # Rasa's API token (`rasa run --auth-token`); `make run` makes one for each start.
     rasa_token: SecretStr | None = None

@@ -14,6 +14,7 @@ from bot import db as bot_db
 from bot import migrate
 from bot.settings import get_settings
 from tests.pgserver import PostgresServer, PostgresUnavailable
+from tests.redisserver import RedisServer, RedisUnavailable
 
 
 def _clear_caches() -> None:
@@ -39,6 +40,24 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"PostgreSQL tests skipped: {reason}")
     try:
         migrate.upgrade(url=url)
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis server for the multi-process tests (skipped with the reason without one)."""
+    try:
+        server = RedisServer()
+    except RedisUnavailable as reason:
+        pytest.skip(f"Redis tests skipped: {reason}")
+    try:
+        url = server.wait_ready()
+    except RedisUnavailable as reason:
+        server.stop()
+        pytest.skip(f"Redis tests skipped: {reason}")
+    try:
         yield url
     finally:
         server.stop()

@@ -25,7 +25,7 @@ def _bin_dir() -> Path:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not candidates:
         raise PostgresUnavailable(
-            "PostgreSQL is not installed (apt-get install postgresql); .ci/run installs it"
+            "PostgreSQL is not installed (apt-get install postgresql); `make test` installs it when run as root"
         )
     return Path(candidates[-1]).parent
 

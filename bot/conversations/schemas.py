@@ -16,6 +16,8 @@ class SessionCreate(BaseModel):
     email: str | None = None
     locale: str | None = Field(default=None, max_length=16)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Ask the bot to greet at once; its greeting comes back with the new session.
+    greet: bool = False
 
     @field_validator("email")
     @classmethod
@@ -69,3 +71,5 @@ class ChatReply(BaseModel):
 class SessionOut(BaseModel):
     session_id: str
     token: str
+    messages: list[MessageOut] = Field(default=[], description="the bot's greeting, when asked for with greet")
+    state: Literal["bot", "queued", "agent", "closed"] = "bot"

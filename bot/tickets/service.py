@@ -282,6 +282,7 @@ def search_tickets(
     status: str | None = None,
     assignee_id: int | None = None,
     unassigned: bool = False,
+    conversation_id: str | None = None,
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -292,6 +293,8 @@ def search_tickets(
     query = select(Ticket)
     if status:
         query = query.where(Ticket.status == status)
+    if conversation_id:
+        query = query.where(Ticket.conversation_id == conversation_id)
     if unassigned:
         query = query.where(Ticket.assignee_id.is_(None))
     elif assignee_id is not None:

@@ -151,3 +151,17 @@ def test_html_from_the_customer_is_stored_as_text(client):
     session_id, headers = start(client)
     say(client, session_id, headers, text="<script>alert(1)</script>")
     assert rows(Message, session_id)[0].text == "<script>alert(1)</script>"
+
+
+def test_a_session_opened_with_greet_gets_the_greeting_and_no_customer_line(client, rasa):
+    created = client.post("/api/v1/chat/sessions", json={"greet": True})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["state"] == "bot"
+    assert [(m["sender"], m["text"]) for m in body["messages"]] == [("bot", "Hello! How can I help?")]
+    assert rasa.received[-1] == {"sender": body["session_id"], "message": "/greet"}
+    stored = client.get(f"/api/v1/chat/sessions/{body['session_id']}/messages",
+                        headers={"Authorization": f"Bearer {body['token']}"}).json()["messages"]
+    assert [m["sender"] for m in stored] == ["bot"]
+    plain = client.post("/api/v1/chat/sessions", json={}).json()
+    assert plain["messages"] == [] and len(rasa.received) == 1

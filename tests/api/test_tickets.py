@@ -187,3 +187,14 @@ def test_who_may_use_the_ticket_routes(client, method, path, body):
             assert answer.status_code == expected, (headers, answer.text)
         else:
             assert answer.status_code in (200, 201), answer.text
+
+
+def test_tickets_of_one_chat_and_the_category_list(client):
+    mine = ticket(conversation_id="chat-1")
+    ticket(conversation_id="chat-2")
+    ann = staff(client, "ann")
+    page = client.get("/api/v1/tickets", params={"conversation_id": "chat-1"}, headers=ann).json()
+    assert [t["reference"] for t in page["items"]] == [mine]
+    categories = client.get("/api/v1/tickets/categories", headers=ann).json()
+    assert categories[0] == {"key": "orders_shipping", "label": "Orders & shipping"}
+    assert client.get("/api/v1/tickets/categories").status_code == 401

@@ -1,0 +1,54 @@
+"""The brokers: channels added and dropped while subscribed, and Redis carrying events
+between two brokers as between two API processes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from api.broker import LocalBroker, RedisBroker, make_broker
+
+
+async def next_event(subscription, timeout: float = 5.0) -> dict:
+    return await asyncio.wait_for(subscription.get(), timeout)
+
+
+async def test_a_subscription_hears_only_its_channels_and_can_change_them():
+    broker = LocalBroker()
+    async with broker.subscribe(["a"]) as subscription:
+        broker.publish("b", {"n": 1})
+        broker.publish("a", {"n": 2})
+        assert await next_event(subscription) == {"n": 2, "channel": "a"}
+        subscription.add("b")
+        subscription.discard("a")
+        broker.publish("a", {"n": 3})
+        broker.publish("b", {"n": 4})
+        assert await next_event(subscription) == {"n": 4, "channel": "b"}
+    assert broker.subscriber_count("a") == broker.subscriber_count("b") == 0
+
+
+async def test_events_cross_between_two_brokers_through_redis(redis_url):
+    first, second = RedisBroker(redis_url, prefix="test1:"), RedisBroker(redis_url, prefix="test1:")
+    await first.start()
+    await second.start()
+    try:
+        async with second.subscribe(["conversation:x"]) as subscription:
+            first.publish("conversation:x", {"type": "changed"})
+            first.publish("conversation:y", {"type": "changed"})
+            second.publish("conversation:x", {"type": "typing", "typing": True})
+            assert await next_event(subscription) == {"type": "changed", "channel": "conversation:x"}
+            assert await next_event(subscription) == {"type": "typing", "typing": True, "channel": "conversation:x"}
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+def test_redis_is_used_only_when_configured(redis_url):
+    assert type(make_broker(None)) is LocalBroker
+    assert type(make_broker(redis_url)) is RedisBroker
+
+
+def test_publishing_to_an_unreachable_redis_only_logs(caplog):
+    broker = RedisBroker("redis://127.0.0.1:1/0")
+    broker.publish("queue", {"type": "changed"})
+    assert "could not publish to Redis" in caplog.text
+
