@@ -84,7 +84,8 @@ class Stack:
                     str(RASA_BIN), "run", "--enable-api", "--model", str(self.model),
                     "--interface", self.host, "--port", str(self.rasa_port),
                     "--endpoints", str(self.endpoints_file()), "--credentials", "credentials.yml",
-                    "--auth-token", self.rasa_token,
+                    # "=" form: a token may begin with "-", which argparse would take for an option.
+                    f"--auth-token={self.rasa_token}",
                 ],
                 f"http://{self.host}:{self.rasa_port}/status?token={self.rasa_token}",
             ),

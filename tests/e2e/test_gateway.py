@@ -95,6 +95,9 @@ def test_agent_takes_over_chats_and_resolves_back_to_the_bot(stack, agent):
     resolved = api.post(f"/handoffs/{waiting['id']}/resolve", headers=agent)
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["handoff"]["status"] == "resolved"
+    # The bot is told who helped, says so and offers the survey (attributed to Sam).
+    told = [m["text"] for m in resolved.json()["messages"]]
+    assert told[0].startswith("Sam has finished helping you") and "quick questions" in told[1]
     # The bot owns the conversation again and answers.
     back = say(text="how long does delivery take?")
     assert back["state"] == "bot" and "business days" in " ".join(m["text"] for m in back["messages"])

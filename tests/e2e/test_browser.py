@@ -1,0 +1,144 @@
+"""Two real browser pages against the real stack: a customer in the chat widget on the demo
+shop, an agent in the console. The customer asks for a person; the agent signs in, claims,
+both write, the agent resolves, and the customer answers the survey the bot then offers.
+Debian's Chromium, driven by Playwright (no browser download). Screenshots of both pages go
+to reports/browser/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
+from bot.db import make_engine, transaction
+from bot.settings import PROJECT_ROOT
+from bot.surveys.models import SurveyResponse
+from bot.users.schemas import UserCreate
+from bot.users.service import create_user
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = PROJECT_ROOT / "reports" / "browser"
+PASSWORD = "a long enough password"
+WAIT_MS = 60_000  # the bot's first answers on a cold server can take seconds
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("browser tests need Debian's chromium (apt-get install chromium); `make test` installs it as root")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+def test_customer_and_agent_in_two_browsers(stack, browser):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    engine = make_engine(stack.database_url)
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        create_user(session=session, data=UserCreate(email="ria.browser@example.com", name="Ria", role="agent",
+                                                     password=PASSWORD))
+    engine.dispose()
+    base = f"http://{stack.host}:{stack.api_port}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    agent_page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    customer_page = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
+    errors: list[str] = []
+    for page in (agent_page, customer_page):
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+    # The agent signs in first, so someone is online when the customer asks.
+    agent_page.goto(f"{base}/agent")
+    agent_page.get_by_test_id("login-email").fill("ria.browser@example.com")
+    agent_page.get_by_test_id("login-password").fill(PASSWORD)
+    agent_page.get_by_test_id("login-submit").click()
+    expect(agent_page.get_by_test_id("agent-name")).to_have_text("Ria")
+
+    # The customer opens the widget on the shop page; the bot greets.
+    customer_page.goto(base + "/")
+    customer_page.get_by_test_id("widget-open").click()
+    log = customer_page.get_by_test_id("widget-log")
+    expect(log.locator('.sw-line[data-sender="bot"]').first).to_contain_text("Brightside")
+    customer_page.get_by_test_id("widget-input").fill("I want to speak to a real person")
+    customer_page.get_by_test_id("widget-send").click()
+    expect(customer_page.get_by_test_id("widget-status")).to_contain_text("number 1 in the queue")
+    expect(customer_page.get_by_test_id("widget-cancel")).to_be_visible()
+
+    # The agent sees the customer waiting (pushed, no reload) and claims.
+    waiting = agent_page.get_by_test_id("queue-item")
+    expect(waiting).to_have_count(1)
+    waiting.get_by_test_id("claim").click()
+    expect(agent_page.get_by_test_id("mine-item")).to_have_count(1)
+    agent_page.get_by_test_id("mine-item").click()
+    chat_log = agent_page.get_by_test_id("chat-log")
+    expect(chat_log).to_contain_text("I want to speak to a real person")  # the bot's part is there too
+    expect(log).to_contain_text("Ria joined the chat.")
+
+    # Both write; the customer sees the agent typing first. Customer text stays text.
+    agent_page.get_by_test_id("chat-input").press_sequentially("Hi, I'm Ria", delay=20)
+    expect(customer_page.get_by_test_id("widget-status")).to_contain_text("Ria is typing")
+    agent_page.get_by_test_id("chat-send").click()
+    expect(log.locator('.sw-line[data-sender="agent"]')).to_contain_text("Hi, I'm Ria")
+    customer_page.get_by_test_id("widget-input").fill("My parcel <b>never</b> came")
+    customer_page.get_by_test_id("widget-send").click()
+    expect(chat_log).to_contain_text("My parcel <b>never</b> came")
+    assert chat_log.locator("b").count() == 0
+
+    agent_page.screenshot(path=str(SCREENSHOTS / "agent-console.png"), full_page=True)
+    customer_page.screenshot(path=str(SCREENSHOTS / "customer-widget-live.png"))
+
+    # The agent resolves: the bot is back and offers the survey, which the customer answers.
+    agent_page.get_by_test_id("resolve").click()
+    expect(agent_page.get_by_test_id("mine-item")).to_have_count(0)
+    expect(log).to_contain_text("Ria has finished helping you")
+
+    def tap(title: str) -> None:
+        button = log.get_by_test_id("widget-button").filter(has_text=re.compile(f"^{re.escape(title)}$")).last
+        expect(button).to_be_enabled()
+        button.click()
+
+    tap("Sure")
+    for title in ("5 - excellent", "Yes", "4", "5 - excellent", "4", "Skip"):
+        tap(title)
+    expect(log.locator('.sw-line[data-sender="bot"]').last).to_contain_text(re.compile("thank", re.IGNORECASE))
+    customer_page.screenshot(path=str(SCREENSHOTS / "customer-widget-survey.png"))
+
+    # A reload restores the same transcript from the session kept in the browser: nothing lost or doubled.
+    before = log.locator(".sw-line").evaluate_all("lines => lines.map(l => l.dataset.id)")
+    customer_page.reload()
+    customer_page.get_by_test_id("widget-open").click()
+    expect(log.locator(".sw-line")).to_have_count(len(before))
+    after = log.locator(".sw-line").evaluate_all("lines => lines.map(l => l.dataset.id)")
+    assert after == before and len(set(after)) == len(after)
+    assert errors == [], errors
+
+    engine = create_engine(stack.database_url)
+    with Session(engine) as session:
+        [handoff] = session.scalars(select(Handoff).join(Conversation, Conversation.id == Handoff.conversation_id)
+                                    .where(Conversation.customer_name.is_(None), Handoff.status == "resolved")
+                                    .order_by(Handoff.id.desc()).limit(1)).all()
+        conversation = session.get(Conversation, handoff.conversation_id)
+        states = [(e.from_state, e.to_state) for e in session.scalars(
+            select(ConversationEvent).where(ConversationEvent.conversation_id == conversation.id)
+            .order_by(ConversationEvent.id))]
+        assert states == [("bot", "queued"), ("queued", "agent"), ("agent", "bot")]
+        lines = session.scalars(select(Message).where(Message.conversation_id == conversation.id)
+                                .order_by(Message.id)).all()
+        said = [(m.sender, m.text) for m in lines if m.sender in ("agent", "customer")]
+        assert said.index(("agent", "Hi, I'm Ria")) < said.index(("customer", "My parcel <b>never</b> came"))
+        assert ("customer", "Sure") in said  # the survey buttons' titles are what the transcript keeps
+        response = session.scalar(select(SurveyResponse).where(SurveyResponse.conversation_id == conversation.id))
+        assert response.completed and response.agent == "Ria"
+        assert [(a.question_key, a.score) for a in response.answers][:2] == [("csat", 5), ("solved", 1)]
+    engine.dispose()
