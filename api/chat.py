@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
 from api.deps import SessionDep
 from api.rasa_client import RasaUnavailable
+from api.ratelimit import RateLimits
 from bot.conversations.handoffs import (
     cancel_by_customer,
     queue_position,
@@ -73,6 +74,11 @@ def refuse_if_too_long(text: str) -> None:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the message is longer than {limit} characters")
 
 
+def client_address(connection: Request | WebSocket) -> str | None:
+    """The peer's address (behind a proxy, run uvicorn with --proxy-headers to get the client's)."""
+    return connection.client.host if connection.client else None
+
+
 def customer_token(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
@@ -106,6 +112,7 @@ async def create_session(request: Request, body: Annotated[SessionCreate | None,
     (`Authorization: Bearer <token>`), and nothing else does. With `"greet": true` the bot's
     greeting comes back in `messages` (the customer said nothing, so no customer line is stored)."""
     data = body or SessionCreate()
+    request.app.state.rates.new_session(address=client_address(request))
 
     def _start() -> tuple[str, str]:
         with transaction() as session:
@@ -124,10 +131,12 @@ async def create_session(request: Request, body: Annotated[SessionCreate | None,
     return SessionOut(session_id=session_id, token=token, messages=reply.messages, state=reply.state)
 
 
-def _accept(session_id: str, token: str | None, body: CustomerMessageIn) -> tuple[str, str]:
+def _accept(session_id: str, token: str | None, body: CustomerMessageIn, rates: RateLimits,
+            address: str | None) -> tuple[str, str]:
     """Store the customer's line (its own transaction); return the state and what to tell the bot."""
     with transaction() as session:
         conversation = _open(session, session_id, token)
+        rates.message(session_id=session_id, address=address)  # counted only for the session's owner
         if conversation.state == "closed":
             raise HTTPException(status.HTTP_409_CONFLICT, detail="this conversation is closed; start a new session")
         if body.payload is not None:
@@ -178,12 +187,13 @@ def _store_system_line(session_id: str, text: str) -> ChatReply:
         return ChatReply(messages=to_out([line], session), state=conversation.state)
 
 
-async def customer_says(app: FastAPI, session_id: str, token: str | None, body: CustomerMessageIn) -> ChatReply:
+async def customer_says(app: FastAPI, session_id: str, token: str | None, body: CustomerMessageIn,
+                        address: str | None) -> ChatReply:
     """A customer's line, however it came (POST or the WebSocket): stored first, then relayed
     to the bot while the bot owns the conversation. Raises HTTPException for a refusal."""
     if body.text is not None:
         refuse_if_too_long(body.text)
-    state, to_bot = await asyncio.to_thread(_accept, session_id, token, body)
+    state, to_bot = await asyncio.to_thread(_accept, session_id, token, body, app.state.rates, address)
     announce(app, session_id)  # the customer's own line, for the agent and the customer's other tabs
     if state != "bot":
         return ChatReply(messages=[], state=state)
@@ -202,7 +212,7 @@ async def send_message(session_id: str, body: CustomerMessageIn, request: Reques
     """Send `{"text"}` or a button's `{"payload"}`. While the bot owns the conversation the reply
     holds its answers; while it is queued for or held by a person, the reply comes at once and
     their lines arrive by polling (or the WebSocket)."""
-    return await customer_says(request.app, session_id, customer_token(request), body)
+    return await customer_says(request.app, session_id, customer_token(request), body, client_address(request))
 
 
 @router.get("/sessions/{session_id}/messages", response_model=ChatReply)
@@ -294,7 +304,7 @@ async def live(websocket: WebSocket, session_id: str,
                                                        "typing": bool(frame.get("typing"))})
                 elif frame["type"] == "message":
                     await customer_says(app, session_id, token, CustomerMessageIn.model_validate(
-                        {"text": frame.get("text")}))
+                        {"text": frame.get("text")}), client_address(websocket))
                 else:
                     raise ValueError(f"unknown frame type {frame['type']!r}; send message or typing")
             except HTTPException as refused:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from api import auth, chat, console, handoffs, tickets, web
 from api.broker import make_broker
 from api.rasa_client import RasaClient
+from api.ratelimit import RateLimits
 from api.sweeper import sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
@@ -40,6 +41,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
     app.state.rasa = rasa or RasaClient(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds)
     app.state.broker = make_broker(settings.redis_url)
+    app.state.rates = RateLimits(settings)
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(handoffs.router)

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
 
     # Longest chat message a customer or agent may send (longer ones are refused with 413).
     chat_max_message_chars: int = Field(default=2000, ge=1)
+    # Rate limits on the customer gateway ("N/second|minute|hour"); over them: 429.
+    chat_rate_per_session: str = "20/minute"
+    chat_rate_per_address: str = "120/minute"
+    chat_sessions_per_address: str = "30/minute"
     # Live chats one agent may hold at once; a claim beyond it is refused.
     agent_max_live_chats: int = Field(default=3, ge=1)
     # How long the API waits for the bot's reply before telling the customer it is unavailable.
@@ -171,6 +175,17 @@ class Settings(BaseSettings):
         keys = [category.key for category in value]
         if not keys or len(keys) != len(set(keys)):
             raise ValueError("ticket categories need at least one entry and unique keys")
+        return value
+
+    @field_validator("chat_rate_per_session", "chat_rate_per_address", "chat_sessions_per_address")
+    @classmethod
+    def _rate_is_readable(cls, value: str) -> str:
+        import limits
+
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate; write e.g. '20/minute'") from None
         return value
 
     @model_validator(mode="after")

@@ -1,0 +1,107 @@
+"""Who may call what: anonymous, a customer (their chat token), an agent, a manager, across
+every route the API documents. A new route fails this test until it is placed in the matrix."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.support import queued_customer, staff
+from tests.factories import make_ticket
+
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/chat/sessions"),
+          ("GET", "/health")}
+CUSTOMER = {("POST", "/api/v1/chat/sessions/{session_id}/messages"),
+            ("GET", "/api/v1/chat/sessions/{session_id}/messages"),
+            ("POST", "/api/v1/chat/sessions/{session_id}/handoff/cancel")}
+SIGNED_IN = {("GET", "/api/v1/auth/me"), ("PUT", "/api/v1/auth/me/presence")}
+AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
+         ("POST", "/api/v1/handoffs/{handoff_id}/claim"), ("POST", "/api/v1/handoffs/{handoff_id}/notes"),
+         ("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets"), ("GET", "/api/v1/tickets/categories"),
+         ("GET", "/api/v1/tickets/{reference}"), ("PATCH", "/api/v1/tickets/{reference}"),
+         ("POST", "/api/v1/tickets/{reference}/comments"), ("GET", "/api/v1/agents"),
+         ("GET", "/api/v1/canned-replies")}
+# Agent routes that act in a live chat: only the agent holding it (others get 403).
+HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
+          ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
+MANAGER = {("GET", "/api/v1/users")}
+BODIES = {"/api/v1/auth/me/presence": {"presence": "online"}, "/api/v1/tickets": {"description": "x",
+                                                                                     "category": "other"},
+          "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
+          "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {}}
+
+
+def documented(client) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, operations in client.app.openapi()["paths"].items()
+            for method in operations}
+
+
+def test_every_route_is_in_the_matrix(client):
+    assert documented(client) == PUBLIC | CUSTOMER | SIGNED_IN | AGENT | HOLDER | MANAGER
+
+
+@pytest.fixture
+def world(client):
+    from bot.db import transaction
+
+    session_id, customer = queued_customer(client, "Ada")
+    other_id, other = queued_customer(client, "Bob")
+    ann = staff(client, "ann")
+    handoff_id = client.get("/api/v1/handoffs", headers=ann).json()[0]["id"]
+    with transaction() as session:
+        reference = make_ticket(session).reference
+    values = {"session_id": session_id, "handoff_id": str(handoff_id), "reference": reference}
+    return {"values": values, "customer": customer, "other_customer": other, "ann": ann,
+            "meg": staff(client, "meg")}
+
+
+def call(client, method: str, path: str, values: dict, headers: dict):
+    url = path.format(**values)
+    body = BODIES.get(path, {"text": "hello"})
+    return client.request(method, url, json=body, headers=headers)
+
+
+def test_anonymous_and_forged_tokens_get_401(client, world):
+    for method, path in sorted(CUSTOMER | SIGNED_IN | AGENT | HOLDER | MANAGER):
+        for headers in ({}, {"Authorization": "Bearer forged.token.value"}):
+            assert call(client, method, path, world["values"], headers).status_code == 401, (method, path)
+
+
+def test_a_customer_token_opens_no_staff_route(client, world):
+    for method, path in sorted(SIGNED_IN | AGENT | HOLDER | MANAGER):
+        assert call(client, method, path, world["values"], world["customer"]).status_code == 401, (method, path)
+
+
+def test_a_customer_token_opens_only_its_own_chat(client, world):
+    for method, path in sorted(CUSTOMER):
+        assert call(client, method, path, world["values"], world["other_customer"]).status_code == 401, path
+        assert call(client, method, path, world["values"], world["ann"]).status_code == 401, path  # staff ≠ customer
+        assert call(client, method, path, world["values"], world["customer"]).status_code in (200, 201), path
+
+
+def test_agents_and_managers_reach_the_agent_routes(client, world):
+    for method, path in sorted(SIGNED_IN | AGENT):
+        for who in ("meg", "ann"):  # ann last: her claim must not take the chat from meg's later calls
+            answer = call(client, method, path, world["values"], world[who])
+            assert answer.status_code not in (401, 403), (who, method, path, answer.text)
+
+
+def test_manager_routes_refuse_agents_with_403(client, world):
+    for method, path in sorted(MANAGER):
+        assert call(client, method, path, world["values"], world["ann"]).status_code == 403, path
+        assert call(client, method, path, world["values"], world["meg"]).status_code == 200, path
+
+
+def test_live_chat_routes_need_the_holder(client, world):
+    """Reaching the route is not enough: acting in a chat someone else holds is 403, for a
+    manager too; the holder gets through."""
+    ann, meg, ben = world["ann"], world["meg"], staff(client, "ben")
+    handoff = world["values"]["handoff_id"]
+    for method, path in sorted(HOLDER):  # nobody holds it yet
+        assert call(client, method, path, world["values"], ann).status_code == 403, path
+    assert client.post(f"/api/v1/handoffs/{handoff}/claim", headers=ann).status_code == 200
+    for method, path in sorted(HOLDER):
+        for other in (ben, meg):
+            assert call(client, method, path, world["values"], other).status_code == 403, path
+    for action in ("messages", "typing", "resolve"):  # resolve last: it ends the holding
+        path = f"/api/v1/handoffs/{{handoff_id}}/{action}"
+        assert call(client, "POST", path, world["values"], ann).status_code in (200, 201, 204), path
