@@ -120,7 +120,7 @@ def claim(*, session: Session, handoff_id: int, agent: User, now: datetime | Non
     active in one conditional UPDATE, and only the agent whose UPDATE changed a row goes on.
     The UPDATE is the first statement so that, on SQLite too, the transaction takes the write
     lock before it reads anything. Over the agent's limit, AtCapacity is raised and the caller's
-    transaction must roll back."""
+    transaction must roll back; an agent's own simultaneous claims are counted one after another."""
     now = now or utcnow()
     won = session.execute(
         update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "queued")
@@ -129,6 +129,11 @@ def claim(*, session: Session, handoff_id: int, agent: User, now: datetime | Non
     if won != 1:
         raise ClaimConflict("this conversation is no longer waiting: someone else has it, or it ended")
     limit = get_settings().agent_max_live_chats
+    # One agent's simultaneous claims take turns on their user row, so each count below sees
+    # the others' committed claims (PostgreSQL; SQLite already runs one writer at a time).
+    # FOR NO KEY UPDATE: it must not wait on the key-share lock the other claim's UPDATE holds
+    # on the same row through its foreign key, or the two would deadlock.
+    session.execute(select(User.id).where(User.id == agent.id).with_for_update(key_share=True))
     if live_chats(session=session, agent=agent) > limit:
         raise AtCapacity(f"you already hold {limit} live chats")
     handoff = session.get(Handoff, handoff_id)

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
 from bot import migrate
-from bot.conversations.handoffs import ClaimConflict, claim
+from bot.conversations.handoffs import AtCapacity, ClaimConflict, claim
 from bot.conversations.models import Conversation, Handoff
 from bot.conversations.schemas import SessionCreate
 from bot.conversations.service import request_handoff, start_conversation
@@ -88,5 +88,54 @@ def test_exactly_one_of_two_simultaneous_claims_wins(database_url, monkeypatch):
             winner = next(agent_id for agent_id, outcome in outcomes.items() if outcome == "won")
             assert (handoff.status, handoff.agent_id) == ("active", winner)
             assert session.get(Conversation, handoff.conversation_id).agent_id == winner
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def test_one_agent_claiming_two_chats_at_once_stays_within_the_limit(database_url, monkeypatch):
+    """Both claims win their own handoff; the capacity check must see the other's claim."""
+    monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", "1")
+    get_settings.cache_clear()
+    engine = make_engine(database_url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with transaction(factory) as session:
+        agent_id = create_user(session=session, data=UserCreate(email="cy@example.com", name="Cy", role="agent",
+                                                                password="long enough password")).id
+    for round_number in range(ROUNDS):
+        with transaction(factory) as session:
+            handoff_ids = []
+            for _ in range(2):
+                conversation, _ = start_conversation(session=session, data=SessionCreate())
+                handoff_ids.append(request_handoff(session=session, conversation=conversation, reason="requested").id)
+        barrier = threading.Barrier(2)
+        outcomes: dict[int, str] = {}
+
+        def attempt_one(handoff_id: int, barrier=barrier, outcomes=outcomes) -> None:
+            with factory() as session:
+                agent = session.get(User, agent_id)
+                session.commit()
+                barrier.wait()
+                try:
+                    with session.begin():
+                        claim(session=session, handoff_id=handoff_id, agent=agent)
+                    outcomes[handoff_id] = "won"
+                except AtCapacity:
+                    outcomes[handoff_id] = "full"
+
+        threads = [threading.Thread(target=attempt_one, args=(handoff_id,)) for handoff_id in handoff_ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(outcomes.values()) == ["full", "won"], (round_number, outcomes)
+        with factory() as session:
+            statuses = sorted(session.get(Handoff, handoff_id).status for handoff_id in handoff_ids)
+            assert statuses == ["active", "queued"]  # the refused claim left its customer waiting
+            # Free the agent for the next round.
+            for handoff_id in handoff_ids:
+                handoff = session.get(Handoff, handoff_id)
+                if handoff.status == "active":
+                    handoff.status = "resolved"
+            session.commit()
     engine.dispose()
     get_settings.cache_clear()
