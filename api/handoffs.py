@@ -26,9 +26,11 @@ from bot.conversations.handoffs import (
     held_by,
     linked_tickets,
     list_handoffs,
+    live_conversations,
     notes_of,
     queue_order,
     resolve,
+    take_over,
     transfer,
 )
 from bot.conversations.models import Conversation, Handoff
@@ -281,3 +283,44 @@ async def resolve_handoff(handoff_id: int, request: Request, agent: Agent,
             return _out(session, session.get(Handoff, handoff_id))
 
     return ResolveOut(handoff=await asyncio.to_thread(_handoff), messages=chat.messages)
+
+
+conversations_router = APIRouter(prefix="/api/v1/conversations", tags=["handoffs"])
+
+
+class LiveConversationOut(BaseModel):
+    id: str
+    customer_name: str | None
+    customer_email: str | None
+    started_at: datetime
+    last_activity_at: datetime
+    last_customer_line: str | None = Field(description="what the customer said last")
+
+
+@conversations_router.get("", response_model=list[LiveConversationOut])
+def live_bot_conversations(session: SessionDep, _: Agent,
+                           minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 30) -> list[LiveConversationOut]:
+    """Chats the bot is handling that were active in the last `minutes` (newest first), which
+    an agent may join unasked."""
+    return [LiveConversationOut(id=chat.id, customer_name=chat.customer_name, customer_email=chat.customer_email,
+                                started_at=chat.created_at, last_activity_at=chat.updated_at,
+                                last_customer_line=line.text if line else None)
+            for chat, line in live_conversations(session=session, minutes=minutes)]
+
+
+@conversations_router.post("/{conversation_id}/join", response_model=HandoffOut)
+def join_conversation(conversation_id: str, agent: Agent, request: Request) -> HandoffOut:
+    """Take over a chat from the bot without being asked: the customer sees "<name> joined the
+    chat" and the bot stays silent until the agent resolves. 409 if it is no longer with the
+    bot or the agent is at their limit; 404 for an unknown chat."""
+    try:
+        with transaction() as session:
+            if session.get(Conversation, conversation_id) is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such conversation")
+            handoff = take_over(session=session, conversation_id=conversation_id,
+                                agent=session.merge(agent, load=False))
+            out = _out(session, handoff)
+    except (ClaimConflict, AtCapacity) as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    announce(request, conversation_id, agents=[agent.id])
+    return out

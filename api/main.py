@@ -45,6 +45,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(chat.router)
     app.include_router(handoffs.router)
+    app.include_router(handoffs.conversations_router)
     app.include_router(tickets.router)
     app.include_router(console.router)
     web.mount(app)

@@ -1,4 +1,5 @@
-"""`make bench`: training time, NLU parse latency, saturation throughput and capacity.
+"""`make bench`: training time, NLU parse latency, saturation throughput and capacity, the
+gateway's overhead and the handoff relay latency.
 
 Load is sent only to processes this command starts on 127.0.0.1, in bounded loops.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -16,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from bot import migrate
+from bot.bench_gateway import BENCH_ENV
 from bot.modelhash import model_path
 from bot.rasatools import HOLDOUT, nlu_examples, run_rasa, write_readme_section
 from bot.stack import Stack, free_port
@@ -156,7 +159,24 @@ def time_training() -> float:
     return elapsed
 
 
-def main(levels: list[int], level_seconds: float, skip_training: bool) -> int:
+def gateway_lines(rasa_url: str, api_url: str, database_url: str) -> list[str]:
+    from bot.bench_gateway import gateway_overhead, relay_latency
+
+    lines = []
+    overhead = gateway_overhead(rasa_url, api_url)
+    lines.append(f"| gateway overhead: bot-only script through the API vs Rasa's REST channel | median "
+                 f"{statistics.median(overhead.gateway_ms):.0f} vs {statistics.median(overhead.direct_ms):.0f} ms, "
+                 f"ratio {overhead.ratio:.2f} ({len(overhead.gateway_ms)} messages each) | \u2264 1.2 |")
+    print(lines[-1], flush=True)
+    relay = relay_latency(api_url, database_url)
+    lines.append(f"| handoff relay: agent line to the customer's WebSocket, 50 live chats | p50 "
+                 f"{percentile(relay, 50):.0f} ms, p95 {percentile(relay, 95):.0f} ms ({len(relay)} lines) "
+                 f"| p95 \u2264 50 ms |")
+    print(lines[-1], flush=True)
+    return lines
+
+
+def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_only: bool = False) -> int:
     from sqlalchemy.orm import Session
 
     from bot.db import make_engine
@@ -164,7 +184,7 @@ def main(levels: list[int], level_seconds: float, skip_training: bool) -> int:
     from bot.tickets.service import create_ticket
 
     lines: list[str] = ["| figure | measured | target |", "| --- | --- | --- |"]
-    if not skip_training:
+    if not skip_training and not gateway_only:
         print("timing a full training run (config.yml, domain.yml, data/)...", flush=True)
         training = time_training()
         lines.append(f"| training time | {training / 60:.1f} min | \u2264 6 min |")
@@ -180,11 +200,15 @@ def main(levels: list[int], level_seconds: float, skip_training: bool) -> int:
                 description="Bench ticket", category="other", customer_email=email)).reference
         engine.dispose()
         stack = Stack(model=model_path(), rasa_port=free_port(), action_port=free_port(), api_port=free_port(),
-                      env={"DATABASE_URL": url}, emit=lambda line: None)
+                      env={"DATABASE_URL": url, **BENCH_ENV}, emit=lambda line: None)
         stack.start()
         try:
             stack.wait_ready(timeout=400)
             rasa_url = f"http://{stack.host}:{stack.rasa_port}"
+            if gateway_only:
+                for line in gateway_lines(rasa_url, f"http://{stack.host}:{stack.api_port}", url):
+                    print(line)
+                return 0
             parse = parse_latencies(rasa_url, stack.rasa_token)
             p50, p95 = percentile(parse, 50), percentile(parse, 95)
             lines.append(f"| NLU parse latency p50 / p95 | {p50:.0f} / {p95:.0f} ms "
@@ -210,6 +234,7 @@ def main(levels: list[int], level_seconds: float, skip_training: bool) -> int:
             lines.append(f"| capacity (p95 \u2264 300 ms, no errors, 10 s pauses) | {capacity} concurrent customers "
                          f"| \u2265 100 |")
             print(lines[-1], flush=True)
+            lines += gateway_lines(rasa_url, f"http://{stack.host}:{stack.api_port}", url)
         finally:
             stack.stop()
     write_readme_section("bench", "\n".join(lines) + "\n\nMeasured by `make bench` on this 2-core machine.")

@@ -64,7 +64,8 @@ def _shell(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from bot.bench import main as bench
 
-    return bench(levels=args.levels, level_seconds=args.level_seconds, skip_training=args.skip_training)
+    return bench(levels=args.levels, level_seconds=args.level_seconds, skip_training=args.skip_training,
+                 gateway_only=args.gateway_only)
 
 
 def _read_password() -> str:
@@ -137,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 300])
     bench.add_argument("--level-seconds", type=float, default=90.0)
     bench.add_argument("--skip-training", action="store_true")
+    bench.add_argument("--gateway-only", action="store_true",
+                       help="only the gateway overhead and relay latency (printed, README left alone)")
     bench.set_defaults(handler=_bench)
 
     users = commands.add_parser("users", help="staff accounts: create (password from a prompt or stdin), list")

@@ -18,7 +18,7 @@
   const STATUS_MS = 8000; // how long a message stays in the status area
   const TICKET_STATUSES = ["new", "open", "pending", "resolved", "closed"];
   const PRIORITIES = ["low", "normal", "high", "urgent"];
-  const REASONS = { requested: "Asked for a person", fallback: "The bot did not understand" };
+  const REASONS = { requested: "Asked for a person", fallback: "The bot did not understand", agent_joined: "Joined from the bot's chats", recovery: "Unhappy with our service" };
 
   const $ = (id) => document.getElementById(id);
 
@@ -193,6 +193,7 @@
   function signedOut(message) {
     stopLive();
     clearInterval(tickTimer);
+    clearInterval(botChatsTimer);
     try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* nothing stored */ }
     closeChat();
     Object.assign(state, { token: null, me: null, queue: [], mine: [], canned: [] });
@@ -216,6 +217,8 @@
     if (freshLogin || me.presence === "offline") await setPresence("online");
     else $("presence").value = me.presence;
     tickTimer = setInterval(tickWaits, 1000);
+    loadBotChats();
+    botChatsTimer = setInterval(loadBotChats, BOT_CHATS_EVERY_MS);
     loadCanned();
     loadCategories();
     poll(); // fill the lists at once; the socket keeps them current
@@ -412,6 +415,49 @@
       setQueue(state.queue.filter((h) => h.id !== handoffId));
       if (!state.mine.some((h) => h.id === handoffId)) setMine([...state.mine, handoff]);
       openChat(handoffId);
+    } catch (error) {
+      if (error.status !== 401) showStatus(error.message, "error");
+      button.disabled = false;
+    }
+  }
+
+  /* ---------- chats the bot is handling, which an agent may join unasked ---------- */
+
+  const BOT_CHATS_EVERY_MS = 10000;
+  let botChatsTimer = null;
+
+  async function loadBotChats() {
+    if (!state.me) return;
+    const chats = await api("/api/v1/conversations").catch(() => null);
+    if (!Array.isArray(chats) || !state.me) return;
+    rebuildKeepingFocus($("bot-list"), chats.map(botChatItem));
+    $("bot-empty").hidden = chats.length > 0;
+  }
+
+  function botChatItem(chat) {
+    const item = el("li", "item");
+    item.dataset.testid = "bot-chat";
+    item.dataset.handoffId = chat.id; // lets rebuildKeepingFocus find the same row again
+    const top = el("div", "item-top");
+    top.appendChild(el("strong", "item-name", chat.customer_name || chat.customer_email || "Anonymous"));
+    item.appendChild(top);
+    if (chat.last_customer_line) item.appendChild(el("div", "item-sub", chat.last_customer_line));
+    const join = el("button", "claim", "Join");
+    join.type = "button";
+    join.dataset.testid = "join";
+    join.setAttribute("aria-label", `Join the chat with ${chat.customer_name || "this customer"}`);
+    join.addEventListener("click", () => joinChat(chat.id, join));
+    item.appendChild(join);
+    return item;
+  }
+
+  async function joinChat(conversationId, button) {
+    button.disabled = true;
+    try {
+      const handoff = await api(`/api/v1/conversations/${encodeURIComponent(conversationId)}/join`, { method: "POST" });
+      if (!state.mine.some((h) => h.id === handoff.id)) setMine([...state.mine, handoff]);
+      openChat(handoff.id);
+      loadBotChats();
     } catch (error) {
       if (error.status !== 401) showStatus(error.message, "error");
       button.disabled = false;

@@ -147,6 +147,52 @@ def claim(*, session: Session, handoff_id: int, agent: User, now: datetime | Non
     return handoff
 
 
+def live_conversations(*, session: Session, now: datetime | None = None, minutes: int = 30,
+                       limit: int = 100) -> list[tuple[Conversation, Message | None]]:
+    """Chats the bot is handling that were active in the last `minutes`, newest activity
+    first, each with the customer's latest line: what an agent may pick up unasked."""
+    now = now or utcnow()
+    chats = list(session.scalars(select(Conversation).where(
+        Conversation.state == "bot", Conversation.updated_at >= now - timedelta(minutes=minutes))
+        .order_by(Conversation.updated_at.desc()).limit(limit)))
+    latest: dict[str, Message] = {}
+    if chats:
+        newest = (select(Message.conversation_id, func.max(Message.id).label("id"))
+                  .where(Message.conversation_id.in_([c.id for c in chats]), Message.sender == "customer")
+                  .group_by(Message.conversation_id).subquery())
+        for message in session.scalars(select(Message).join(newest, Message.id == newest.c.id)):
+            latest[message.conversation_id] = message
+    return [(chat, latest.get(chat.id)) for chat in chats]
+
+
+def take_over(*, session: Session, conversation_id: str, agent: User, now: datetime | None = None) -> Handoff:
+    """An agent joins a chat the bot is handling, unasked: from here on the bot is silent, as
+    after a claim. Race-safe like a claim (the bot's own handoff, or another agent, may get
+    there first), within the agent's limit."""
+    now = now or utcnow()
+    won = session.execute(
+        update(Conversation).where(Conversation.id == conversation_id, Conversation.state == "bot")
+        .values(state="agent", agent_id=agent.id, updated_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise ClaimConflict("this chat is no longer with the bot: someone else has it, or it ended")
+    session.execute(select(User.id).where(User.id == agent.id).with_for_update(key_share=True))
+    limit = get_settings().agent_max_live_chats
+    if live_chats(session=session, agent=agent) >= limit:
+        raise AtCapacity(f"you already hold {limit} live chats")
+    conversation = session.get(Conversation, conversation_id)
+    session.refresh(conversation)
+    handoff = Handoff(conversation_id=conversation_id, status="active", reason="agent_joined", agent_id=agent.id,
+                      requested_at=now, claimed_at=now)
+    session.add(handoff)
+    session.flush()
+    session.add(ConversationEvent(conversation_id=conversation_id, handoff_id=handoff.id, from_state="bot",
+                                  to_state="agent", actor=agent_actor(agent), reason="agent joined", created_at=now))
+    add_message(session=session, conversation=conversation, sender="system", text=f"{agent.name} joined the chat.",
+                now=now)
+    return handoff
+
+
 def held_by(*, session: Session, handoff_id: int, agent: User) -> tuple[Handoff, Conversation]:
     handoff = session.get(Handoff, handoff_id)
     if handoff is None or handoff.status != "active" or handoff.agent_id != agent.id:

@@ -19,7 +19,8 @@ AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
          ("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets"), ("GET", "/api/v1/tickets/categories"),
          ("GET", "/api/v1/tickets/{reference}"), ("PATCH", "/api/v1/tickets/{reference}"),
          ("POST", "/api/v1/tickets/{reference}/comments"), ("GET", "/api/v1/agents"),
-         ("GET", "/api/v1/canned-replies")}
+         ("GET", "/api/v1/canned-replies"), ("GET", "/api/v1/conversations"),
+         ("POST", "/api/v1/conversations/{conversation_id}/join")}
 # Agent routes that act in a live chat: only the agent holding it (others get 403).
 HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
@@ -49,7 +50,8 @@ def world(client):
     handoff_id = client.get("/api/v1/handoffs", headers=ann).json()[0]["id"]
     with transaction() as session:
         reference = make_ticket(session).reference
-    values = {"session_id": session_id, "handoff_id": str(handoff_id), "reference": reference}
+    values = {"session_id": session_id, "conversation_id": session_id, "handoff_id": str(handoff_id),
+              "reference": reference}
     return {"values": values, "customer": customer, "other_customer": other, "ann": ann,
             "meg": staff(client, "meg")}
 

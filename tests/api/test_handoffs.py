@@ -193,3 +193,52 @@ def test_a_ticket_status_without_a_ticket_is_refused_and_nothing_changes(client)
     refused = client.post(f"/api/v1/handoffs/{handoff_id}/resolve", json={"ticket_status": "resolved"}, headers=ann)
     assert refused.status_code == 422 and "needs ticket_ref" in refused.json()["detail"]
     assert client.get(f"/api/v1/handoffs/{handoff_id}", headers=ann).json()["handoff"]["status"] == "active"
+
+
+def test_an_agent_joins_a_bot_chat_unasked_and_the_bot_goes_quiet_until_resolve(client, rasa):
+    created = client.post("/api/v1/chat/sessions", json={"name": "Cy"}).json()
+    session_id, customer = created["session_id"], {"Authorization": f"Bearer {created['token']}"}
+    url = f"/api/v1/chat/sessions/{session_id}/messages"
+    client.post(url, json={"text": "where is my order 4821?"}, headers=customer)
+    ann, ben = staff(client, "ann"), staff(client, "ben")
+
+    [live] = client.get("/api/v1/conversations", headers=ann).json()
+    assert (live["id"], live["customer_name"], live["last_customer_line"]) == (
+        session_id, "Cy", "where is my order 4821?")
+
+    joined = client.post(f"/api/v1/conversations/{session_id}/join", headers=ann)
+    assert joined.status_code == 200, joined.text
+    assert (joined.json()["status"], joined.json()["reason"], joined.json()["agent_name"]) == (
+        "active", "agent_joined", "Ann")
+    assert client.post(f"/api/v1/conversations/{session_id}/join", headers=ben).status_code == 409
+    assert client.get("/api/v1/conversations", headers=ann).json() == []
+
+    relayed = len(rasa.received)
+    assert client.post(url, json={"text": "oh hello"}, headers=customer).json() == {"messages": [], "state": "agent"}
+    assert len(rasa.received) == relayed
+    lines = client.get(url, headers=customer).json()["messages"]
+    assert [(m["sender"], m["text"]) for m in lines][-2:] == [("system", "Ann joined the chat."),
+                                                              ("customer", "oh hello")]
+
+    resolved = client.post(f"/api/v1/handoffs/{joined.json()['id']}/resolve", headers=ann)
+    assert resolved.status_code == 200 and rasa.triggered[-1][0] == session_id
+    assert client.post(url, json={"text": "hi"}, headers=customer).json()["state"] == "bot"
+    with transaction() as session:
+        events = session.scalars(select(ConversationEvent).where(ConversationEvent.conversation_id == session_id)
+                                 .order_by(ConversationEvent.id)).all()
+        assert [(e.from_state, e.to_state, e.reason) for e in events] == [
+            ("bot", "agent", "agent joined"), ("agent", "bot", "resolved")]
+
+
+def test_joining_respects_the_agents_limit_and_unknown_chats_are_404(client):
+    ann = staff(client, "ann")
+    chats = []
+    for _ in range(3):
+        created = client.post("/api/v1/chat/sessions", json={}).json()
+        client.post(f"/api/v1/chat/sessions/{created['session_id']}/messages", json={"text": "hi"},
+                    headers={"Authorization": f"Bearer {created['token']}"})
+        chats.append(created["session_id"])
+    codes = [client.post(f"/api/v1/conversations/{chat}/join", headers=ann).status_code for chat in chats]
+    assert codes == [200, 200, 409]  # the fixture allows two live chats per agent
+    assert client.get("/api/v1/conversations", headers=ann).json()[0]["id"] == chats[2]  # still with the bot
+    assert client.post("/api/v1/conversations/nonexistent/join", headers=ann).status_code == 404

@@ -70,6 +70,11 @@ def test_customer_and_agent_in_two_browsers(stack, browser):
     customer_page.get_by_test_id("widget-open").click()
     log = customer_page.get_by_test_id("widget-log")
     expect(log.locator('.sw-line[data-sender="bot"]').first).to_contain_text("Brightside")
+    customer_page.get_by_test_id("widget-input").fill("how long does delivery take?")
+    customer_page.get_by_test_id("widget-send").click()
+    expect(log.locator('.sw-line[data-sender="bot"]').last).to_contain_text("business days")
+    # The agent sees the chat among those the bot is handling (and could join it unasked).
+    expect(agent_page.get_by_test_id("bot-chat").filter(has_text="how long does delivery take?")).to_have_count(1)
     customer_page.get_by_test_id("widget-input").fill("I want to speak to a real person")
     customer_page.get_by_test_id("widget-send").click()
     expect(customer_page.get_by_test_id("widget-status")).to_contain_text("number 1 in the queue")
