@@ -12,7 +12,18 @@ import logging
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
+from fastapi import (
+    APIRouter,
+    Body,
+    FastAPI,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    WebSocket,
+    WebSocketDisconnect,
+    status,
+)
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,11 +44,13 @@ from bot.conversations.schemas import ChatReply, CustomerMessageIn, MessageOut, 
 from bot.conversations.service import (
     ConversationError,
     add_message,
+    append_lines,
     last_bot_buttons,
     messages_after,
     open_conversation,
     request_handoff,
     start_conversation,
+    state_if_allowed,
 )
 from bot.db import transaction, utcnow
 from bot.settings import get_settings
@@ -84,12 +97,16 @@ def customer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def _unknown_session() -> HTTPException:
+    # The same answer for an unknown session and a wrong token: ids cannot be probed.
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown session or wrong token",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
 def _open(session: Session, session_id: str, token: str | None) -> Conversation:
     conversation = open_conversation(session=session, conversation_id=session_id, token=token)
     if conversation is None:
-        # The same answer for an unknown session and a wrong token: ids cannot be probed.
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown session or wrong token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise _unknown_session()
     return conversation
 
 
@@ -135,49 +152,61 @@ def _accept(session_id: str, token: str | None, body: CustomerMessageIn, rates: 
             address: str | None) -> tuple[str, str]:
     """Store the customer's line (its own transaction); return the state and what to tell the bot."""
     with transaction() as session:
-        conversation = _open(session, session_id, token)
+        state = state_if_allowed(session=session, conversation_id=session_id, token=token)
+        if state is None:
+            raise _unknown_session()
         rates.message(session_id=session_id, address=address)  # counted only for the session's owner
-        if conversation.state == "closed":
+        if state == "closed":
             raise HTTPException(status.HTTP_409_CONFLICT, detail="this conversation is closed; start a new session")
         if body.payload is not None:
+            conversation = session.get(Conversation, session_id)
             offered = last_bot_buttons(session=session, conversation=conversation)
             titles = {button.get("payload"): button.get("title") for button in offered}
-            add_message(session=session, conversation=conversation, sender="customer",
-                        text=titles.get(body.payload) or body.payload, payload=body.payload)
-            return conversation.state, body.payload
-        add_message(session=session, conversation=conversation, sender="customer", text=body.text or "")
-        return conversation.state, body.text or ""
+            line = {"sender": "customer", "text": titles.get(body.payload) or body.payload, "payload": body.payload}
+            to_bot = body.payload
+        else:
+            line, to_bot = {"sender": "customer", "text": body.text or ""}, body.text or ""
+        append_lines(session=session, conversation_id=session_id, lines=[line])
+        return state, to_bot
+
+
+def _bot_lines(replies: list[dict]) -> tuple[list[dict], str | None]:
+    """Rasa's replies as transcript lines, and the handoff reason if the bot asked for a person."""
+    lines, handoff_reason = [], None
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
+            handoff_reason = str(custom["handoff"].get("reason") or "requested")
+            continue
+        buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                   for b in reply.get("buttons") or [] if isinstance(b, dict)]
+        if reply.get("text") or buttons:
+            lines.append({"sender": "bot", "text": str(reply.get("text") or ""), "buttons": buttons or None})
+    return lines, handoff_reason
 
 
 def store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
+    lines, handoff_reason = _bot_lines(replies)
     with transaction() as session:
+        # Stored only while the bot still owns the chat: if a person took over while the bot was
+        # thinking, its answer must not reach the customer. One UPDATE checks and claims that.
+        stored = append_lines(session=session, conversation_id=session_id, lines=lines, only_in_state="bot")
+        if stored is None:
+            state = session.scalar(select(Conversation.state).where(Conversation.id == session_id))
+            logger.info("dropped %d bot replies for %s: conversation is now %s", len(replies), session_id, state)
+            return ChatReply(messages=[], state=state)
+        if handoff_reason is None:
+            return ChatReply(messages=to_out(stored, session), state="bot")
         conversation = session.get(Conversation, session_id)
-        if conversation.state != "bot":
-            # A person took over while the bot was thinking: its answer must not reach the customer.
-            logger.info("dropped %d bot replies for %s: conversation is now %s", len(replies), session_id,
-                        conversation.state)
-            return ChatReply(messages=[], state=conversation.state)
-        lines: list[Message] = []
-        handoff_reason = None
-        for reply in replies:
-            custom = reply.get("custom")
-            if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
-                handoff_reason = str(custom["handoff"].get("reason") or "requested")
-                continue
-            buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-                       for b in reply.get("buttons") or [] if isinstance(b, dict)]
-            if reply.get("text") or buttons:
-                lines.append(add_message(session=session, conversation=conversation, sender="bot",
-                                         text=str(reply.get("text") or ""), buttons=buttons or None))
         if handoff_reason is not None:
             why = why_nobody_can_come(session=session, now=utcnow())
             if why:
                 _, line = refuse_handoff(session=session, conversation=conversation, reason=handoff_reason, why=why)
-                lines.append(line)
+                stored.append(line)
             else:
                 request_handoff(session=session, conversation=conversation, reason=handoff_reason)
-                lines.append(add_message(session=session, conversation=conversation, sender="system", text=QUEUED))
-        return ChatReply(messages=to_out(lines, session), state=conversation.state)
+                stored.append(add_message(session=session, conversation=conversation, sender="system", text=QUEUED))
+        return ChatReply(messages=to_out(stored, session), state=conversation.state)
 
 
 def _store_system_line(session_id: str, text: str) -> ChatReply:
@@ -208,11 +237,13 @@ async def customer_says(app: FastAPI, session_id: str, token: str | None, body: 
 
 
 @router.post("/sessions/{session_id}/messages", response_model=ChatReply)
-async def send_message(session_id: str, body: CustomerMessageIn, request: Request) -> ChatReply:
+async def send_message(session_id: str, body: CustomerMessageIn, request: Request) -> Response:
     """Send `{"text"}` or a button's `{"payload"}`. While the bot owns the conversation the reply
     holds its answers; while it is queued for or held by a person, the reply comes at once and
     their lines arrive by polling (or the WebSocket)."""
-    return await customer_says(request.app, session_id, customer_token(request), body, client_address(request))
+    reply = await customer_says(request.app, session_id, customer_token(request), body, client_address(request))
+    # Built by us from stored rows: serialise it once instead of having it validated again.
+    return Response(reply.model_dump_json(), media_type="application/json")
 
 
 @router.get("/sessions/{session_id}/messages", response_model=ChatReply)

@@ -34,8 +34,10 @@ def _unauthorised(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_user(request: Request, session: SessionDep,
-                 header_token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+def current_user(request: Request, header_token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+    """The signed-in staff member, read in a short transaction of its own (so a route's own
+    transactions never wait on the sign-in check). The object is detached: a route that
+    changes it merges it into its session first."""
     token = header_token or request.cookies.get(TOKEN_COOKIE)
     if not token:
         raise _unauthorised("sign in first: no token was sent")
@@ -43,9 +45,11 @@ def current_user(request: Request, session: SessionDep,
         claims = decode_access_token(token)
     except InvalidToken:
         raise _unauthorised("the token is invalid or has expired; sign in again") from None
-    user = get_user(session=session, user_id=claims.user_id)
-    if user is None or not user.active:
-        raise _unauthorised("this account no longer exists or is disabled")
+    with transaction() as session:
+        user = get_user(session=session, user_id=claims.user_id)
+        if user is None or not user.active:
+            raise _unauthorised("this account no longer exists or is disabled")
+        session.expunge(user)
     return user
 
 

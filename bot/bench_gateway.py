@@ -32,7 +32,7 @@ class Overhead:
         return statistics.median(self.gateway_ms) / statistics.median(self.direct_ms)
 
 
-def gateway_overhead(rasa_url: str, api_url: str, rounds: int = 20) -> Overhead:
+def gateway_overhead(rasa_url: str, api_url: str, rounds: int = 40) -> Overhead:
     """The same bot-only conversation, alternately straight to Rasa's REST channel and through
     the API (which stores every line and relays), one message at a time."""
     direct, gateway = [], []

@@ -53,7 +53,7 @@ def utcnow() -> datetime:
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     # pysqlite opens transactions on its own (only before a write), so a SAVEPOINT
     # became the outermost transaction and its RELEASE committed mid unit of work.
-    # Turn that off; `_begin_sqlite` emits BEGIN whenever SQLAlchemy begins.
+    # Turn that off; `_begin_sqlite` emits BEGIN IMMEDIATE whenever SQLAlchemy begins.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -64,7 +64,11 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
 
 
 def _begin_sqlite(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start (waiting up to busy_timeout for it). A plain
+    # BEGIN that reads and then writes fails at once with "database is locked" when another
+    # connection committed in between (SQLite cannot upgrade a stale read snapshot), which
+    # concurrent chat writes made happen. Transactions are short, so serialising them is cheap.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

@@ -57,6 +57,9 @@ class Stack:
     rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24))
     # Where prefixed log lines go; tests collect them instead of printing.
     emit: Callable[[str], None] = print
+    # When set, each process writes its output straight to <log_dir>/<name>.log instead of
+    # through `emit` (no reader threads here: benchmarks use it so as not to time themselves).
+    log_dir: Path | None = None
     colour: bool = False
     services: list[Service] = field(default_factory=list)
 
@@ -126,6 +129,12 @@ class Stack:
             self._launch(service)
 
     def _launch(self, service: Service) -> None:
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.log_dir / f"{service.name}.log", "a", encoding="utf-8") as log:
+                service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=self._environment(),
+                                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            return
         service.process = subprocess.Popen(
             service.command,
             cwd=PROJECT_ROOT,
@@ -138,6 +147,18 @@ class Stack:
         )
         service.pump = threading.Thread(target=self._pump, args=(service,), daemon=True)
         service.pump.start()
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The last lines each process wrote (with `log_dir`)."""
+        if self.log_dir is None:
+            return ""
+        parts = []
+        for service in self.services:
+            path = self.log_dir / f"{service.name}.log"
+            if path.is_file():
+                tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+                parts += [f"{service.name:>7} | {line}" for line in tail]
+        return "\n".join(parts)
 
     def service(self, name: str) -> Service:
         return next(service for service in self.services if service.name == name)

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import SENDERS, Conversation, ConversationEvent, Handoff, Message
@@ -51,6 +51,41 @@ def open_conversation(*, session: Session, conversation_id: str, token: str | No
     if not hmac.compare_digest(conversation.token_hash, _hash_token(token)):
         return None
     return conversation
+
+
+def state_if_allowed(*, session: Session, conversation_id: str, token: str | None) -> str | None:
+    """The conversation's state if `token` is its token; None for an unknown id or a wrong token
+    alike. Reads two columns only: this is on every customer message's path."""
+    if len(conversation_id) > 32 or not token:
+        return None
+    row = session.connection().execute(select(Conversation.token_hash, Conversation.state)
+                                       .where(Conversation.id == conversation_id)).first()
+    if row is None or not hmac.compare_digest(row.token_hash, _hash_token(token)):
+        return None
+    return row.state
+
+
+def append_lines(*, session: Session, conversation_id: str, lines: list[dict], now: datetime | None = None,
+                 only_in_state: str | None = None) -> list[Message] | None:
+    """Add transcript lines (dicts of Message columns) without the ORM's unit of work: the hot
+    path of every chat message. With `only_in_state`, nothing is added (and None returned)
+    unless the conversation is in that state; the check and the write are one UPDATE."""
+    now = now or utcnow()
+    connection = session.connection()  # Core statements: no ORM bookkeeping on this path
+    touch = update(Conversation).where(Conversation.id == conversation_id)
+    if only_in_state is not None:
+        touch = touch.where(Conversation.state == only_in_state)
+    if connection.execute(touch.values(updated_at=now)).rowcount != 1:
+        return None
+    added = []
+    for line in lines:
+        if line.get("sender") not in SENDERS:
+            raise ConversationError(f"unknown sender {line.get('sender')!r}")
+        values = {"text": "", "buttons": None, "payload": None, "agent_id": None, **line,
+                  "conversation_id": conversation_id, "created_at": now}
+        line_id = connection.execute(insert(Message).values(**values).returning(Message.id)).scalar_one()
+        added.append(Message(id=line_id, **values))
+    return added
 
 
 def add_message(*, session: Session, conversation: Conversation, sender: str, text: str,

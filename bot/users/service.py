@@ -42,14 +42,20 @@ def list_users(*, session: Session, role: str | None = None) -> list[User]:
     return list(session.scalars(query))
 
 
-def authenticate(*, session: Session, email: str, password: str, now: datetime | None = None) -> User | None:
-    """The active user with this e-mail and password, or None. Unknown e-mails cost as much
-    time as wrong passwords, so the answer time does not tell which accounts exist."""
-    user = get_user_by_email(session=session, email=email)
+def password_matches(user: User | None, password: str) -> bool:
+    """Whether `user` is an active account with this password. No user costs as much time as a
+    wrong password, so the answer time does not tell which accounts exist. Needs no database:
+    the (slow) hash check can run outside any transaction."""
     if user is None:
         burn_a_verification()
-        return None
-    if not verify_password(password, user.password_hash) or not user.active:
+        return False
+    return verify_password(password, user.password_hash) and user.active
+
+
+def authenticate(*, session: Session, email: str, password: str, now: datetime | None = None) -> User | None:
+    """The active user with this e-mail and password, or None; a success is recorded."""
+    user = get_user_by_email(session=session, email=email)
+    if not password_matches(user, password):
         return None
     user.last_login_at = now or utcnow()
     return user
