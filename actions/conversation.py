@@ -110,6 +110,10 @@ class ActionDeclineSurvey(Action):
         return [SlotSet("survey_offered", False)]
 
 
+# The actions that end a survey; after a low score they open a recovery ticket.
+RECOVERY_ACTIONS = ("action_submit_survey", "action_stop_survey")
+
+
 def last_bot_action(tracker: Tracker) -> str | None:
     for event in reversed(tracker.events):
         if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
@@ -139,7 +143,13 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
         recent = [e.get("name") for e in tracker.events[-12:] if e.get("event") == "action"]
-        reason = "fallback" if "action_default_fallback" in recent else "requested"
+        if last_bot_action(tracker) in RECOVERY_ACTIONS and tracker.get_slot("last_ticket_ref"):
+            # Right after a low survey score: the unhappy customer's follow-up comes first.
+            reason = "recovery"
+        elif "action_default_fallback" in recent:
+            reason = "fallback"
+        else:
+            reason = "requested"
         dispatcher.utter_message(
             text="I'm connecting you with a member of our team. Please stay in this chat; "
             "they'll see everything we've discussed so far."

@@ -204,6 +204,10 @@ async def _finish(tracker: Tracker, *, completed: bool) -> tuple[str | None, int
     return await in_transaction(_work)
 
 
+# After a low score: the customer may talk to a person at once (a handoff with reason
+# "recovery", served first); the ticket stays either way.
+TALK_NOW = [{"title": "Talk to someone now", "payload": "/request_human"}]
+
 SKIP_CONTACT = {"skip", "no", "no thanks", "no thank you", "nope", "rather not", "i'd rather not", "no email"}
 
 
@@ -241,12 +245,14 @@ class ActionSubmitSurvey(Action):
         except DatabaseUnavailable:
             say_database_trouble(dispatcher)
             return []
+        events: list[EventType] = [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None),
+                                   SlotSet("recovery_contact_wanted", None)]
         if reference:
-            dispatcher.utter_message(text=_recovery_message(reference, tracker))
+            dispatcher.utter_message(text=_recovery_message(reference, tracker), buttons=TALK_NOW)
+            events.append(SlotSet("last_ticket_ref", reference))
         else:
             dispatcher.utter_message(text="Thank you for your answers, they help us get better. Have a good day!")
-        return [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None),
-                SlotSet("recovery_contact_wanted", None)]
+        return events
 
 
 class ActionStopSurvey(Action):
@@ -261,7 +267,10 @@ class ActionStopSurvey(Action):
         except DatabaseUnavailable:
             reference = None
         text = "No problem, I've stopped the survey. Thanks for the answers you gave."
+        events: list[EventType] = [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None)]
         if reference:
-            text += " " + _recovery_message(reference, tracker)
-        dispatcher.utter_message(text=text)
-        return [SlotSet("survey_question_index", 0.0), SlotSet("survey_answer", None)]
+            dispatcher.utter_message(text=text + " " + _recovery_message(reference, tracker), buttons=TALK_NOW)
+            events.append(SlotSet("last_ticket_ref", reference))
+        else:
+            dispatcher.utter_message(text=text)
+        return events

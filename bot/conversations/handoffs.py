@@ -15,7 +15,7 @@ from bot.settings import Settings, get_settings
 from bot.tickets.classification import guess_category
 from bot.tickets.models import PRIORITIES, Ticket
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
-from bot.tickets.service import OPEN_STATUSES, create_ticket
+from bot.tickets.service import OPEN_STATUSES, add_customer_info, create_ticket
 from bot.tickets.wording import plain_duration, plain_time
 from bot.users.models import User
 
@@ -293,16 +293,24 @@ def divert_to_ticket(*, session: Session, conversation: Conversation, handoff: H
     and when to expect an answer. The conversation stays with, or goes back to, the bot."""
     settings = settings or get_settings()
     now = now or utcnow()
-    said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
-                                                      Message.sender == "customer").order_by(Message.id)).all()
-    description = "\n".join(text for text in said if text.strip())[-MAX_DESCRIPTION:].strip()
-    description = description or "The customer asked to talk to a person."
-    known = [category.key for category in settings.ticket_categories]
-    category = guess_category(description, settings.ticket_categories) or (
-        "other" if "other" in known else known[-1])
-    ticket = create_ticket(session=session, settings=settings, now=now, actor="system", data=TicketCreate(
-        description=description, category=category, customer_name=conversation.customer_name,
-        customer_email=conversation.customer_email, conversation_id=conversation.id, channel="chat"))
+    existing = linked_tickets(session=session, conversation_ids={conversation.id}).get(conversation.id)
+    if existing is not None and existing.status in OPEN_STATUSES:
+        # This chat already has an open ticket (e.g. the recovery ticket after a low score):
+        # no second one; the request for a person is noted on it.
+        ticket = existing
+        add_customer_info(session=session, ticket=ticket, actor="system", now=now,
+                          text=f"The customer asked to talk to a person in the chat; {why}.")
+    else:
+        said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
+                                                          Message.sender == "customer").order_by(Message.id)).all()
+        description = "\n".join(text for text in said if text.strip())[-MAX_DESCRIPTION:].strip()
+        description = description or "The customer asked to talk to a person."
+        known = [category.key for category in settings.ticket_categories]
+        category = guess_category(description, settings.ticket_categories) or (
+            "other" if "other" in known else known[-1])
+        ticket = create_ticket(session=session, settings=settings, now=now, actor="system", data=TicketCreate(
+            description=description, category=category, customer_name=conversation.customer_name,
+            customer_email=conversation.customer_email, conversation_id=conversation.id, channel="chat"))
     target = settings.sla_policy[ticket.priority]
     when = f"within {plain_duration(target.first_response_hours)} (by {plain_time(ticket.first_response_due)})"
     if conversation.customer_email:
@@ -311,7 +319,8 @@ def divert_to_ticket(*, session: Session, conversation: Conversation, handoff: H
     else:
         follow = (f"Our team will reply {when}, and the answer will appear here in this chat: keep this page, "
                   f"or note the reference.")
-    text = (f"{_apology(why, settings)} I've saved this conversation as ticket {ticket.reference}. {follow} "
+    saved = "added this conversation to your ticket" if ticket is existing else "saved this conversation as ticket"
+    text = (f"{_apology(why, settings)} I've {saved} {ticket.reference}. {follow} "
             "Meanwhile the assistant is here if you need anything else.")
     line = add_message(session=session, conversation=conversation, sender="system", text=text, now=now)
     handoff.ended_at = now

@@ -53,6 +53,20 @@ async def test_handoff_after_repeated_misunderstanding_says_why(domain):
     assert {"handoff": {"reason": "fallback"}} in [m.get("custom") for m in dispatcher.messages]
 
 
+async def test_asking_for_a_person_right_after_a_low_score_is_a_recovery_handoff(domain):
+    after_survey = [{"event": "action", "name": "action_submit_survey"}, {"event": "action", "name": "action_listen"}]
+    dispatcher = CollectingDispatcher()
+    await ActionRequestHuman().run(dispatcher, make_tracker("/request_human", intent="request_human",
+                                                            slots={"last_ticket_ref": "TCK-AAAAA2"},
+                                                            events=after_survey), domain)
+    assert {"handoff": {"reason": "recovery"}} in [m.get("custom") for m in dispatcher.messages]
+    # After a good score (no recovery ticket), it is an ordinary request.
+    dispatcher = CollectingDispatcher()
+    await ActionRequestHuman().run(dispatcher, make_tracker("/request_human", intent="request_human",
+                                                            events=after_survey), domain)
+    assert {"handoff": {"reason": "requested"}} in [m.get("custom") for m in dispatcher.messages]
+
+
 async def test_stop_forgets_the_half_filled_ticket(domain):
     tracker = make_tracker("stop", intent="stop", slots={"ticket_description": "half", "customer_email": "a@b.co"},
                            events=[{"event": "active_loop", "name": "ticket_form"},

@@ -73,22 +73,26 @@ async def test_low_first_score_opens_one_high_priority_recovery_ticket(app_db, d
     await _answer(domain, "1", 0)
     tracker = make_tracker(slots={"customer_email": "dana@example.com", "customer_name": "Dana"})
     dispatcher = CollectingDispatcher()
-    await ActionSubmitSurvey().run(dispatcher, tracker, domain)
+    events = await ActionSubmitSurvey().run(dispatcher, tracker, domain)
     with Session(app_db) as session:
         ticket = session.scalars(select(Ticket)).one()
         response = session.scalars(select(SurveyResponse)).one()
         assert ticket.priority == "high" and ticket.customer_email == "dana@example.com"
         assert response.recovery_ticket_id == ticket.id and response.completed
     assert ticket.reference in texts(dispatcher)[0] and "sorry" in texts(dispatcher)[0].lower()
+    # The unhappy customer may talk to a person at once; the ticket is remembered for that.
+    assert dispatcher.messages[0]["buttons"] == [{"title": "Talk to someone now", "payload": "/request_human"}]
+    assert slot_events(events)["last_ticket_ref"] == ticket.reference
 
 
 async def test_good_score_opens_no_ticket(app_db, domain):
     await _answer(domain, "4", 0)
     dispatcher = CollectingDispatcher()
-    await ActionSubmitSurvey().run(dispatcher, make_tracker(), domain)
+    events = await ActionSubmitSurvey().run(dispatcher, make_tracker(), domain)
     with Session(app_db) as session:
         assert session.scalars(select(Ticket)).first() is None
     assert "Thank you" in texts(dispatcher)[0]
+    assert not dispatcher.messages[0].get("buttons") and "last_ticket_ref" not in slot_events(events)
 
 
 async def test_leaving_mid_survey_keeps_answers_marked_incomplete(app_db, domain):

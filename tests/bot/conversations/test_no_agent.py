@@ -122,3 +122,30 @@ def test_a_claimed_handoff_is_not_expired(session):
     assert overdue_handoffs(session=session, now=later, settings=plain_settings()) == []
     assert expire_if_waiting(session=session, handoff_id=handoff.id, now=later) is None
     assert conversation.state == "agent" and session.scalars(select(Ticket)).all() == []
+
+
+def test_a_chat_with_an_open_ticket_gets_no_second_one(session):
+    conversation = chat(session, "You were rude to me", "talk to someone now")
+    from bot.tickets.schemas import TicketCreate
+    from bot.tickets.service import create_ticket
+
+    recovery = create_ticket(session=session, settings=plain_settings(), now=NOW, data=TicketCreate(
+        description="Service recovery", category="other", priority="high", conversation_id=conversation.id))
+    handoff, line = refuse_handoff(session=session, conversation=conversation, reason="recovery",
+                                   why=NOBODY_ONLINE, now=NOW, settings=plain_settings())
+
+    assert session.scalars(select(Ticket)).all() == [recovery]
+    assert f"added this conversation to your ticket {recovery.reference}" in line.text
+    assert recovery.events[-1].body == "The customer asked to talk to a person in the chat; no agent online."
+
+
+def test_a_recovery_follow_up_is_served_before_earlier_ordinary_requests(session):
+    from bot.conversations.handoffs import queue_order
+
+    first = chat(session, "a person please")
+    unhappy = chat(session, "talk to someone now")
+    request_handoff(session=session, conversation=first, reason="requested", now=NOW)
+    request_handoff(session=session, conversation=unhappy, reason="recovery", now=NOW + timedelta(minutes=5))
+
+    order = [(h.conversation_id, priority) for h, priority, _ in queue_order(session=session)]
+    assert order == [(unhappy.id, "high"), (first.id, "normal")]
