@@ -305,6 +305,8 @@ async def live(websocket: WebSocket, session_id: str,
             return open_conversation(session=session, conversation_id=session_id, token=token) is not None
 
     if not await asyncio.to_thread(_check):
+        # Accepted first: a close before the handshake reaches browsers as a bare 403 / 1006.
+        await websocket.accept()
         await websocket.close(code=4401, reason="unknown session or wrong token")
         return
     await websocket.accept()
@@ -344,14 +346,25 @@ async def live(websocket: WebSocket, session_id: str,
                 await frames.send({"type": "error", "detail": invalid.errors()[0]["msg"]})
             except ValueError as invalid:
                 await frames.send({"type": "error", "detail": str(invalid)})
+            except (WebSocketDisconnect, RuntimeError):
+                raise
+            except Exception:  # a database hiccup, an odd frame: say so, keep the socket
+                logger.exception("customer frame failed for %s", session_id)
+                await frames.send({"type": "error", "detail": "that could not be handled; please try again"})
 
         async def _listen() -> None:
             # Reading is also how a closed socket is noticed, so the subscription does not outlive it.
             try:
                 while True:
-                    await _handle(await websocket.receive_text())
+                    message = await websocket.receive()
+                    if message["type"] == "websocket.disconnect":
+                        break
+                    await _handle(message.get("text") or "")
             except (WebSocketDisconnect, RuntimeError):
-                events.close_marker()
+                pass
+            except Exception:
+                logger.exception("customer socket reader failed for %s", session_id)
+            events.close_marker()
 
         listener = asyncio.create_task(_listen())
         try:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
@@ -53,9 +54,22 @@ def canned_replies(_: Agent) -> list[CannedReply]:
     return get_settings().canned_replies
 
 
+def _same_origin(websocket: WebSocket) -> bool:
+    """Whether the page that opened the socket is served by this API (browsers always send
+    Origin on WebSockets, and SameSite does not stop a sibling subdomain)."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: a cookie can only have been set on purpose
+    host = websocket.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
 def _staff_id(websocket: WebSocket, token: str | None) -> int | None:
-    """The signed-in agent (or above) behind this socket, from ?token= or the console cookie."""
-    raw = token or websocket.cookies.get(TOKEN_COOKIE)
+    """The signed-in agent (or above) behind this socket, from ?token= (scripts) or the console
+    cookie (browsers; only from pages this API serves)."""
+    raw = token
+    if not raw and _same_origin(websocket):
+        raw = websocket.cookies.get(TOKEN_COOKIE)
     if not raw:
         return None
     try:
@@ -100,6 +114,7 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
     While it is open the agent shows as online; see AGENT_RECONNECT_GRACE_SECONDS for a drop."""
     user_id = await asyncio.to_thread(_staff_id, websocket, token)
     if user_id is None:
+        await websocket.accept()  # then close: a close before the handshake reaches browsers as 1006
         await websocket.close(code=4401, reason="sign in as an agent first")
         return
     await websocket.accept()
@@ -173,15 +188,23 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
                 if frame["type"] == "typing":
                     typing = TypingIn.model_validate({"typing": frame.get("typing")})
                     agent = await asyncio.to_thread(_agent)
-                    await asyncio.to_thread(agent_typing, app, int(frame.get("handoff_id") or 0), agent, typing.typing)
+                    handoff_id = frame.get("handoff_id")
+                    if not isinstance(handoff_id, int) or isinstance(handoff_id, bool) or not 0 < handoff_id < 2**31:
+                        raise ValueError("handoff_id must be the id of a chat you hold")
+                    await asyncio.to_thread(agent_typing, app, handoff_id, agent, typing.typing)
                 elif frame["type"] != "ping":
                     raise ValueError(f"unknown frame type {frame['type']!r}; send ping or typing")
             except NotYours as refused:
                 await frames.send({"type": "error", "detail": str(refused)})
             except ValidationError as invalid:
                 await frames.send({"type": "error", "detail": invalid.errors()[0]["msg"]})
-            except (ValueError, TypeError) as invalid:
+            except (ValueError, TypeError, OverflowError) as invalid:
                 await frames.send({"type": "error", "detail": str(invalid)})
+            except (WebSocketDisconnect, RuntimeError):
+                raise
+            except Exception:  # a database hiccup: say so and keep the console's socket
+                logger.exception("console frame failed for agent %s", user_id)
+                await frames.send({"type": "error", "detail": "that could not be handled; please try again"})
 
         def _agent() -> User:
             with transaction() as session:
@@ -190,9 +213,15 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
         async def _listen() -> None:
             try:
                 while True:
-                    await _handle(await websocket.receive_text())
+                    message = await websocket.receive()
+                    if message["type"] == "websocket.disconnect":
+                        break
+                    await _handle(message.get("text") or "")
             except (WebSocketDisconnect, RuntimeError):
-                events.close_marker()
+                pass
+            except Exception:
+                logger.exception("console socket reader failed for agent %s", user_id)
+            events.close_marker()
 
         listener = asyncio.create_task(_listen())
         try:

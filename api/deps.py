@@ -27,7 +27,10 @@ def db_session() -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+# scope="function": the transaction commits (or rolls back) when the route returns, before the
+# response is sent, so a write is stored before it is acknowledged and no lock is held while a
+# slow client reads the response.
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def _unauthorised(detail: str) -> HTTPException:

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth, chat, console, handoffs, tickets, web
+from api import auth, chat, console, handoffs, logredact, tickets, web
 from api.broker import make_broker
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimits
@@ -23,6 +23,7 @@ from bot.settings import get_settings
 def create_app(rasa: RasaClient | None = None) -> FastAPI:
     """`rasa` replaces the client for the Rasa server (tests give one with a fake transport)."""
     settings = get_settings()
+    logredact.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

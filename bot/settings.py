@@ -139,8 +139,8 @@ class Settings(BaseSettings):
     handoff_queue_timeout_seconds: float = Field(default=300.0, gt=0)
     # How often each API process looks for customers who have waited too long.
     handoff_sweep_seconds: float = Field(default=15.0, gt=0)
-    # The agent console pings its WebSocket at least this often.
-    agent_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # How often the agent console is expected to ping its WebSocket (it pings every 20 s).
+    agent_heartbeat_seconds: float = Field(default=20.0, ge=20)
     # An agent whose console has been gone this long loses their live chats to the queue.
     agent_reconnect_grace_seconds: float = Field(default=120.0, gt=0)
     # Replies an agent inserts with a click or by typing the shortcut (JSON list).

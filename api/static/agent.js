@@ -244,7 +244,7 @@
     if (socket || !state.me) return;
     const url = new URL("/api/v1/agent/ws", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    if (state.token) url.searchParams.set("token", state.token); // else the cookie is sent
+    // The HttpOnly sign-in cookie authenticates the socket: a token in the URL would end up in logs.
     const ws = new WebSocket(url.toString());
     socket = ws;
     ws.addEventListener("open", () => {

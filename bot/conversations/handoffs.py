@@ -103,10 +103,12 @@ def online_agents(*, session: Session) -> int:
 
 
 def wait_estimate(*, session: Session, position: int, recent: int = 20) -> int | None:
-    """Seconds until a person joins, roughly: the median wait of the last `recent` claims, times
-    the position, shared among the agents online. None until there is a claim to learn from."""
+    """Seconds until a person joins, roughly: the median wait of the last `recent` claims (chats
+    an agent joined unasked never waited), times the position, shared among the agents online.
+    None until there is a claim to learn from."""
     waits = sorted((claimed - requested).total_seconds() for requested, claimed in session.execute(
-        select(Handoff.requested_at, Handoff.claimed_at).where(Handoff.claimed_at.is_not(None))
+        select(Handoff.requested_at, Handoff.claimed_at).where(Handoff.claimed_at.is_not(None),
+                                                               Handoff.reason != "agent_joined")
         .order_by(Handoff.claimed_at.desc()).limit(recent)))
     if not waits:
         return None
@@ -228,6 +230,8 @@ def transfer(*, session: Session, handoff_id: int, agent: User, to_agent: User,
         raise ConversationError(f"{to_agent.name} cannot take chats (account disabled)")
     if to_agent.id == agent.id:
         raise ConversationError("that is you already")
+    # The target's own claims at the same moment take turns with this on their user row.
+    session.execute(select(User.id).where(User.id == to_agent.id).with_for_update(key_share=True))
     if live_chats(session=session, agent=to_agent) >= get_settings().agent_max_live_chats:
         raise AtCapacity(f"{to_agent.name} already holds {get_settings().agent_max_live_chats} live chats")
     handoff.agent_id = to_agent.id
@@ -243,13 +247,18 @@ def transfer(*, session: Session, handoff_id: int, agent: User, to_agent: User,
 def cancel_by_customer(*, session: Session, conversation: Conversation,
                        now: datetime | None = None) -> tuple[Handoff, Message]:
     """The customer stops waiting and goes back to the bot (only while queued); the handoff
-    and the system line that tells them so."""
+    and the system line that tells them so. Race-safe against a claim or the queue timeout at
+    the same moment: a conditional UPDATE first, so exactly one of them happens."""
     now = now or utcnow()
-    handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation.id,
-                                                   Handoff.status == "queued"))
-    if handoff is None or conversation.state != "queued":
+    won = session.execute(
+        update(Handoff).where(Handoff.conversation_id == conversation.id, Handoff.status == "queued")
+        .values(status="cancelled", ended_at=now).execution_options(synchronize_session=False)).rowcount
+    if won != 1:
         raise ConversationError("you are not waiting for a person")
-    handoff.status, handoff.ended_at = "cancelled", now
+    handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation.id,
+                                                   Handoff.status == "cancelled")
+                             .order_by(Handoff.id.desc()).limit(1).execution_options(populate_existing=True))
+    session.refresh(conversation)
     change_state(session=session, conversation=conversation, to_state="bot", actor="customer",
                  reason="customer cancelled", handoff=handoff, now=now)
     line = add_message(session=session, conversation=conversation, sender="system",
@@ -343,10 +352,12 @@ def refuse_handoff(*, session: Session, conversation: Conversation, reason: str,
 
 
 def overdue_handoffs(*, session: Session, now: datetime, settings: Settings | None = None) -> list[int]:
-    """Ids of handoffs queued for longer than the queue timeout, longest waiting first."""
+    """Ids of handoffs waiting for longer than the queue timeout (counted from when they last
+    started waiting), longest waiting first."""
     settings = settings or get_settings()
     limit = now - timedelta(seconds=settings.handoff_queue_timeout_seconds)
-    return list(session.scalars(select(Handoff.id).where(Handoff.status == "queued", Handoff.requested_at <= limit)
+    waiting_since = func.coalesce(Handoff.queued_at, Handoff.requested_at)
+    return list(session.scalars(select(Handoff.id).where(Handoff.status == "queued", waiting_since <= limit)
                                 .order_by(Handoff.requested_at, Handoff.id)))
 
 
@@ -372,8 +383,8 @@ def expire_if_waiting(*, session: Session, handoff_id: int, now: datetime | None
 
 
 def chats_of_vanished_agents(*, session: Session, now: datetime, settings: Settings | None = None) -> list[int]:
-    """Active handoffs whose agent has shown as offline, with no console heard from, for longer
-    than the reconnect grace. Agents who never used the console (API only) are left alone."""
+    """Active handoffs whose agent's console has been silent for longer than the reconnect
+    grace. Agents who never used the console (API only) are left alone."""
     settings = settings or get_settings()
     gone_before = now - timedelta(seconds=settings.agent_reconnect_grace_seconds)
     return list(session.scalars(
@@ -382,8 +393,9 @@ def chats_of_vanished_agents(*, session: Session, now: datetime, settings: Setti
 
 
 def _vanished_agents(gone_before: datetime):
-    return select(User.id).where(User.presence == "offline", User.last_seen_at.is_not(None),
-                                 User.last_seen_at < gone_before)
+    """Agents whose console has not been heard from since `gone_before`, whatever their
+    presence (away too). Agents who never used the console have no last_seen_at."""
+    return select(User.id).where(User.last_seen_at.is_not(None), User.last_seen_at < gone_before)
 
 
 def back_to_queue(*, session: Session, handoff_id: int, now: datetime | None = None,
@@ -398,7 +410,8 @@ def back_to_queue(*, session: Session, handoff_id: int, now: datetime | None = N
     won = session.execute(
         update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "active",
                               Handoff.agent_id.in_(_vanished_agents(gone_before)))
-        .values(status="queued", claimed_at=None).execution_options(synchronize_session=False)).rowcount
+        .values(status="queued", claimed_at=None, queued_at=now).execution_options(synchronize_session=False)
+    ).rowcount
     if won != 1:
         return None
     handoff = session.get(Handoff, handoff_id)

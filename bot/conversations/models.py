@@ -63,6 +63,9 @@ class Handoff(Base):
     reason: Mapped[str] = mapped_column(String(32))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it last started waiting, if not at the request: back in the queue after its agent
+    # vanished. The queue timeout counts from here; the order still comes from requested_at.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -81,17 +81,19 @@ def console_seen(*, session: Session, user_id: int, now: datetime | None = None)
 
 
 def console_gone(*, session: Session, user_id: int, now: datetime | None = None) -> None:
-    """The agent's last console connection closed: they show as offline from now."""
+    """The agent's last console connection closed: an online agent shows as offline from now
+    (an agent who chose "away" stays away, and comes back away)."""
     user = session.get(User, user_id)
     if user is not None:
-        user.presence = "offline"
+        if user.presence == "online":
+            user.presence = "offline"
         user.last_seen_at = now or utcnow()
 
 
 def mark_silent_consoles_offline(*, session: Session, silent_since: datetime) -> list[int]:
-    """Agents shown online or away whose console has not been heard from since `silent_since`
-    (the process holding their socket died): offline now. Their ids."""
-    silent = list(session.scalars(select(User).where(User.presence != "offline", User.last_seen_at.is_not(None),
+    """Agents shown online whose console has not been heard from since `silent_since` (the
+    process holding their socket died): offline now. Their ids."""
+    silent = list(session.scalars(select(User).where(User.presence == "online", User.last_seen_at.is_not(None),
                                                      User.last_seen_at < silent_since)))
     for user in silent:
         user.presence = "offline"

@@ -104,5 +104,10 @@ def test_the_console_hears_the_queue_its_chats_their_lines_and_typing(client):
 def test_the_cookie_opens_the_console_socket_too(client):
     client.post("/api/v1/auth/token", data={"username": "ben@example.com", "password": "a long enough password"})
     client.cookies.set("support_token", client.cookies.get("support_token"))
-    with client.websocket_connect("/api/v1/agent/ws") as console:
+    with client.websocket_connect("/api/v1/agent/ws", headers={"origin": "http://testserver"}) as console:
         assert console.receive_json()["type"] == "queue"
+    # A page on another site (a sibling subdomain, say) cannot ride on the agent's cookie.
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("/api/v1/agent/ws", headers={"origin": "https://shop.example"}) as console:
+            console.receive_json()
+    assert refused.value.code == 4401

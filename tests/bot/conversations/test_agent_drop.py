@@ -33,20 +33,36 @@ def test_console_presence_follows_the_socket(session):
     ann = make_user(session, name="Ann", presence="offline")
     console_seen(session=session, user_id=ann.id, now=NOW)
     assert (ann.presence, ann.last_seen_at) == ("online", NOW)
+    console_gone(session=session, user_id=ann.id, now=NOW + timedelta(seconds=10))
+    assert (ann.presence, ann.last_seen_at) == ("offline", NOW + timedelta(seconds=10))
+    console_seen(session=session, user_id=ann.id, now=NOW + timedelta(seconds=15))
+    assert ann.presence == "online"  # back after a drop
     ann.presence = "away"
     console_seen(session=session, user_id=ann.id, now=NOW + timedelta(seconds=20))
-    assert ann.presence == "away"  # a chosen "away" is kept
+    assert ann.presence == "away"  # a chosen "away" is kept while connected...
     console_gone(session=session, user_id=ann.id, now=NOW + timedelta(seconds=30))
-    assert (ann.presence, ann.last_seen_at) == ("offline", NOW + timedelta(seconds=30))
+    console_seen(session=session, user_id=ann.id, now=NOW + timedelta(seconds=40))
+    assert (ann.presence, ann.last_seen_at) == ("away", NOW + timedelta(seconds=40))  # ...and across a reload
 
 
 def test_a_console_that_stopped_pinging_is_marked_offline(session):
     quiet = make_user(session, name="Quiet", presence="online", last_seen_at=NOW - timedelta(minutes=2))
-    lively = make_user(session, name="Lively", presence="away", last_seen_at=NOW)
+    quiet_away = make_user(session, name="Resting", presence="away", last_seen_at=NOW - timedelta(minutes=2))
+    lively = make_user(session, name="Lively", presence="online", last_seen_at=NOW)
     api_only = make_user(session, name="Api", presence="online")
 
     assert mark_silent_consoles_offline(session=session, silent_since=NOW - timedelta(minutes=1)) == [quiet.id]
-    assert (quiet.presence, lively.presence, api_only.presence) == ("offline", "away", "online")
+    assert (quiet.presence, quiet_away.presence, lively.presence, api_only.presence) == (
+        "offline", "away", "online", "online")
+
+
+def test_an_away_agent_whose_console_vanished_loses_their_chats_too(session):
+    ann = make_user(session, name="Ann", presence="away", last_seen_at=NOW)
+    _, handoff = live_chat(session, ann, at=NOW)
+    console_gone(session=session, user_id=ann.id, now=NOW + timedelta(minutes=1))
+    assert ann.presence == "away"
+    later = NOW + timedelta(minutes=4)
+    assert chats_of_vanished_agents(session=session, now=later, settings=GRACE) == [handoff.id]
 
 
 def test_chats_wait_through_the_grace_then_return_to_the_front_of_the_queue(session):
@@ -89,10 +105,24 @@ def test_an_agent_who_came_back_or_never_used_the_console_keeps_their_chats(sess
     _, ann_chat = live_chat(session, ann, name="Ada")
     _, api_chat = live_chat(session, api_only, name="Cy")
     console_gone(session=session, user_id=ann.id, now=NOW)
-    console_seen(session=session, user_id=ann.id, now=NOW + timedelta(seconds=60))  # reconnected
-
     much_later = NOW + timedelta(hours=1)
+    console_seen(session=session, user_id=ann.id, now=NOW + timedelta(seconds=60))  # reconnected...
+    console_seen(session=session, user_id=ann.id, now=much_later - timedelta(seconds=20))  # ...and still pinging
     assert chats_of_vanished_agents(session=session, now=much_later, settings=GRACE) == []
     assert back_to_queue(session=session, handoff_id=ann_chat.id, now=much_later, settings=GRACE) is None
     assert back_to_queue(session=session, handoff_id=api_chat.id, now=much_later, settings=GRACE) is None
     assert (ann_chat.status, api_chat.status) == ("active", "active")
+
+
+def test_a_chat_back_in_the_queue_gets_a_fresh_queue_timeout(session):
+    from bot.conversations.handoffs import overdue_handoffs
+
+    ann = make_user(session, name="Ann", presence="online", last_seen_at=NOW)
+    _, handoff = live_chat(session, ann, at=NOW)
+    console_gone(session=session, user_id=ann.id, now=NOW + timedelta(minutes=20))
+    back = NOW + timedelta(minutes=23)
+    back_to_queue(session=session, handoff_id=handoff.id, now=back, settings=GRACE)
+
+    timeout = plain_settings(handoff_queue_timeout_seconds=300)
+    assert overdue_handoffs(session=session, now=back + timedelta(seconds=299), settings=timeout) == []
+    assert overdue_handoffs(session=session, now=back + timedelta(seconds=300), settings=timeout) == [handoff.id]
