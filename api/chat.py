@@ -197,15 +197,15 @@ def store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
             return ChatReply(messages=[], state=state)
         if handoff_reason is None:
             return ChatReply(messages=to_out(stored, session), state="bot")
+        # The bot asked for a person: queue the chat, or, when nobody can come, make a ticket.
         conversation = session.get(Conversation, session_id)
-        if handoff_reason is not None:
-            why = why_nobody_can_come(session=session, now=utcnow())
-            if why:
-                _, line = refuse_handoff(session=session, conversation=conversation, reason=handoff_reason, why=why)
-                stored.append(line)
-            else:
-                request_handoff(session=session, conversation=conversation, reason=handoff_reason)
-                stored.append(add_message(session=session, conversation=conversation, sender="system", text=QUEUED))
+        why = why_nobody_can_come(session=session, now=utcnow())
+        if why:
+            _, line = refuse_handoff(session=session, conversation=conversation, reason=handoff_reason, why=why)
+            stored.append(line)
+        else:
+            request_handoff(session=session, conversation=conversation, reason=handoff_reason)
+            stored.append(add_message(session=session, conversation=conversation, sender="system", text=QUEUED))
         return ChatReply(messages=to_out(stored, session), state=conversation.state)
 
 
