@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import (
@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
+from api.broker import QUEUE_CHANNEL, Subscription, agent_channel, conversation_channel
 from api.deps import SessionDep
 from api.rasa_client import RasaUnavailable
 from api.ratelimit import RateLimits
@@ -293,6 +293,24 @@ def read_frame(raw: str) -> dict[str, Any]:
     return frame
 
 
+async def read_frames(websocket: WebSocket, handle: Callable[[str], Awaitable[None]], events: Subscription,
+                      who: str) -> None:
+    """Hand each text frame the client sends to `handle` until the socket closes, then wake the
+    writer with the close marker. Reading is also how a closed socket is noticed, so the
+    subscription does not outlive it; a failing reader is logged, never silent."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            await handle(message.get("text") or "")
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    except Exception:
+        logger.exception("%s: reader failed", who)
+    events.close_marker()
+
+
 @router.websocket("/sessions/{session_id}/ws")
 async def live(websocket: WebSocket, session_id: str,
                token: Annotated[str | None, Query()] = None,
@@ -352,21 +370,7 @@ async def live(websocket: WebSocket, session_id: str,
                 logger.exception("customer frame failed for %s", session_id)
                 await frames.send({"type": "error", "detail": "that could not be handled; please try again"})
 
-        async def _listen() -> None:
-            # Reading is also how a closed socket is noticed, so the subscription does not outlive it.
-            try:
-                while True:
-                    message = await websocket.receive()
-                    if message["type"] == "websocket.disconnect":
-                        break
-                    await _handle(message.get("text") or "")
-            except (WebSocketDisconnect, RuntimeError):
-                pass
-            except Exception:
-                logger.exception("customer socket reader failed for %s", session_id)
-            events.close_marker()
-
-        listener = asyncio.create_task(_listen())
+        listener = asyncio.create_task(read_frames(websocket, _handle, events, f"customer socket {session_id}"))
         try:
             while True:
                 lines, state, place = await asyncio.to_thread(_new)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
 from api.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
-from api.chat import BATCH, Frames, read_frame, to_out
+from api.chat import BATCH, Frames, read_frame, read_frames, to_out
 from api.deps import TOKEN_COOKIE, SessionDep, require_role
 from api.handoffs import HandoffOut, TypingIn, agent_typing, describe
 from bot.conversations.handoffs import NotYours, list_handoffs
@@ -210,20 +210,7 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
             with transaction() as session:
                 return session.get(User, user_id)
 
-        async def _listen() -> None:
-            try:
-                while True:
-                    message = await websocket.receive()
-                    if message["type"] == "websocket.disconnect":
-                        break
-                    await _handle(message.get("text") or "")
-            except (WebSocketDisconnect, RuntimeError):
-                pass
-            except Exception:
-                logger.exception("console socket reader failed for agent %s", user_id)
-            events.close_marker()
-
-        listener = asyncio.create_task(_listen())
+        listener = asyncio.create_task(read_frames(websocket, _handle, events, f"console socket of agent {user_id}"))
         try:
             await frames.send({"type": "queue", "handoffs": await asyncio.to_thread(_queue)})
             await _send_mine()
