@@ -34,6 +34,7 @@ from api.rasa_client import RasaUnavailable
 from api.ratelimit import RateLimits
 from bot.conversations.handoffs import (
     cancel_by_customer,
+    end_by_customer,
     queue_position,
     refuse_handoff,
     wait_estimate,
@@ -267,6 +268,22 @@ def cancel_handoff(session_id: str, request: Request) -> ChatReply:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
         reply = ChatReply(messages=to_out([line], session), state=conversation.state)
     announce(request, session_id, queue=True)
+    return reply
+
+
+@router.post("/sessions/{session_id}/close", response_model=ChatReply)
+def end_chat(session_id: str, request: Request) -> ChatReply:
+    """The customer ends the chat, in any state but `closed` (409 then): a wait for a person is
+    cancelled, a chat with an agent ends for the agent too. Later messages get 409; the widget
+    then starts a new session."""
+    with transaction() as session:
+        conversation = _open(session, session_id, customer_token(request))
+        try:
+            handoff, agent_id, line = end_by_customer(session=session, conversation=conversation)
+        except ConversationError as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+        reply = ChatReply(messages=to_out([line], session), state=conversation.state)
+    announce(request, session_id, queue=handoff is not None, agents=[agent_id])
     return reply
 
 

@@ -2,7 +2,8 @@
 
 - customers queued longer than the queue timeout get a ticket and the bot back;
 - agents whose console went silent (its process died) show as offline;
-- chats of agents gone for longer than the reconnect grace go back to the queue.
+- chats of agents gone for longer than the reconnect grace go back to the queue;
+- chats left idle with the bot for CHAT_IDLE_CLOSE_MINUTES are closed.
 
 Every change is race-safe (conditional UPDATEs), so however many processes sweep, each
 handoff changes once."""
@@ -17,7 +18,14 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.chat import announce
-from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, expire_if_waiting, overdue_handoffs
+from bot.conversations.handoffs import (
+    back_to_queue,
+    chats_of_vanished_agents,
+    close_if_idle,
+    expire_if_waiting,
+    idle_conversations,
+    overdue_handoffs,
+)
 from bot.db import transaction, utcnow
 from bot.settings import get_settings
 from bot.users.service import mark_silent_consoles_offline
@@ -27,17 +35,17 @@ logger = logging.getLogger(__name__)
 MISSED_HEARTBEATS = 3
 
 
-def _each(ids: list[int], change: Callable, what: str) -> list:
+def _each(ids: list, change: Callable, what: str) -> list:
     """Apply `change` to each id in its own transaction; one failure does not stop the rest."""
     done = []
-    for handoff_id in ids:
+    for one in ids:
         try:
             with transaction() as session:
-                result = change(session, handoff_id)
+                result = change(session, one)
                 if result is not None:
                     done.append(result)
         except Exception:  # retried at the next sweep
-            logger.exception("could not %s handoff %s", what, handoff_id)
+            logger.exception("could not %s %s", what, one)
     return done
 
 
@@ -46,7 +54,8 @@ def expire_overdue() -> list[str]:
     now = utcnow()
     with transaction() as session:
         overdue = overdue_handoffs(session=session, now=now)
-    expired = _each(overdue, lambda session, i: expire_if_waiting(session=session, handoff_id=i, now=now), "expire")
+    expired = _each(overdue, lambda session, i: expire_if_waiting(session=session, handoff_id=i, now=now),
+                    "expire handoff")
     return [handoff.conversation_id for handoff in expired]
 
 
@@ -58,8 +67,18 @@ def return_vanished_chats() -> tuple[list[int], list[tuple[str, int]]]:
         silent = mark_silent_consoles_offline(
             session=session, silent_since=now - timedelta(seconds=settings.agent_heartbeat_seconds * MISSED_HEARTBEATS))
         vanished = chats_of_vanished_agents(session=session, now=now)
-    returned = _each(vanished, lambda session, i: back_to_queue(session=session, handoff_id=i, now=now), "requeue")
+    returned = _each(vanished, lambda session, i: back_to_queue(session=session, handoff_id=i, now=now),
+                     "requeue handoff")
     return silent, [(handoff.conversation_id, agent_id) for handoff, agent_id in returned]
+
+
+def close_idle_chats() -> list[str]:
+    """Close the chats left idle with the bot; the conversations closed."""
+    now = utcnow()
+    with transaction() as session:
+        idle = idle_conversations(session=session, now=now)
+    return _each(idle, lambda session, i: close_if_idle(session=session, conversation_id=i, now=now),
+                 "close idle conversation")
 
 
 def sweep_once(app: FastAPI) -> None:
@@ -70,6 +89,8 @@ def sweep_once(app: FastAPI) -> None:
         announce(app, None, queue=True, agents=silent)
     for conversation_id, agent_id in returned:
         announce(app, conversation_id, queue=True, agents=[agent_id])
+    for conversation_id in close_idle_chats():
+        announce(app, conversation_id)
 
 
 async def sweep_forever(app: FastAPI) -> None:

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     business_timezone: str = "UTC"
     # A customer waiting this long without a claim gets a ticket instead, and the bot back.
     handoff_queue_timeout_seconds: float = Field(default=300.0, gt=0)
+    # A chat the bot holds, with no line from anyone for this long, is closed (the customer's
+    # next message then starts a new chat). Queued and agent-held chats are left to the queue
+    # timeout and the agent.
+    chat_idle_close_minutes: float = Field(default=60.0, gt=0)
     # How often each API process looks for customers who have waited too long.
     handoff_sweep_seconds: float = Field(default=15.0, gt=0)
     # How often the agent console is expected to ping its WebSocket (it pings every 20 s).

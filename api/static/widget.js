@@ -183,7 +183,10 @@
     ui.restart = el("button", "sw-secondary", { type: "button", "data-testid": "widget-restart" });
     ui.restart.textContent = "Start a new chat";
     ui.restart.hidden = true;
-    actions.append(ui.cancel, ui.restart);
+    ui.end = el("button", "sw-secondary", { type: "button", "data-testid": "widget-end" });
+    ui.end.textContent = "End chat";
+    ui.end.hidden = true;
+    actions.append(ui.cancel, ui.end, ui.restart);
 
     ui.form = el("form", "sw-form");
     ui.input = el("textarea", "sw-input", {
@@ -289,6 +292,7 @@
     chatState = state;
     ui.cancel.hidden = state !== "queued";
     ui.restart.hidden = state !== "closed";
+    ui.end.hidden = !session || state === "closed";
     if (state !== "queued") status.queue = "";
     if (state === "closed") status.queue = "This chat has ended.";
     renderStatus();
@@ -429,6 +433,7 @@
     stopTyping();
     ui.cancel.hidden = true;
     ui.restart.hidden = true;
+    ui.end.hidden = true;
     status.queue = "";
     setNote(message || "");
   }
@@ -479,8 +484,17 @@
   }
 
   async function post(body) {
+    if (chatState === "closed") startOver();
     await ensureSession();
-    const reply = await api(sessionPath("/messages"), { method: "POST", body });
+    let reply;
+    try {
+      reply = await api(sessionPath("/messages"), { method: "POST", body });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 409) throw error;
+      startOver(); // the chat was closed (e.g. idle) while this page did not know: a new one
+      await ensureSession();
+      reply = await api(sessionPath("/messages"), { method: "POST", body });
+    }
     renderMessages(reply.messages);
     setState(reply.state);
   }
@@ -533,9 +547,28 @@
     }
   }
 
-  async function restart() {
+  function startOver() {
     dropSession();
     clearTranscript();
+    chatState = "bot";
+  }
+
+  async function endChat() {
+    ui.end.disabled = true;
+    try {
+      const reply = await api(sessionPath("/close"), { method: "POST" });
+      renderMessages(reply.messages);
+      setState(reply.state);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) setState("closed");
+      else setNote(networkText(error));
+    } finally {
+      ui.end.disabled = false;
+    }
+  }
+
+  async function restart() {
+    startOver();
     try {
       await ensureSession();
     } catch (error) {
@@ -612,6 +645,7 @@
     ui.input.addEventListener("input", onInput);
     ui.cancel.addEventListener("click", leaveQueue);
     ui.restart.addEventListener("click", restart);
+    ui.end.addEventListener("click", endChat);
   }
 
   function init() {

@@ -197,8 +197,10 @@ def take_over(*, session: Session, conversation_id: str, agent: User, now: datet
 
 def held_by(*, session: Session, handoff_id: int, agent: User) -> tuple[Handoff, Conversation]:
     handoff = session.get(Handoff, handoff_id)
-    if handoff is None or handoff.status != "active" or handoff.agent_id != agent.id:
+    if handoff is None or handoff.agent_id != agent.id:
         raise NotYours("this conversation is not yours to act on")
+    if handoff.status != "active":
+        raise NotYours("this chat has ended; it is no longer yours to act on")
     return handoff, session.get(Conversation, handoff.conversation_id)
 
 
@@ -264,6 +266,66 @@ def cancel_by_customer(*, session: Session, conversation: Conversation,
     line = add_message(session=session, conversation=conversation, sender="system",
                        text="You left the queue; the assistant is back with you.", now=now)
     return handoff, line
+
+
+def end_by_customer(*, session: Session, conversation: Conversation, now: datetime | None = None,
+                    ) -> tuple[Handoff | None, int | None, Message]:
+    """The customer ends the chat, whoever holds it: a wait for a person is cancelled, a live
+    chat with an agent is resolved. The handoff ended (if any), the agent who lost the chat (if
+    any), and the system line. Handoffs are changed first, with conditional UPDATEs, as a claim
+    changes them first: the two take their locks in one order and exactly one of them wins."""
+    now = now or utcnow()
+    ended: Handoff | None = None
+    for before, after in (("queued", "cancelled"), ("active", "resolved")):
+        open_one = session.scalar(select(Handoff.id).where(Handoff.conversation_id == conversation.id,
+                                                           Handoff.status == before))
+        if open_one is not None and session.execute(
+                update(Handoff).where(Handoff.id == open_one, Handoff.status == before)
+                .values(status=after, ended_at=now).execution_options(synchronize_session=False)).rowcount == 1:
+            ended = session.get(Handoff, open_one)
+            session.refresh(ended)
+    session.refresh(conversation)
+    if conversation.state == "closed":
+        raise ConversationError("this conversation is already closed")
+    agent_id = ended.agent_id if ended is not None and ended.status == "resolved" else None
+    change_state(session=session, conversation=conversation, to_state="closed", actor="customer",
+                 reason="customer ended the chat", handoff=ended, now=now)
+    line = add_message(session=session, conversation=conversation, sender="system", now=now,
+                       text="You ended the chat. Thank you for contacting us.")
+    return ended, agent_id, line
+
+
+def idle_conversations(*, session: Session, now: datetime, settings: Settings | None = None,
+                       limit: int = 500) -> list[str]:
+    """Chats the bot holds with no line from anyone for CHAT_IDLE_CLOSE_MINUTES, oldest first."""
+    settings = settings or get_settings()
+    cutoff = now - timedelta(minutes=settings.chat_idle_close_minutes)
+    return list(session.scalars(select(Conversation.id).where(Conversation.state == "bot",
+                                                              Conversation.updated_at < cutoff)
+                                .order_by(Conversation.updated_at).limit(limit)))
+
+
+def close_if_idle(*, session: Session, conversation_id: str, now: datetime | None = None,
+                  settings: Settings | None = None) -> str | None:
+    """Close a chat left idle with the bot; its id, or None if it had a line (or a handoff)
+    since it was picked. The check and the change are one conditional UPDATE."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=settings.chat_idle_close_minutes)
+    won = session.execute(
+        update(Conversation).where(Conversation.id == conversation_id, Conversation.state == "bot",
+                                   Conversation.updated_at < cutoff)
+        .values(state="closed", closed_at=now, updated_at=now).execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        return None
+    minutes = f"{settings.chat_idle_close_minutes:g} minute" + ("" if settings.chat_idle_close_minutes == 1 else "s")
+    session.add(ConversationEvent(conversation_id=conversation_id, from_state="bot", to_state="closed",
+                                  actor="system", reason="inactive", created_at=now))
+    session.add(Message(conversation_id=conversation_id, sender="system", created_at=now,
+                        text=f"This chat was closed after {minutes} without messages. "
+                             "You can start a new one any time."))
+    session.flush()
+    return conversation_id
 
 
 def resolve(*, session: Session, handoff_id: int, agent: User, now: datetime | None = None) -> tuple[Handoff, Message]:

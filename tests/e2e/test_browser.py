@@ -126,6 +126,17 @@ def test_customer_and_agent_in_two_browsers(stack, browser):
     expect(log.locator(".sw-line")).to_have_count(len(before))
     after = log.locator(".sw-line").evaluate_all("lines => lines.map(l => l.dataset.id)")
     assert after == before and len(set(after)) == len(after)
+
+    # The customer ends the chat; writing again starts a new one, greeted by the bot.
+    customer_page.get_by_test_id("widget-end").click()
+    expect(customer_page.get_by_test_id("widget-status")).to_contain_text("This chat has ended.")
+    expect(customer_page.get_by_test_id("widget-restart")).to_be_visible()
+    expect(customer_page.get_by_test_id("widget-end")).to_be_hidden()
+    customer_page.get_by_test_id("widget-input").fill("hello again")
+    customer_page.get_by_test_id("widget-send").click()
+    expect(log.locator('.sw-line[data-sender="customer"]')).to_have_count(1)
+    expect(log.locator('.sw-line[data-sender="bot"]').last).not_to_be_empty()
+    expect(customer_page.get_by_test_id("widget-end")).to_be_visible()
     assert errors == [], errors
 
     engine = create_engine(stack.database_url)
@@ -137,7 +148,7 @@ def test_customer_and_agent_in_two_browsers(stack, browser):
         states = [(e.from_state, e.to_state) for e in session.scalars(
             select(ConversationEvent).where(ConversationEvent.conversation_id == conversation.id)
             .order_by(ConversationEvent.id))]
-        assert states == [("bot", "queued"), ("queued", "agent"), ("agent", "bot")]
+        assert states == [("bot", "queued"), ("queued", "agent"), ("agent", "bot"), ("bot", "closed")]
         lines = session.scalars(select(Message).where(Message.conversation_id == conversation.id)
                                 .order_by(Message.id)).all()
         said = [(m.sender, m.text) for m in lines if m.sender in ("agent", "customer")]
