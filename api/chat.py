@@ -25,7 +25,7 @@ from fastapi import (
     status,
 )
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api.broker import QUEUE_CHANNEL, Subscription, agent_channel, conversation_channel
@@ -46,14 +46,15 @@ from bot.conversations.service import (
     ConversationError,
     add_message,
     append_lines,
+    insert_lines,
     last_bot_buttons,
     messages_after,
     open_conversation,
     request_handoff,
     start_conversation,
-    state_if_allowed,
+    touch_if_allowed,
 )
-from bot.db import transaction, utcnow
+from bot.db import connection_transaction, transaction, utcnow
 from bot.settings import get_settings
 from bot.users.models import User
 
@@ -111,15 +112,15 @@ def _open(session: Session, session_id: str, token: str | None) -> Conversation:
     return conversation
 
 
-def agent_names(session: Session, agent_ids: set[int]) -> dict[int, str]:
+def agent_names(db: Session | Connection, agent_ids: set[int]) -> dict[int, str]:
     if not agent_ids:
         return {}
-    rows = session.execute(select(User.id, User.name).where(User.id.in_(agent_ids)))
+    rows = db.execute(select(User.id, User.name).where(User.id.in_(agent_ids)))
     return {user_id: name for user_id, name in rows}
 
 
-def to_out(messages: list[Message], session: Session) -> list[MessageOut]:
-    names = agent_names(session, {m.agent_id for m in messages if m.agent_id is not None})
+def to_out(messages: list[Message], db: Session | Connection) -> list[MessageOut]:
+    names = agent_names(db, {m.agent_id for m in messages if m.agent_id is not None})
     return [MessageOut(id=m.id, sender=m.sender, text=m.text, buttons=m.buttons or [], created_at=m.created_at,
                        agent_name=names.get(m.agent_id)) for m in messages]
 
@@ -150,25 +151,27 @@ async def create_session(request: Request, body: Annotated[SessionCreate | None,
 
 
 def _accept(session_id: str, token: str | None, body: CustomerMessageIn, rates: RateLimits,
-            address: str | None) -> tuple[str, str]:
-    """Store the customer's line (its own transaction); return the state and what to tell the bot."""
-    with transaction() as session:
-        state = state_if_allowed(session=session, conversation_id=session_id, token=token)
+            address: str | None, checked: Callable[[str, str], None]) -> None:
+    """Store the customer's line (its own transaction). Once the line is known to be accepted,
+    and before it is written, `checked(state, what to tell the bot)` is called, so the bot can
+    be asked while the line is being committed. Raises HTTPException for a refusal."""
+    now = utcnow()
+    with connection_transaction() as connection:
+        state = touch_if_allowed(connection=connection, conversation_id=session_id, token=token, now=now)
         if state is None:
             raise _unknown_session()
         rates.message(session_id=session_id, address=address)  # counted only for the session's owner
         if state == "closed":
             raise HTTPException(status.HTTP_409_CONFLICT, detail="this conversation is closed; start a new session")
         if body.payload is not None:
-            conversation = session.get(Conversation, session_id)
-            offered = last_bot_buttons(session=session, conversation=conversation)
+            offered = last_bot_buttons(connection=connection, conversation_id=session_id)
             titles = {button.get("payload"): button.get("title") for button in offered}
             line = {"sender": "customer", "text": titles.get(body.payload) or body.payload, "payload": body.payload}
             to_bot = body.payload
         else:
             line, to_bot = {"sender": "customer", "text": body.text or ""}, body.text or ""
-        append_lines(session=session, conversation_id=session_id, lines=[line])
-        return state, to_bot
+        checked(state, to_bot)
+        insert_lines(connection=connection, conversation_id=session_id, lines=[line], now=now)
 
 
 def _bot_lines(replies: list[dict]) -> tuple[list[dict], str | None]:
@@ -186,18 +189,29 @@ def _bot_lines(replies: list[dict]) -> tuple[list[dict], str | None]:
     return lines, handoff_reason
 
 
+def _store_while_bot(connection: Connection, session_id: str, lines: list[dict],
+                     replies: int) -> tuple[list[Message] | None, str]:
+    """Store the bot's lines only while the bot still owns the chat: if a person took over while
+    the bot was thinking, its answer must not reach the customer. One UPDATE checks and claims
+    that. The lines stored (None if dropped) and the state."""
+    stored = append_lines(connection=connection, conversation_id=session_id, lines=lines, only_in_state="bot")
+    if stored is not None:
+        return stored, "bot"
+    state = connection.scalar(select(Conversation.state).where(Conversation.id == session_id))
+    logger.info("dropped %d bot replies for %s: conversation is now %s", replies, session_id, state)
+    return None, state
+
+
 def store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
     lines, handoff_reason = _bot_lines(replies)
+    if handoff_reason is None:  # the usual case, on a bare connection: it is on every message's path
+        with connection_transaction() as connection:
+            stored, state = _store_while_bot(connection, session_id, lines, len(replies))
+            return ChatReply(messages=to_out(stored or [], connection), state=state)
     with transaction() as session:
-        # Stored only while the bot still owns the chat: if a person took over while the bot was
-        # thinking, its answer must not reach the customer. One UPDATE checks and claims that.
-        stored = append_lines(session=session, conversation_id=session_id, lines=lines, only_in_state="bot")
+        stored, state = _store_while_bot(session.connection(), session_id, lines, len(replies))
         if stored is None:
-            state = session.scalar(select(Conversation.state).where(Conversation.id == session_id))
-            logger.info("dropped %d bot replies for %s: conversation is now %s", len(replies), session_id, state)
             return ChatReply(messages=[], state=state)
-        if handoff_reason is None:
-            return ChatReply(messages=to_out(stored, session), state="bot")
         # The bot asked for a person: queue the chat, or, when nobody can come, make a ticket.
         conversation = session.get(Conversation, session_id)
         why = why_nobody_can_come(session=session, now=utcnow())
@@ -219,16 +233,40 @@ def _store_system_line(session_id: str, text: str) -> ChatReply:
 
 async def customer_says(app: FastAPI, session_id: str, token: str | None, body: CustomerMessageIn,
                         address: str | None) -> ChatReply:
-    """A customer's line, however it came (POST or the WebSocket): stored first, then relayed
-    to the bot while the bot owns the conversation. Raises HTTPException for a refusal."""
+    """A customer's line, however it came (POST or the WebSocket): relayed to the bot while the
+    bot owns the conversation, and committed before anything is acknowledged. Raises
+    HTTPException for a refusal.
+
+    The bot is asked as soon as the line is accepted, while it is being committed (the commit
+    takes the write lock first, so only a failing disk stops it then). If the commit fails
+    anyway, the customer gets the error and the bot's reply is dropped unseen; the bot has heard
+    the line, and hears it again if the customer resends it."""
     if body.text is not None:
         refuse_if_too_long(body.text)
-    state, to_bot = await asyncio.to_thread(_accept, session_id, token, body, app.state.rates, address)
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[tuple[str, str]] = loop.create_future()
+
+    def _checked(state: str, to_bot: str) -> None:  # in the storing thread
+        loop.call_soon_threadsafe(lambda: accepted.done() or accepted.set_result((state, to_bot)))
+
+    storing = asyncio.ensure_future(asyncio.to_thread(_accept, session_id, token, body, app.state.rates, address,
+                                                      _checked))
+    await asyncio.wait({accepted, storing}, return_when=asyncio.FIRST_COMPLETED)
+    if not accepted.done():
+        storing.result()  # refused before it was accepted: raises the refusal
+    state, to_bot = accepted.result()
+    asking = asyncio.ensure_future(app.state.rasa.send(session_id, to_bot)) if state == "bot" else None
+    try:
+        await storing
+    except BaseException:
+        if asking is not None:
+            asking.cancel()
+        raise
     announce(app, session_id)  # the customer's own line, for the agent and the customer's other tabs
-    if state != "bot":
+    if asking is None:
         return ChatReply(messages=[], state=state)
     try:
-        replies = await app.state.rasa.send(session_id, to_bot)
+        replies = await asking
     except RasaUnavailable:
         reply = await asyncio.to_thread(_store_system_line, session_id, BOT_UNAVAILABLE)
     else:

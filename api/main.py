@@ -21,7 +21,7 @@ from bot.settings import get_settings
 
 
 def create_app(rasa: RasaClient | None = None) -> FastAPI:
-    """`rasa` replaces the client for the Rasa server (tests give one with a fake transport)."""
+    """`rasa` replaces the client for the Rasa server (tests give a stand-in with its interface)."""
     settings = get_settings()
     logredact.install()
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -102,6 +102,14 @@ def transaction(factory: sessionmaker[Session] | None = None) -> Iterator[Sessio
     factory = factory or get_sessionmaker()
     with factory.begin() as session:
         yield session
+
+
+@contextmanager
+def connection_transaction(engine: Engine | None = None) -> Iterator[Connection]:
+    """One unit of work on a bare connection, for the few hot paths that need no ORM (a chat
+    message's writes): commit on success, roll back on any error."""
+    with (engine or get_engine()).begin() as connection:
+        yield connection
 
 
 def import_all_models() -> None:

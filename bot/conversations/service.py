@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import SENDERS, Conversation, ConversationEvent, Handoff, Message
@@ -53,39 +53,53 @@ def open_conversation(*, session: Session, conversation_id: str, token: str | No
     return conversation
 
 
-def state_if_allowed(*, session: Session, conversation_id: str, token: str | None) -> str | None:
-    """The conversation's state if `token` is its token; None for an unknown id or a wrong token
-    alike. Reads two columns only: this is on every customer message's path."""
+def touch_if_allowed(*, connection: Connection, conversation_id: str, token: str | None,
+                     now: datetime) -> str | None:
+    """The conversation's state if `token` is its token, None for an unknown id or a wrong token
+    alike; the conversation's `updated_at` is set to `now` in the same statement. A caller that
+    then refuses must roll back. One statement: this is on every customer message's path."""
     if len(conversation_id) > 32 or not token:
         return None
-    row = session.connection().execute(select(Conversation.token_hash, Conversation.state)
-                                       .where(Conversation.id == conversation_id)).first()
+    row = connection.execute(update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now)
+                             .returning(Conversation.token_hash, Conversation.state)).first()
     if row is None or not hmac.compare_digest(row.token_hash, _hash_token(token)):
         return None
     return row.state
 
 
-def append_lines(*, session: Session, conversation_id: str, lines: list[dict], now: datetime | None = None,
+# Several lines in one statement; their ids come back in the order given.
+_INSERT_LINES = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+
+
+def insert_lines(*, connection: Connection, conversation_id: str, lines: list[dict], now: datetime) -> list[Message]:
+    """Add transcript lines (dicts of Message columns) with one Core statement, not the ORM's
+    unit of work: the hot path of every chat message (from a Session: `session.connection()`).
+    The conversation's `updated_at` is the caller's to set. The lines come back as detached
+    Messages."""
+    rows = []
+    for line in lines:
+        if line.get("sender") not in SENDERS:
+            raise ConversationError(f"unknown sender {line.get('sender')!r}")
+        rows.append({"text": "", "buttons": None, "payload": None, "agent_id": None, **line,
+                     "conversation_id": conversation_id, "created_at": now})
+    if not rows:
+        return []
+    ids = connection.execute(_INSERT_LINES, rows).scalars().all()
+    return [Message(id=line_id, **row) for line_id, row in zip(ids, rows, strict=True)]
+
+
+def append_lines(*, connection: Connection, conversation_id: str, lines: list[dict], now: datetime | None = None,
                  only_in_state: str | None = None) -> list[Message] | None:
-    """Add transcript lines (dicts of Message columns) without the ORM's unit of work: the hot
-    path of every chat message. With `only_in_state`, nothing is added (and None returned)
-    unless the conversation is in that state; the check and the write are one UPDATE."""
+    """`insert_lines`, and the conversation's `updated_at`. With `only_in_state`, nothing is
+    added (and None returned) unless the conversation is in that state; the check and the
+    claim are one UPDATE."""
     now = now or utcnow()
-    connection = session.connection()  # Core statements: no ORM bookkeeping on this path
     touch = update(Conversation).where(Conversation.id == conversation_id)
     if only_in_state is not None:
         touch = touch.where(Conversation.state == only_in_state)
     if connection.execute(touch.values(updated_at=now)).rowcount != 1:
         return None
-    added = []
-    for line in lines:
-        if line.get("sender") not in SENDERS:
-            raise ConversationError(f"unknown sender {line.get('sender')!r}")
-        values = {"text": "", "buttons": None, "payload": None, "agent_id": None, **line,
-                  "conversation_id": conversation_id, "created_at": now}
-        line_id = connection.execute(insert(Message).values(**values).returning(Message.id)).scalar_one()
-        added.append(Message(id=line_id, **values))
-    return added
+    return insert_lines(connection=connection, conversation_id=conversation_id, lines=lines, now=now)
 
 
 def add_message(*, session: Session, conversation: Conversation, sender: str, text: str,
@@ -110,11 +124,11 @@ def messages_after(*, session: Session, conversation: Conversation, after: int |
     return list(session.scalars(query.order_by(Message.id).limit(limit)))
 
 
-def last_bot_buttons(*, session: Session, conversation: Conversation) -> list[dict]:
-    message = session.scalar(
-        select(Message).where(Message.conversation_id == conversation.id, Message.sender == "bot",
-                              Message.buttons.is_not(None)).order_by(Message.id.desc()).limit(1))
-    return list(message.buttons or []) if message else []
+def last_bot_buttons(*, connection: Connection, conversation_id: str) -> list[dict]:
+    buttons = connection.scalar(
+        select(Message.buttons).where(Message.conversation_id == conversation_id, Message.sender == "bot",
+                                      Message.buttons.is_not(None)).order_by(Message.id.desc()).limit(1))
+    return list(buttons or [])
 
 
 def change_state(*, session: Session, conversation: Conversation, to_state: str, actor: str,

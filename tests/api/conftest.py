@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.rasa_client import RasaClient
 from bot.db import transaction
 from bot.settings import get_settings
 from bot.users.schemas import UserCreate
@@ -31,5 +29,4 @@ def client(app_db, rasa, monkeypatch, tmp_path) -> TestClient:
             user = create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(),
                                                                 role=role, password=PASSWORD))
             user.presence = "online" if role == "agent" else "offline"
-    return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
-                                                 transport=httpx.MockTransport(rasa.handler))))
+    return TestClient(create_app(rasa=rasa))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
-import httpx
+from api.rasa_client import RasaUnavailable
 
 PASSWORD = "a long enough password"
 
 
 class FakeRasa:
+    """Stands in for the API's Rasa client (the `RasaClient` interface): records what the
+    gateway tells the bot and answers as the REST channel and trigger_intent do. The client
+    itself is tested against a real HTTP server in test_rasa_client.py."""
+
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.triggered: list[tuple[str, dict]] = []
@@ -25,21 +27,23 @@ class FakeRasa:
                     {"custom": {"handoff": {"reason": "requested"}}}]
         return [{"text": f"You said: {message}"}]
 
-    async def handler(self, request: httpx.Request) -> httpx.Response:
+    async def send(self, sender: str, message: str) -> list[dict]:
         if self.down:
-            raise httpx.ConnectError("connection refused")
-        body = json.loads(request.content)
-        if request.url.path.endswith("/trigger_intent"):
-            if request.url.params.get("token") != "rasa-secret":
-                return httpx.Response(401, json={"message": "not authorised"})
-            self.triggered.append((request.url.path.split("/")[2], body))
-            agent = body["entities"].get("agent")
-            return httpx.Response(200, json={"tracker": {}, "messages": [
-                {"recipient_id": "x", "text": f"{agent} has finished helping you."},
-                {"recipient_id": "x", "text": "Before you go: a few quick questions?",
-                 "buttons": [{"title": "Sure", "payload": "/affirm"}]}]})
-        self.received.append(body)
-        return httpx.Response(200, json=[{"recipient_id": body["sender"], **r} for r in self.answer(body["message"])])
+            raise RasaUnavailable("connection refused")
+        self.received.append({"sender": sender, "message": message})
+        return [{"recipient_id": sender, **reply} for reply in self.answer(message)]
+
+    async def trigger_intent(self, sender: str, intent: str, entities: dict[str, str]) -> list[dict]:
+        if self.down:
+            raise RasaUnavailable("connection refused")
+        self.triggered.append((sender, {"name": intent, "entities": entities}))
+        agent = entities.get("agent")
+        return [{"recipient_id": sender, "text": f"{agent} has finished helping you."},
+                {"recipient_id": sender, "text": "Before you go: a few quick questions?",
+                 "buttons": [{"title": "Sure", "payload": "/affirm"}]}]
+
+    async def close(self) -> None:
+        pass
 
 
 def staff(client, name) -> dict:

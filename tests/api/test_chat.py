@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from api.chat import BOT_UNAVAILABLE, QUEUED
 from api.main import create_app
-from api.rasa_client import RasaClient
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.db import transaction
 from tests.api.support import FakeRasa  # noqa: F401 - the `rasa` fixture gives one
@@ -25,8 +24,7 @@ def client(app_db, rasa) -> TestClient:
     """The gateway alone, with one agent online (who cannot sign in) so handoffs queue."""
     with transaction() as session:
         make_user(session, name="Olive", presence="online")
-    return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
-                                                 transport=httpx.MockTransport(rasa.handler))))
+    return TestClient(create_app(rasa=rasa))
 
 
 def start(client, **body) -> tuple[str, dict]:

@@ -3,12 +3,10 @@ is not stored; the limits hold across API processes through Redis."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.rasa_client import RasaClient
 from bot.settings import Settings, get_settings
 
 
@@ -16,8 +14,7 @@ def app_with(monkeypatch, rasa, **rates) -> TestClient:
     for name, value in rates.items():
         monkeypatch.setenv(name.upper(), value)
     get_settings.cache_clear()
-    return TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
-                                                 transport=httpx.MockTransport(rasa.handler))))
+    return TestClient(create_app(rasa=rasa))
 
 
 def open_chat(client) -> tuple[str, dict]:
@@ -84,8 +81,7 @@ def test_the_socket_is_limited_like_the_post(app_db, rasa, monkeypatch):
 def test_limits_are_shared_by_processes_through_redis(app_db, rasa, monkeypatch, redis_url):
     monkeypatch.setenv("REDIS_URL", redis_url)
     first = app_with(monkeypatch, rasa, chat_rate_per_session="2/minute")
-    second = TestClient(create_app(rasa=RasaClient("http://rasa.test", token="rasa-secret",
-                                                   transport=httpx.MockTransport(rasa.handler))))
+    second = TestClient(create_app(rasa=rasa))
     session_id, headers = open_chat(first)
     url = f"/api/v1/chat/sessions/{session_id}/messages"
     codes = [client.post(url, json={"text": "hi"}, headers=headers).status_code for client in (first, second, first)]

@@ -9,6 +9,7 @@ from bot.conversations.schemas import CustomerMessageIn, SessionCreate
 from bot.conversations.service import (
     ConversationError,
     add_message,
+    append_lines,
     change_state,
     events_of,
     last_bot_buttons,
@@ -16,7 +17,9 @@ from bot.conversations.service import (
     open_conversation,
     request_handoff,
     start_conversation,
+    touch_if_allowed,
 )
+from bot.db import utcnow
 
 
 def test_a_session_opens_only_with_its_own_token(session):
@@ -42,10 +45,30 @@ def test_transcript_keeps_every_line_in_order_and_pages_by_id(session):
     assert [line.sender for line in lines] == ["customer", "bot", "system"]
     assert [line.text for line in messages_after(session=session, conversation=conversation, after=first.id)] == [
         "Hello!", "<b>not html</b>"]
-    assert last_bot_buttons(session=session, conversation=conversation) == [
+    assert last_bot_buttons(connection=session.connection(), conversation_id=conversation.id) == [
         {"title": "Open a ticket", "payload": "/open_ticket"}]
     with pytest.raises(ConversationError):
         add_message(session=session, conversation=conversation, sender="hacker", text="x")
+
+
+def test_the_hot_path_checks_the_token_and_adds_lines_in_order(session):
+    conversation, token = start_conversation(session=session, data=SessionCreate())
+    connection, now = session.connection(), utcnow()
+    assert touch_if_allowed(connection=connection, conversation_id=conversation.id, token="wrong", now=now) is None
+    assert touch_if_allowed(connection=connection, conversation_id="0" * 32, token=token, now=now) is None
+    assert touch_if_allowed(connection=connection, conversation_id=conversation.id, token=token, now=now) == "bot"
+    added = append_lines(connection=connection, conversation_id=conversation.id, only_in_state="bot", lines=[
+        {"sender": "bot", "text": "one"}, {"sender": "bot", "text": "two", "buttons": [{"title": "t", "payload": "/p"}]},
+        {"sender": "bot", "text": "three"}])
+    assert [line.text for line in added] == ["one", "two", "three"]
+    assert [line.id for line in added] == sorted(line.id for line in added)
+    stored = messages_after(session=session, conversation=conversation)
+    assert [(line.id, line.text, line.buttons) for line in stored] == [(line.id, line.text, line.buttons)
+                                                                       for line in added]
+    assert append_lines(connection=connection, conversation_id=conversation.id, only_in_state="queued",
+                        lines=[{"sender": "bot", "text": "dropped"}]) is None
+    with pytest.raises(ConversationError):
+        append_lines(connection=connection, conversation_id=conversation.id, lines=[{"sender": "x", "text": "no"}])
 
 
 def test_handoff_queues_the_conversation_and_records_the_event(session):
