@@ -58,7 +58,8 @@ def test_the_hot_path_checks_the_token_and_adds_lines_in_order(session):
     assert touch_if_allowed(connection=connection, conversation_id="0" * 32, token=token, now=now) is None
     assert touch_if_allowed(connection=connection, conversation_id=conversation.id, token=token, now=now) == "bot"
     added = append_lines(connection=connection, conversation_id=conversation.id, only_in_state="bot", lines=[
-        {"sender": "bot", "text": "one"}, {"sender": "bot", "text": "two", "buttons": [{"title": "t", "payload": "/p"}]},
+        {"sender": "bot", "text": "one"},
+        {"sender": "bot", "text": "two", "buttons": [{"title": "t", "payload": "/p"}]},
         {"sender": "bot", "text": "three"}])
     assert [line.text for line in added] == ["one", "two", "three"]
     assert [line.id for line in added] == sorted(line.id for line in added)
