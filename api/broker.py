@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
 import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
@@ -135,14 +136,37 @@ class RedisBroker(LocalBroker):
         self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._reader: asyncio.Task | None = None
         self._ready: asyncio.Event | None = None
+        # Publishing never waits on Redis: events queue here and one thread sends them, in order.
+        self._outbox: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=self.OUTBOX)
+        self._sender = threading.Thread(target=self._send_forever, name="redis publisher", daemon=True)
+        self._sender.start()
+
+    OUTBOX = 10_000  # events waiting for Redis; beyond it new ones are dropped (and logged)
 
     def publish(self, channel: str, event: dict[str, Any]) -> None:
+        """Queue the event for Redis and return at once, from the event loop or any thread."""
+        try:
+            self._outbox.put_nowait((self._prefix + channel, json.dumps(event)))
+        except queue.Full:
+            logger.warning("Redis is not keeping up; dropped an event (sockets catch up at their next one)")
+
+    def _send_forever(self) -> None:
         import redis
 
-        try:
-            self._client.publish(self._prefix + channel, json.dumps(event))
-        except redis.RedisError:
-            logger.warning("could not publish to Redis; sockets catch up at their next event", exc_info=True)
+        while True:
+            batch = [self._outbox.get()]
+            while len(batch) < 500 and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            stop = None in batch
+            try:
+                pipeline = self._client.pipeline(transaction=False)
+                for channel, data in (item for item in batch if item is not None):
+                    pipeline.publish(channel, data)
+                pipeline.execute()
+            except redis.RedisError:
+                logger.warning("could not publish to Redis; sockets catch up at their next event", exc_info=True)
+            if stop:
+                return
 
     async def start(self) -> None:
         """Subscribe before returning, so nothing published after start is missed."""
@@ -155,6 +179,9 @@ class RedisBroker(LocalBroker):
             self._reader.cancel()
             with suppress(asyncio.CancelledError):
                 await self._reader
+        if self._sender.is_alive():
+            self._outbox.put(None)  # what is queued goes first
+            await asyncio.to_thread(self._sender.join, 5)
         self._client.close()
 
     async def _read_forever(self) -> None:

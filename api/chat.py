@@ -131,9 +131,10 @@ async def create_session(request: Request, body: Annotated[SessionCreate | None,
     (`Authorization: Bearer <token>`), and nothing else does. With `"greet": true` the bot's
     greeting comes back in `messages` (the customer said nothing, so no customer line is stored)."""
     data = body or SessionCreate()
-    request.app.state.rates.new_session(address=client_address(request))
+    rates, address = request.app.state.rates, client_address(request)
 
     def _start() -> tuple[str, str]:
+        rates.new_session(address=address)  # in this thread too: with Redis it is a network call
         with transaction() as session:
             conversation, token = start_conversation(session=session, data=data)
             return conversation.id, token

@@ -92,3 +92,55 @@ def test_limits_are_shared_by_processes_through_redis(app_db, rasa, monkeypatch,
 def test_an_unreadable_rate_stops_the_start(rate):
     with pytest.raises(ValueError, match="is not a rate"):
         Settings(_env_file=None, chat_rate_per_session=rate)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_in_process_window_moves_with_time_and_says_how_long_to_wait():
+    from api.ratelimit import MovingWindow
+
+    clock = Clock()
+    window = MovingWindow(clock=clock)
+    allowed = []
+    for _ in range(3):  # hits at 0, 10 and 20 s
+        allowed.append(window.hit("a", 3, 60))
+        clock.now += 10
+    assert allowed == [None, None, None]
+    assert window.hit("a", 3, 60) == 30  # at 30 s: the first hit leaves the window in 30 s
+    assert window.hit("b", 3, 60) is None  # other keys are counted apart
+    clock.now += 30
+    assert window.hit("a", 3, 60) is None  # a moving window: one slot is free again, not all three
+    assert window.hit("a", 3, 60) == 10
+    clock.now += 10
+    assert window.hit("a", 3, 60) is None
+
+
+def test_the_in_process_window_forgets_idle_keys():
+    from api.ratelimit import MovingWindow
+
+    clock = Clock()
+    window = MovingWindow(clock=clock)
+    for key in range(100):
+        window.hit(f"session-{key}", 20, 60)
+    assert len(window) == 100
+    clock.now += MovingWindow.SWEEP_EVERY + 1
+    window.hit("fresh", 20, 60)
+    assert len(window) == 1
+
+
+def test_an_unreachable_redis_lets_customers_through_quickly():
+    import time
+
+    from api.ratelimit import RateLimits
+
+    rates = RateLimits(Settings(redis_url="redis://127.0.0.1:9/0"))  # the discard port: nothing listens
+    began = time.monotonic()
+    rates.message(session_id="abc", address="10.0.0.1")
+    rates.new_session(address="10.0.0.1")
+    assert time.monotonic() - began < 10
