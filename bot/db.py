@@ -116,6 +116,7 @@ def import_all_models() -> None:
     """Register every table on `Base.metadata` (for migrations and test set-up)."""
     import bot.conversations.models  # noqa: F401
     import bot.feedback.models  # noqa: F401
+    import bot.recovery.models  # noqa: F401
     import bot.surveys.models  # noqa: F401
     import bot.tickets.models  # noqa: F401
     import bot.users.models  # noqa: F401

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     repeat_contact_days: int = 30
     # Survey answers at or below this score on the first question open a recovery ticket.
     recovery_score_threshold: int = 2
+    # A recovery item (low score or complaint) is due this long after it opens.
+    recovery_due_hours: float = Field(default=24.0, gt=0)
+    # E-mail of the staff member who owns recovery items no agent handled (empty: unowned).
+    manager_on_duty: str | None = None
     # Retries when the database is locked or briefly unreachable, before apologising.
     db_retry_attempts: int = 4
 

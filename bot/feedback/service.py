@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.db import utcnow
 from bot.feedback.models import FEEDBACK_STATUSES, Feedback
 from bot.feedback.schemas import FeedbackCreate
+from bot.recovery.service import open_for_complaint
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH
 
 
@@ -52,6 +53,8 @@ def record_feedback(*, session: Session, data: FeedbackCreate, now: datetime | N
                 session.flush()
         except IntegrityError:
             continue
+        if item.category == "complaint":
+            open_for_complaint(session=session, feedback=item, now=now)
         return item
     raise FeedbackError("could not allocate a unique feedback reference")
 

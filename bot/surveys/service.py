@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
+from bot.recovery.service import open_for_survey
 from bot.settings import Settings, get_settings
 from bot.surveys.definition import SurveyDefinition, SurveyQuestion
 from bot.surveys.models import SurveyAnswer, SurveyResponse
@@ -146,4 +147,5 @@ def open_recovery_ticket(
     )
     response.recovery_ticket_id = ticket.id
     session.flush()
+    open_for_survey(session=session, response=response, score=score, ticket_id=ticket.id, settings=settings, now=now)
     return ticket

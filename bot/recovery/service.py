@@ -1,0 +1,103 @@
+"""Opening recovery items for unhappy customers, and moving them on (open -> contacted -> closed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.conversations.models import Conversation
+from bot.db import utcnow
+from bot.feedback.models import Feedback
+from bot.recovery.models import RECOVERY_TRANSITIONS, RecoveryItem
+from bot.settings import Settings, get_settings
+from bot.surveys.models import SurveyResponse
+from bot.users.models import User
+
+
+class RecoveryError(ValueError):
+    """A change the item's workflow does not allow."""
+
+
+def default_owner(*, session: Session, conversation_id: str | None, settings: Settings) -> int | None:
+    """The agent who handled the conversation, else the manager on duty (MANAGER_ON_DUTY), else
+    nobody (the item shows as unowned)."""
+    if conversation_id:
+        agent_id = session.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id))
+        if agent_id is not None and session.scalar(select(User.active).where(User.id == agent_id)):
+            return agent_id
+    if settings.manager_on_duty:
+        return session.scalar(select(User.id).where(User.email == settings.manager_on_duty.lower(),
+                                                    User.active.is_(True)))
+    return None
+
+
+def _open(*, session: Session, settings: Settings, now: datetime, **values) -> RecoveryItem:
+    item = RecoveryItem(owner_id=default_owner(session=session, conversation_id=values.get("conversation_id"),
+                                               settings=settings),
+                        status="open", due_at=now + timedelta(hours=settings.recovery_due_hours),
+                        created_at=now, updated_at=now, **values)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def open_for_survey(*, session: Session, response: SurveyResponse, score: int, ticket_id: int | None = None,
+                    settings: Settings | None = None, now: datetime | None = None) -> RecoveryItem:
+    """The item for a low headline score (at most one per response)."""
+    existing = session.scalar(select(RecoveryItem).where(RecoveryItem.survey_response_id == response.id))
+    if existing is not None:
+        return existing
+    return _open(session=session, settings=settings or get_settings(), now=now or utcnow(), source="survey",
+                 survey_response_id=response.id, conversation_id=response.conversation_id, ticket_id=ticket_id,
+                 reason=f"satisfaction score {score}")
+
+
+def open_for_complaint(*, session: Session, feedback: Feedback, settings: Settings | None = None,
+                       now: datetime | None = None) -> RecoveryItem:
+    """The item for a complaint (at most one per feedback item). Anonymous complaints have no
+    chat to follow up in, but still get an owner who reviews them."""
+    existing = session.scalar(select(RecoveryItem).where(RecoveryItem.feedback_id == feedback.id))
+    if existing is not None:
+        return existing
+    return _open(session=session, settings=settings or get_settings(), now=now or utcnow(), source="feedback",
+                 feedback_id=feedback.id, conversation_id=feedback.conversation_id,
+                 reason=f"complaint {feedback.reference}")
+
+
+def update_item(*, session: Session, item: RecoveryItem, status: str | None = None, owner_id: int | None = None,
+                set_owner: bool = False, due_at: datetime | None = None, outcome: str | None = None,
+                now: datetime | None = None) -> RecoveryItem:
+    """Apply the changes given, all or none. Closing needs an outcome (given now or before)."""
+    now = now or utcnow()
+    if status is not None and status != item.status:
+        if (item.status, status) not in RECOVERY_TRANSITIONS:
+            raise RecoveryError(f"a recovery item that is {item.status} cannot become {status}")
+        if status == "closed" and not (outcome or item.outcome):
+            raise RecoveryError("say what the outcome was before closing")
+    if set_owner and owner_id is not None:
+        active = session.scalar(select(User.active).where(User.id == owner_id))
+        if not active:
+            raise RecoveryError(f"no active staff member with id {owner_id}")
+    if outcome is not None:
+        item.outcome = outcome
+    if due_at is not None:
+        item.due_at = due_at
+    if set_owner:
+        item.owner_id = owner_id
+    if status is not None and status != item.status:
+        item.status = status
+        if status == "contacted":
+            item.contacted_at = now
+        if status == "closed":
+            item.closed_at = now
+    item.updated_at = now
+    session.flush()
+    return item
+
+
+def overdue(*, session: Session, now: datetime | None = None) -> list[RecoveryItem]:
+    now = now or utcnow()
+    return list(session.scalars(select(RecoveryItem).where(RecoveryItem.status != "closed", RecoveryItem.due_at < now)
+                                .order_by(RecoveryItem.due_at)))
