@@ -8,7 +8,8 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 
 from actions.common import DatabaseUnavailable, in_transaction
 from bot.settings import get_settings
-from bot.surveys.service import get_response
+from bot.surveys.definition import load_survey
+from bot.surveys.service import get_response, start_survey
 
 # What each form's slots are, so "stop" can forget what was half-collected.
 FORM_SLOTS = {
@@ -55,15 +56,25 @@ def bot_helped(tracker: Tracker) -> bool:
     )
 
 
-async def offer_survey(dispatcher, tracker: Tracker, opener: str) -> bool:
-    """Offer the survey unless this conversation already has a response; True when offered."""
+async def offer_survey(dispatcher, tracker: Tracker, opener: str, agent: str | None = None) -> bool:
+    """Offer the survey unless this conversation already has a response; True when offered.
+    The offer itself is stored (an empty response), so the response rate counts every offer,
+    declined ones too; `agent` is who handled the chat (else the `handled_by_agent` slot)."""
+
+    def _offer(session) -> bool:
+        if get_response(session=session, conversation_id=tracker.sender_id) is not None:
+            return False
+        start_survey(session=session, conversation_id=tracker.sender_id,
+                     definition=load_survey(get_settings().survey_file),
+                     customer_email=tracker.get_slot("customer_email"),
+                     agent=agent or tracker.get_slot("handled_by_agent"))
+        return True
+
     try:
-        taken = await in_transaction(
-            lambda session: get_response(session=session, conversation_id=tracker.sender_id) is not None
-        )
+        offered = await in_transaction(_offer)
     except DatabaseUnavailable:
-        taken = True  # do not start a survey we may not be able to store
-    if taken:
+        offered = False  # do not start a survey we may not be able to store
+    if not offered:
         return False
     dispatcher.utter_message(
         text=f"{opener} Would you answer a few quick questions about how we did? It takes under a minute.",
@@ -172,7 +183,7 @@ class ActionHandoffDone(Action):
         who = agent or "Our team"
         dispatcher.utter_message(text=f"{who} has finished helping you, and I'm back if you need anything else.")
         events: list[EventType] = [SlotSet("handled_by_agent", agent)]
-        if await offer_survey(dispatcher, tracker, "Before you go:"):
+        if await offer_survey(dispatcher, tracker, "Before you go:", agent=agent):
             events.append(SlotSet("survey_offered", True))
         return events
 

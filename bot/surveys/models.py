@@ -23,6 +23,8 @@ class SurveyResponse(Base):
     # The person who handled the conversation, when one did (set by the handoff layer).
     agent: Mapped[str | None] = mapped_column(String(200))
     customer_email: Mapped[str | None] = mapped_column(String(254))
+    # When the survey was offered: the row is made at the offer, so a declined offer is a
+    # response with no answers (and the response rate counts it).
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed: Mapped[bool] = mapped_column(default=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
 from actions.conversation import (
     ActionCancelForm,
@@ -12,6 +13,8 @@ from actions.conversation import (
     ActionRequestHuman,
     ActionSessionStart,
 )
+from bot.db import transaction
+from bot.surveys.models import SurveyResponse
 from tests.actions.conftest import make_tracker, slot_events, texts
 
 FAQ_ANSWERED = [{"event": "action", "name": "utter_faq"}]
@@ -23,6 +26,22 @@ async def test_goodbye_after_an_faq_answer_offers_the_survey(app_db, domain):
                                                                         events=FAQ_ANSWERED), domain)
     assert slot_events(events) == {"survey_offered": True}
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
+
+
+async def test_the_offer_is_stored_so_a_declined_survey_still_counts(app_db, domain):
+    tracker = make_tracker("bye", intent="goodbye", events=FAQ_ANSWERED, slots={"customer_email": "ada@example.com"})
+    await ActionEndConversation().run(CollectingDispatcher(), tracker, domain)
+    with transaction() as session:
+        [response] = session.scalars(select(SurveyResponse)).all()
+        assert (response.conversation_id, response.customer_email, response.completed) == (
+            tracker.sender_id, "ada@example.com", False)
+        assert response.answers == []
+    # Offered once per conversation: a later goodbye offers nothing more.
+    again = CollectingDispatcher()
+    assert await ActionEndConversation().run(again, make_tracker("bye", intent="goodbye", events=FAQ_ANSWERED),
+                                             domain) == []
+    with transaction() as session:
+        assert len(session.scalars(select(SurveyResponse)).all()) == 1
 
 
 async def test_goodbye_without_help_just_says_goodbye(app_db, domain):
@@ -128,6 +147,8 @@ async def test_after_a_person_helped_the_bot_names_them_and_offers_the_survey(ap
     assert texts(dispatcher)[0] == "Sam has finished helping you, and I'm back if you need anything else."
     assert "quick questions" in texts(dispatcher)[1]
     assert slot_events(events) == {"handled_by_agent": "Sam", "survey_offered": True}
+    with transaction() as session:
+        assert session.scalars(select(SurveyResponse.agent)).all() == ["Sam"]  # the offer already names her
 
 
 async def test_no_second_survey_after_a_handoff_when_one_was_answered(app_db, domain):
