@@ -223,6 +223,11 @@ INTENT_LABELS = {
 }
 
 
+# Tells the API that the customer's last message was not understood (for the fallback rate
+# and the top unrecognised messages); like the handoff signal, the customer never sees it.
+FALLBACK_SIGNAL = {"fallback": {"stage": "ask_affirmation"}}
+
+
 class ActionDefaultAskAffirmation(Action):
     """First fallback stage in plain words: "Did you mean: track your order?" """
 
@@ -235,6 +240,7 @@ class ActionDefaultAskAffirmation(Action):
         candidate = ranking[0]["name"] if ranking else None
         if candidate in (None, "out_of_scope", "inform", "affirm", "deny"):
             dispatcher.utter_message(response="utter_ask_rephrase")
+            dispatcher.utter_message(json_message=FALLBACK_SIGNAL)
             return []
         if candidate == "faq":
             key = (
@@ -248,4 +254,5 @@ class ActionDefaultAskAffirmation(Action):
             text=f"Sorry, I'm not sure I understood. Did you want to {label}?",
             buttons=[{"title": "Yes", "payload": yes_payload}, {"title": "No", "payload": "/out_of_scope"}],
         )
+        dispatcher.utter_message(json_message=FALLBACK_SIGNAL)
         return []

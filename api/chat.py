@@ -25,7 +25,7 @@ from fastapi import (
     status,
 )
 from pydantic import ValidationError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from api.broker import QUEUE_CHANNEL, Subscription, agent_channel, conversation_channel
@@ -175,19 +175,30 @@ def _accept(session_id: str, token: str | None, body: CustomerMessageIn, rates: 
         insert_lines(connection=connection, conversation_id=session_id, lines=[line], now=now)
 
 
-def _bot_lines(replies: list[dict]) -> tuple[list[dict], str | None]:
-    """Rasa's replies as transcript lines, and the handoff reason if the bot asked for a person."""
-    lines, handoff_reason = [], None
+def _bot_lines(replies: list[dict]) -> tuple[list[dict], str | None, bool]:
+    """Rasa's replies as transcript lines, the handoff reason if the bot asked for a person,
+    and whether it signalled that it did not understand the customer (its fallback)."""
+    lines, handoff_reason, fallback = [], None, False
     for reply in replies:
         custom = reply.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
             handoff_reason = str(custom["handoff"].get("reason") or "requested")
             continue
+        if isinstance(custom, dict) and "fallback" in custom:
+            fallback = True
+            continue
         buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
                    for b in reply.get("buttons") or [] if isinstance(b, dict)]
         if reply.get("text") or buttons:
             lines.append({"sender": "bot", "text": str(reply.get("text") or ""), "buttons": buttons or None})
-    return lines, handoff_reason
+    return lines, handoff_reason, fallback
+
+
+def _mark_not_understood(connection: Connection, session_id: str) -> None:
+    """Flag the customer's latest line as one the bot did not understand."""
+    latest = (select(func.max(Message.id)).where(Message.conversation_id == session_id, Message.sender == "customer")
+              .scalar_subquery())
+    connection.execute(update(Message).where(Message.id == latest).values(fallback=True))
 
 
 def _store_while_bot(connection: Connection, session_id: str, lines: list[dict],
@@ -204,13 +215,17 @@ def _store_while_bot(connection: Connection, session_id: str, lines: list[dict],
 
 
 def store_bot_replies(session_id: str, replies: list[dict]) -> ChatReply:
-    lines, handoff_reason = _bot_lines(replies)
+    lines, handoff_reason, fallback = _bot_lines(replies)
     if handoff_reason is None:  # the usual case, on a bare connection: it is on every message's path
         with connection_transaction() as connection:
             stored, state = _store_while_bot(connection, session_id, lines, len(replies))
+            if stored is not None and fallback:
+                _mark_not_understood(connection, session_id)
             return ChatReply(messages=to_out(stored or [], connection), state=state)
     with transaction() as session:
         stored, state = _store_while_bot(session.connection(), session_id, lines, len(replies))
+        if stored is not None and fallback:
+            _mark_not_understood(session.connection(), session_id)
         if stored is None:
             return ChatReply(messages=[], state=state)
         # The bot asked for a person: queue the chat, or, when nobody can come, make a ticket.

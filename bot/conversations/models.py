@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 import bot.users.models  # noqa: F401 - registers `users`, which agent_id refers to
@@ -50,6 +50,8 @@ class Message(Base):
     payload: Mapped[str | None] = mapped_column(String(500))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A customer's line the bot did not understand (its fallback answered it).
+    fallback: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Handoff(Base):

@@ -80,7 +80,7 @@ def insert_lines(*, connection: Connection, conversation_id: str, lines: list[di
     for line in lines:
         if line.get("sender") not in SENDERS:
             raise ConversationError(f"unknown sender {line.get('sender')!r}")
-        rows.append({"text": "", "buttons": None, "payload": None, "agent_id": None, **line,
+        rows.append({"text": "", "buttons": None, "payload": None, "agent_id": None, "fallback": False, **line,
                      "conversation_id": conversation_id, "created_at": now})
     if not rows:
         return []

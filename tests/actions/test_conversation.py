@@ -116,6 +116,16 @@ async def test_fallback_question_names_the_faq_topic_in_words(domain):
     await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
     assert "shipping times" in texts(dispatcher)[0]
     assert dispatcher.messages[0]["buttons"][1]["payload"] == "/out_of_scope"
+    assert dispatcher.messages[-1]["custom"] == {"fallback": {"stage": "ask_affirmation"}}  # for the API only
+
+
+async def test_a_fallback_with_no_guess_asks_to_rephrase_and_signals_it_too(domain):
+    tracker = make_tracker("asdf qwer", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.6}]
+    dispatcher = CollectingDispatcher()
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_ask_rephrase"
+    assert dispatcher.messages[-1]["custom"] == {"fallback": {"stage": "ask_affirmation"}}
 
 
 async def test_no_thanks_right_after_the_offer_declines_the_survey(app_db, domain):

@@ -25,6 +25,9 @@ class FakeRasa:
         if message in ("a person please", "/request_human"):
             return [{"text": "I'm connecting you with a member of our team."},
                     {"custom": {"handoff": {"reason": "requested"}}}]
+        if message.startswith("gibberish"):
+            return [{"text": "Sorry, I'm not sure I understood. Could you say it another way?"},
+                    {"custom": {"fallback": {"stage": "ask_affirmation"}}}]
         return [{"text": f"You said: {message}"}]
 
     async def send(self, sender: str, message: str) -> list[dict]:

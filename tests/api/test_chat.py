@@ -163,3 +163,15 @@ def test_a_session_opened_with_greet_gets_the_greeting_and_no_customer_line(clie
     assert [m["sender"] for m in stored] == ["bot"]
     plain = client.post("/api/v1/chat/sessions", json={}).json()
     assert plain["messages"] == [] and len(rasa.received) == 1
+
+
+def test_a_line_the_bot_did_not_understand_is_flagged_and_the_signal_not_shown(client):
+    session_id, headers = start(client)
+    say(client, session_id, headers, text="hi")
+    reply = say(client, session_id, headers, text="gibberish zzz")
+    assert [m["text"] for m in reply.json()["messages"]] == [
+        "Sorry, I'm not sure I understood. Could you say it another way?"]
+    with transaction() as session:
+        flagged = session.execute(select(Message.text, Message.fallback).where(
+            Message.conversation_id == session_id, Message.sender == "customer").order_by(Message.id)).all()
+    assert [tuple(row) for row in flagged] == [("hi", False), ("gibberish zzz", True)]

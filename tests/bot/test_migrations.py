@@ -16,7 +16,7 @@ from bot.db import Base, import_all_models, make_engine
 
 APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items"}
-HEAD = "0008"
+HEAD = "0009"
 
 
 @pytest.fixture
