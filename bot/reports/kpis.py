@@ -1,0 +1,237 @@
+"""The KPIs: one service behind the dashboard, the reporting API and the exports. Every figure
+is defined in bot/reports/schemas.py; every one is computed in SQL (aggregates, never rows
+fetched into Python), so it holds on a million survey responses."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
+from bot.db import utcnow
+from bot.feedback.models import Feedback
+from bot.reports.period import Period, ReportFilters
+from bot.reports.schemas import BotFigures, Satisfaction, Sla, Speed, Spread, Summary, Volume
+from bot.surveys.models import SurveyAnswer, SurveyResponse
+from bot.tickets.models import Ticket
+from bot.tickets.service import OPEN_STATUSES
+
+TOP_UNRECOGNISED = 10
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def person_held(conversation_id: ColumnElement) -> ColumnElement[bool]:
+    """A person held the conversation at some point (an event moved it to an agent)."""
+    return exists().where(ConversationEvent.conversation_id == conversation_id, ConversationEvent.to_state == "agent")
+
+
+def _ticket_match(conversation_id: ColumnElement, filters: ReportFilters) -> ColumnElement[bool] | None:
+    fields = filters.ticket_fields()
+    if not fields:
+        return None
+    return exists().where(Ticket.conversation_id == conversation_id,
+                          *(getattr(Ticket, name) == value for name, value in fields.items()))
+
+
+def _owner(conversation_id: ColumnElement, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    if filters.owner is None:
+        return []
+    held = person_held(conversation_id)
+    return [conversation_id.is_not(None), held if filters.owner == "human" else not_(held)]
+
+
+def chat_conditions(conversation_id: ColumnElement, filters: ReportFilters, *,
+                    agent: ColumnElement | None = None) -> list[ColumnElement[bool]]:
+    """Filters for anything that belongs to a chat (by its conversation id). `agent` is the
+    column the agent filter compares with; by default, the conversation's agent."""
+    conditions = _owner(conversation_id, filters)
+    if filters.agent_id is not None:
+        if agent is None:
+            conditions.append(exists().where(Conversation.id == conversation_id,
+                                             Conversation.agent_id == filters.agent_id))
+        else:
+            conditions.append(agent == filters.agent_id)
+    ticket = _ticket_match(conversation_id, filters)
+    if ticket is not None:
+        conditions.append(ticket)
+    return conditions
+
+
+def ticket_conditions(filters: ReportFilters) -> list[ColumnElement[bool]]:
+    conditions = _owner(Ticket.conversation_id, filters)
+    if filters.agent_id is not None:
+        conditions.append(Ticket.assignee_id == filters.agent_id)
+    conditions += [getattr(Ticket, name) == value for name, value in filters.ticket_fields().items()]
+    return conditions
+
+
+def within(column: ColumnElement, period: Period) -> ColumnElement[bool]:
+    return and_(column >= period.start, column < period.end)
+
+
+# --- arithmetic --------------------------------------------------------------------------------
+
+
+def seconds_between(session: Session, later: ColumnElement, earlier: ColumnElement) -> ColumnElement[float]:
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def ratio(part: int | float, whole: int | float) -> float | None:
+    return part / whole if whole else None
+
+
+def spread(session: Session, value: ColumnElement, conditions: list[ColumnElement[bool]], source) -> Spread:
+    """Count, p50 and p90 (nearest rank) of `value` over the rows of `source` meeting `conditions`."""
+    count = session.scalar(select(func.count()).select_from(source).where(*conditions)) or 0
+    if not count:
+        return Spread(count=0, median=None, p90=None)
+
+    def nearest_rank(p: int) -> float:
+        rank = math.ceil(p / 100 * count)
+        # To the millisecond: SQLite's julianday arithmetic is off by some microseconds.
+        return round(float(session.scalar(select(value).select_from(source).where(*conditions)
+                                          .order_by(value).offset(rank - 1).limit(1))), 3)
+
+    return Spread(count=count, median=nearest_rank(50), p90=nearest_rank(90))
+
+
+def counts_by(session: Session, column: ColumnElement, conditions: list[ColumnElement[bool]], source) -> dict:
+    rows = session.execute(select(column, func.count()).select_from(source).where(*conditions)
+                           .group_by(column).order_by(column))
+    return {key: n for key, n in rows}
+
+
+# --- the figures -------------------------------------------------------------------------------
+
+
+def satisfaction(session: Session, period: Period, filters: ReportFilters) -> Satisfaction:
+    responses = [within(SurveyResponse.started_at, period), *chat_conditions(SurveyResponse.conversation_id, filters)]
+    offered, completed = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((SurveyResponse.completed, 1), else_=0)), 0))
+        .where(*responses)).one()
+    in_period = select(SurveyResponse.id).where(*responses)
+    answers = [SurveyAnswer.response_id.in_(in_period), SurveyAnswer.score.is_not(None)]
+
+    csat_count, csat_mean, satisfied = session.execute(
+        select(func.count(), func.avg(SurveyAnswer.score),
+               func.coalesce(func.sum(case((SurveyAnswer.score >= 4, 1), else_=0)), 0))
+        .where(*answers, SurveyAnswer.position == 0, SurveyAnswer.question_type == "rating_1_5")).one()
+    dimensions = session.execute(
+        select(SurveyAnswer.question_key, func.avg(SurveyAnswer.score))
+        .where(*answers, SurveyAnswer.position > 0, SurveyAnswer.question_type == "rating_1_5")
+        .group_by(SurveyAnswer.question_key).order_by(SurveyAnswer.question_key)).all()
+    nps_count, promoters, detractors = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((SurveyAnswer.score >= 9, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((SurveyAnswer.score <= 6, 1), else_=0)), 0))
+        .where(*answers, SurveyAnswer.question_type == "nps_0_10")).one()
+    solved_count, solved_yes = session.execute(
+        select(func.count(), func.coalesce(func.sum(SurveyAnswer.score), 0))
+        .where(*answers, SurveyAnswer.question_key == "solved", SurveyAnswer.question_type == "yes_no")).one()
+    return Satisfaction(
+        surveys_offered=offered, surveys_completed=completed, response_rate=ratio(completed, offered),
+        csat_answers=csat_count, csat_mean=float(csat_mean) if csat_count else None,
+        csat_satisfied=ratio(satisfied, csat_count),
+        dimensions={key: float(mean) for key, mean in dimensions},
+        nps=100 * (promoters - detractors) / nps_count if nps_count else None, nps_answers=nps_count,
+        solved_rate=ratio(solved_yes, solved_count), solved_answers=solved_count)
+
+
+def speed(session: Session, period: Period, filters: ReportFilters) -> Speed:
+    tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
+    handoffs = [within(Handoff.requested_at, period),
+                *chat_conditions(Handoff.conversation_id, filters, agent=Handoff.agent_id)]
+    queued, abandoned = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((Handoff.status == "cancelled", 1), else_=0)), 0))
+        .where(*handoffs, Handoff.status != "unavailable")).one()
+    return Speed(
+        first_response=spread(session, seconds_between(session, Ticket.first_responded_at, Ticket.created_at),
+                              [*tickets, Ticket.first_responded_at.is_not(None)], Ticket),
+        resolution=spread(session, seconds_between(session, Ticket.resolved_at, Ticket.created_at),
+                          [*tickets, Ticket.resolved_at.is_not(None)], Ticket),
+        handoff_wait=spread(session, seconds_between(session, Handoff.claimed_at, Handoff.requested_at),
+                            [*handoffs, Handoff.claimed_at.is_not(None)], Handoff),
+        queue_abandonment_rate=ratio(abandoned, queued))
+
+
+def sla(session: Session, period: Period, filters: ReportFilters, now: datetime) -> Sla:
+    answered_at = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
+    tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
+
+    def met(done: ColumnElement, due: ColumnElement) -> float | None:
+        decided, on_time = session.execute(
+            select(func.count(), func.coalesce(func.sum(case((and_(done.is_not(None), done <= due), 1), else_=0)), 0))
+            .where(*tickets, or_(done.is_not(None), due < now))).one()
+        return ratio(on_time, decided)
+
+    is_open = [Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters)]
+    late_reply = and_(answered_at.is_(None), Ticket.first_response_due < now)
+    breaching = or_(late_reply, Ticket.resolution_due < now)
+    soon = now + timedelta(hours=1)
+    reply_soon = and_(answered_at.is_(None), Ticket.first_response_due >= now, Ticket.first_response_due < soon)
+    resolve_soon = and_(Ticket.resolution_due >= now, Ticket.resolution_due < soon)
+    breaching_now, due_next_hour = session.execute(
+        select(func.coalesce(func.sum(case((breaching, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((and_(not_(breaching), or_(reply_soon, resolve_soon)), 1), else_=0)), 0))
+        .where(*is_open)).one()
+    return Sla(first_response_met=met(answered_at, Ticket.first_response_due),
+               resolution_met=met(Ticket.resolved_at, Ticket.resolution_due),
+               breaching_now=breaching_now, due_next_hour=due_next_hour)
+
+
+def _customer_wrote(conversation_id: ColumnElement) -> ColumnElement[bool]:
+    return exists().where(Message.conversation_id == conversation_id, Message.sender == "customer")
+
+
+def bot_figures(session: Session, period: Period, filters: ReportFilters) -> BotFigures:
+    chats = [within(Conversation.created_at, period), _customer_wrote(Conversation.id),
+             *chat_conditions(Conversation.id, filters, agent=Conversation.agent_id)]
+    asked = exists().where(Handoff.conversation_id == Conversation.id)
+    ticketed = exists().where(Ticket.conversation_id == Conversation.id)
+    total, contained, handed = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((and_(not_(asked), not_(ticketed)), 1), else_=0)), 0),
+               func.coalesce(func.sum(case((asked, 1), else_=0)), 0)).where(*chats)).one()
+    handoffs = [within(Handoff.requested_at, period),
+                *chat_conditions(Handoff.conversation_id, filters, agent=Handoff.agent_id)]
+    lines = [within(Message.created_at, period), Message.sender == "customer",
+             *chat_conditions(Message.conversation_id, filters)]
+    all_lines, not_understood = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((Message.fallback, 1), else_=0)), 0)).where(*lines)).one()
+    said = func.lower(func.trim(Message.text))
+    top = session.execute(select(said, func.count()).where(*lines, Message.fallback == true())
+                          .group_by(said).order_by(func.count().desc(), said).limit(TOP_UNRECOGNISED)).all()
+    return BotFigures(conversations=total, containment_rate=ratio(contained, total), handoff_rate=ratio(handed, total),
+                      handoffs_by_reason=counts_by(session, Handoff.reason, handoffs, Handoff),
+                      fallback_rate=ratio(not_understood, all_lines),
+                      top_unrecognised=[(text, n) for text, n in top])
+
+
+def volume(session: Session, period: Period, filters: ReportFilters, conversations: int) -> Volume:
+    tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
+    feedback = [within(Feedback.created_at, period), *chat_conditions(Feedback.conversation_id, filters)]
+    by_category = counts_by(session, Feedback.category, feedback, Feedback)
+    return Volume(conversations=conversations,
+                  tickets=session.scalar(select(func.count()).select_from(Ticket).where(*tickets)) or 0,
+                  tickets_by_category=counts_by(session, Ticket.category, tickets, Ticket),
+                  tickets_by_priority=counts_by(session, Ticket.priority, tickets, Ticket),
+                  tickets_by_classification=counts_by(session, Ticket.classification, tickets, Ticket),
+                  feedback=sum(by_category.values()), feedback_by_category=by_category,
+                  complaints=by_category.get("complaint", 0))
+
+
+def summary(*, session: Session, period: Period, filters: ReportFilters | None = None,
+            now: datetime | None = None) -> Summary:
+    filters = filters or ReportFilters()
+    now = now or utcnow()
+    bot = bot_figures(session, period, filters)
+    return Summary(first=period.first, last=period.last, timezone=period.zone, generated_at=now, filters=filters,
+                   satisfaction=satisfaction(session, period, filters), speed=speed(session, period, filters),
+                   sla=sla(session, period, filters, now), bot=bot,
+                   volume=volume(session, period, filters, bot.conversations))
+
