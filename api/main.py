@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth, chat, console, handoffs, logredact, tickets, web
+from api import auth, chat, console, handoffs, logredact, reports, tickets, web
 from api.broker import make_broker
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimits
@@ -48,6 +48,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.include_router(handoffs.router)
     app.include_router(handoffs.conversations_router)
     app.include_router(tickets.router)
+    app.include_router(reports.router)
     app.include_router(console.router)
     web.mount(app)
     if settings.widget_origins:

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     recovery_due_hours: float = Field(default=24.0, gt=0)
     # E-mail of the staff member who owns recovery items no agent handled (empty: unowned).
     manager_on_duty: str | None = None
+    # Reports count whole days in this time zone (empty: BUSINESS_TIMEZONE).
+    report_timezone: str | None = None
+    # The longest range one report or export may cover, in days.
+    report_max_days: int = Field(default=366, ge=1)
     # Retries when the database is locked or briefly unreachable, before apologising.
     db_retry_attempts: int = 4
 

@@ -101,3 +101,22 @@ def overdue(*, session: Session, now: datetime | None = None) -> list[RecoveryIt
     now = now or utcnow()
     return list(session.scalars(select(RecoveryItem).where(RecoveryItem.status != "closed", RecoveryItem.due_at < now)
                                 .order_by(RecoveryItem.due_at)))
+
+
+def list_items(*, session: Session, status: str | None = None, owner_id: int | None = None,
+               unowned: bool = False, overdue_only: bool = False, now: datetime | None = None,
+               limit: int = 500) -> list[RecoveryItem]:
+    """Items not closed by default (status "all" for every one); overdue first, then by due time."""
+    now = now or utcnow()
+    query = select(RecoveryItem)
+    if status is None:
+        query = query.where(RecoveryItem.status != "closed")
+    elif status != "all":
+        query = query.where(RecoveryItem.status == status)
+    if owner_id is not None:
+        query = query.where(RecoveryItem.owner_id == owner_id)
+    if unowned:
+        query = query.where(RecoveryItem.owner_id.is_(None))
+    if overdue_only:
+        query = query.where(RecoveryItem.status != "closed", RecoveryItem.due_at < now)
+    return list(session.scalars(query.order_by(RecoveryItem.due_at, RecoveryItem.id).limit(limit)))

@@ -14,10 +14,11 @@ from bot.conversations.models import Conversation, ConversationEvent, Handoff, M
 from bot.db import utcnow
 from bot.feedback.models import Feedback
 from bot.reports.period import Period, ReportFilters
-from bot.reports.schemas import BotFigures, Satisfaction, Sla, Speed, Spread, Summary, Volume
+from bot.reports.schemas import BotFigures, BreachingTicket, Satisfaction, Sla, Speed, Spread, Summary, Volume
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.tickets.models import Ticket
 from bot.tickets.service import OPEN_STATUSES
+from bot.users.models import User
 
 TOP_UNRECOGNISED = 10
 
@@ -160,6 +161,23 @@ def speed(session: Session, period: Period, filters: ReportFilters) -> Speed:
         queue_abandonment_rate=ratio(abandoned, queued))
 
 
+class SlaWatch:
+    """An open ticket's SLA state at `now`, as SQL conditions: a due time passed and not met
+    (breaching), or one coming within the hour (due soon). A reply counts as the first
+    response; so does resolving without one."""
+
+    def __init__(self, now: datetime) -> None:
+        answered_at = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
+        soon = now + timedelta(hours=1)
+        self.late_reply = and_(answered_at.is_(None), Ticket.first_response_due < now)
+        self.late_resolution = Ticket.resolution_due < now
+        self.breaching = or_(self.late_reply, self.late_resolution)
+        self.reply_soon = and_(answered_at.is_(None), Ticket.first_response_due >= now,
+                               Ticket.first_response_due < soon)
+        self.resolution_soon = and_(Ticket.resolution_due >= now, Ticket.resolution_due < soon)
+        self.only_due_soon = and_(not_(self.breaching), or_(self.reply_soon, self.resolution_soon))
+
+
 def sla(session: Session, period: Period, filters: ReportFilters, now: datetime) -> Sla:
     answered_at = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
     tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
@@ -170,16 +188,11 @@ def sla(session: Session, period: Period, filters: ReportFilters, now: datetime)
             .where(*tickets, or_(done.is_not(None), due < now))).one()
         return ratio(on_time, decided)
 
-    is_open = [Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters)]
-    late_reply = and_(answered_at.is_(None), Ticket.first_response_due < now)
-    breaching = or_(late_reply, Ticket.resolution_due < now)
-    soon = now + timedelta(hours=1)
-    reply_soon = and_(answered_at.is_(None), Ticket.first_response_due >= now, Ticket.first_response_due < soon)
-    resolve_soon = and_(Ticket.resolution_due >= now, Ticket.resolution_due < soon)
+    watch = SlaWatch(now)
     breaching_now, due_next_hour = session.execute(
-        select(func.coalesce(func.sum(case((breaching, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((and_(not_(breaching), or_(reply_soon, resolve_soon)), 1), else_=0)), 0))
-        .where(*is_open)).one()
+        select(func.coalesce(func.sum(case((watch.breaching, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((watch.only_due_soon, 1), else_=0)), 0))
+        .where(Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters))).one()
     return Sla(first_response_met=met(answered_at, Ticket.first_response_due),
                resolution_met=met(Ticket.resolved_at, Ticket.resolution_due),
                breaching_now=breaching_now, due_next_hour=due_next_hour)
@@ -226,12 +239,38 @@ def volume(session: Session, period: Period, filters: ReportFilters, conversatio
 
 
 def summary(*, session: Session, period: Period, filters: ReportFilters | None = None,
-            now: datetime | None = None) -> Summary:
+            now: datetime | None = None, with_previous: bool = False) -> Summary:
+    """Every figure for the period; with `with_previous`, also for as many days just before."""
     filters = filters or ReportFilters()
     now = now or utcnow()
     bot = bot_figures(session, period, filters)
     return Summary(first=period.first, last=period.last, timezone=period.zone, generated_at=now, filters=filters,
                    satisfaction=satisfaction(session, period, filters), speed=speed(session, period, filters),
                    sla=sla(session, period, filters, now), bot=bot,
-                   volume=volume(session, period, filters, bot.conversations))
+                   volume=volume(session, period, filters, bot.conversations),
+                   previous=summary(session=session, period=period.previous(), filters=filters, now=now)
+                   if with_previous else None)
+
+
+def sla_watch(*, session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
+              limit: int = 500) -> list[BreachingTicket]:
+    """Open tickets breaching an SLA now, then those due within the hour; earliest due first."""
+    filters, now = filters or ReportFilters(), now or utcnow()
+    watch = SlaWatch(now)
+    rows = session.execute(
+        select(Ticket, User.name, watch.late_reply, watch.late_resolution, watch.reply_soon, watch.resolution_soon)
+        .outerjoin(User, User.id == Ticket.assignee_id)
+        .where(Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters), or_(watch.breaching, watch.only_due_soon))
+        .order_by(Ticket.first_response_due, Ticket.id).limit(limit)).all()
+    out = []
+    for ticket, name, late_reply, late_resolution, reply_soon, resolution_soon in rows:
+        missed = [what for what, late in (("first_response", late_reply), ("resolution", late_resolution)) if late]
+        soon = None if missed else ("first_response" if reply_soon else "resolution" if resolution_soon else None)
+        unmet = [ticket.resolution_due] + ([ticket.first_response_due] if ticket.first_responded_at is None
+                                           and ticket.resolved_at is None else [])
+        out.append(BreachingTicket(reference=ticket.reference, subject=ticket.subject, priority=ticket.priority,
+                                   status=ticket.status, assignee_id=ticket.assignee_id, assignee_name=name,
+                                   missed=missed, due_soon=soon, next_due=min(unmet)))
+    out.sort(key=lambda item: (not item.missed, item.next_due))
+    return out
 

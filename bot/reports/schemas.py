@@ -94,3 +94,45 @@ class Summary(BaseModel):
     sla: Sla
     bot: BotFigures
     volume: Volume
+    previous: Summary | None = Field(default=None, description="the same figures for as many days just before "
+                                     "(for the change against the previous period)")
+
+
+class BreachingTicket(BaseModel):
+    reference: str
+    subject: str
+    priority: str
+    status: str
+    assignee_id: int | None
+    assignee_name: str | None
+    missed: list[str] = Field(description="'first_response' and/or 'resolution': due times passed and not met")
+    due_soon: str | None = Field(description="the due time coming up within the hour, when not breaching")
+    next_due: datetime = Field(description="the earliest due time not met (passed or coming)")
+
+
+class RecoveryOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: int
+    source: str
+    reason: str
+    conversation_id: str | None
+    ticket_id: int | None
+    survey_response_id: int | None
+    feedback_id: int | None
+    owner_id: int | None
+    owner_name: str | None = None
+    status: str
+    due_at: datetime
+    overdue: bool = False
+    outcome: str | None
+    created_at: datetime
+    contacted_at: datetime | None
+    closed_at: datetime | None
+
+
+class Breaches(BaseModel):
+    generated_at: datetime
+    tickets: list[BreachingTicket] = Field(description="open tickets breaching an SLA now, then those due within "
+                                           "the hour; earliest due first")
+    recovery: list[RecoveryOut] = Field(description="recovery items not closed, overdue first, then by due time")

@@ -4,9 +4,11 @@ every route the API documents. A new route fails this test until it is placed in
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from bot.recovery.models import RecoveryItem
 from tests.api.support import queued_customer, staff
-from tests.factories import make_ticket
+from tests.factories import make_feedback, make_ticket
 
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/chat/sessions"),
           ("GET", "/health")}
@@ -25,11 +27,13 @@ AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
 # Agent routes that act in a live chat: only the agent holding it (others get 403).
 HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
-MANAGER = {("GET", "/api/v1/users")}
+MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET", "/api/v1/reports/breaches"),
+           ("GET", "/api/v1/recovery-items"), ("PATCH", "/api/v1/recovery-items/{item_id}")}
 BODIES = {"/api/v1/auth/me/presence": {"presence": "online"}, "/api/v1/tickets": {"description": "x",
                                                                                      "category": "other"},
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
-          "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {}}
+          "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {},
+          "/api/v1/recovery-items/{item_id}": {"status": "contacted"}}
 
 
 def documented(client) -> set[tuple[str, str]]:
@@ -51,8 +55,10 @@ def world(client):
     handoff_id = client.get("/api/v1/handoffs", headers=ann).json()[0]["id"]
     with transaction() as session:
         reference = make_ticket(session).reference
+        complaint = make_feedback(session, category="complaint")  # opens a recovery item
+        item_id = session.scalar(select(RecoveryItem.id).where(RecoveryItem.feedback_id == complaint.id))
     values = {"session_id": session_id, "conversation_id": session_id, "handoff_id": str(handoff_id),
-              "reference": reference}
+              "reference": reference, "item_id": str(item_id)}
     return {"values": values, "customer": customer, "other_customer": other, "ann": ann,
             "meg": staff(client, "meg")}
 

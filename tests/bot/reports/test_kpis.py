@@ -10,7 +10,7 @@ import pytest
 
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.feedback.models import Feedback
-from bot.reports.kpis import summary
+from bot.reports.kpis import sla_watch, summary
 from bot.reports.period import Period, PeriodError, ReportFilters, make_period
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.tickets.models import Ticket
@@ -228,3 +228,21 @@ def test_ranges_are_checked():
         make_period(date(2026, 3, 9), date(2026, 3, 1), zone="UTC", max_days=366, today=today)
     with pytest.raises(PeriodError, match="at most 31 days"):
         make_period(date(2026, 1, 1), date(2026, 3, 1), zone="UTC", max_days=31, today=today)
+
+
+def test_the_previous_period_is_as_many_days_just_before(session, world):
+    figures = summary(session=session, period=WEEK, now=NOW, with_previous=True)
+    before = figures.previous
+    assert (before.first, before.last, before.previous) == (date(2026, 2, 23), date(2026, 3, 1), None)
+    assert before.bot.conversations == 1 and before.bot.fallback_rate == 1          # c8: "too early"
+    assert before.satisfaction.csat_mean == 1 and before.speed.queue_abandonment_rate == 1
+    assert before.volume.complaints == 1                                            # FB-0
+
+
+def test_the_sla_watch_lists_breaches_first_then_what_is_due_within_the_hour(session, world):
+    watch = sla_watch(session=session, now=NOW)
+    assert [(t.reference, t.missed, t.due_soon, t.next_due) for t in watch] == [
+        ("T0", ["first_response", "resolution"], None, at(1, 11)),
+        ("T2", ["first_response", "resolution"], None, at(6, 14)),
+        ("T4", [], "first_response", NOW + timedelta(minutes=30))]
+    assert [t.reference for t in sla_watch(session=session, filters=ReportFilters(owner="bot"), now=NOW)] == ["T2"]

@@ -1,0 +1,128 @@
+"""Managers' reports: the KPI summary, the SLA watch, and service-recovery items. The same
+service (bot/reports) feeds the dashboard and the exports, so the numbers agree everywhere."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from api.chat import agent_names
+from api.deps import SessionDep, require_role
+from bot.db import utcnow
+from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
+from bot.recovery.service import RecoveryError, list_items, update_item
+from bot.reports.kpis import sla_watch, summary
+from bot.reports.period import Period, PeriodError, ReportFilters, make_period
+from bot.reports.schemas import Breaches, RecoveryOut, Summary
+from bot.settings import get_settings
+from bot.users.models import User
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+Manager = Annotated[User, Depends(require_role("manager"))]
+
+
+def report_zone() -> str:
+    settings = get_settings()
+    return settings.report_timezone or settings.business_timezone
+
+
+def period_of(first: date | None, last: date | None) -> Period:
+    """The period asked for, or 422 saying what is wrong with it."""
+    settings, zone = get_settings(), report_zone()
+    try:
+        return make_period(first, last, zone=zone, max_days=settings.report_max_days,
+                           today=datetime.now(ZoneInfo(zone)).date())
+    except PeriodError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+
+
+def checked(filters: ReportFilters) -> ReportFilters:
+    """Filters must name things that exist (422 with the allowed values otherwise)."""
+    categories = [category.key for category in get_settings().ticket_categories]
+    if filters.category is not None and filters.category not in categories:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"unknown category {filters.category!r}; one of: {', '.join(categories)}")
+    return filters
+
+
+First = Annotated[date | None, Query(alias="from", description="first day (YYYY-MM-DD, report time zone); "
+                                     "default: 29 days before `to`")]
+Last = Annotated[date | None, Query(alias="to", description="last day, included; default: today")]
+Filters = Annotated[ReportFilters, Query()]
+
+
+@router.get("/reports/summary", response_model=Summary)
+def report_summary(session: SessionDep, _: Manager, first: First = None, last: Last = None,
+                   filters: Filters = None) -> Summary:
+    """Every KPI for the period (whole days in REPORT_TIMEZONE), with the same figures for as
+    many days before. Each field's description is its definition."""
+    return summary(session=session, period=period_of(first, last), filters=checked(filters or ReportFilters()),
+                   with_previous=True)
+
+
+def recovery_out(items: list[RecoveryItem], names: dict[int, str]) -> list[RecoveryOut]:
+    now = utcnow()
+    out = []
+    for item in items:
+        one = RecoveryOut.model_validate(item)
+        one.owner_name = names.get(item.owner_id) if item.owner_id else None
+        one.overdue = item.status != "closed" and item.due_at < now
+        out.append(one)
+    return sorted(out, key=lambda one: (not one.overdue, one.due_at))
+
+
+@router.get("/reports/breaches", response_model=Breaches)
+def report_breaches(session: SessionDep, _: Manager, filters: Filters = None) -> Breaches:
+    """What needs action now: SLA breaches and tickets due within the hour, and the recovery
+    items not closed yet (overdue first)."""
+    filters = checked(filters or ReportFilters())
+    items = list_items(session=session)
+    names = agent_names(session, {item.owner_id for item in items if item.owner_id})
+    return Breaches(generated_at=utcnow(), tickets=sla_watch(session=session, filters=filters),
+                    recovery=recovery_out(items, names))
+
+
+@router.get("/recovery-items", response_model=list[RecoveryOut])
+def recovery_items(session: SessionDep, _: Manager,
+                   status_: Annotated[Literal["open", "contacted", "closed", "all"] | None,
+                                      Query(alias="status", description="default: all but closed")] = None,
+                   owner: Annotated[str | None, Query(description="a user id, or 'none'")] = None,
+                   overdue: bool = False) -> list[RecoveryOut]:
+    """Service-recovery items, overdue first."""
+    owner_id, unowned = None, False
+    if owner == "none":
+        unowned = True
+    elif owner is not None:
+        if not owner.isdigit():
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="owner is a user id or 'none'")
+        owner_id = int(owner)
+    items = list_items(session=session, status=status_, owner_id=owner_id, unowned=unowned, overdue_only=overdue)
+    return recovery_out(items, agent_names(session, {item.owner_id for item in items if item.owner_id}))
+
+
+class RecoveryPatch(BaseModel):
+    status: Literal[RECOVERY_STATUSES] | None = None
+    owner_id: int | None = Field(default=None, description="a staff member's id; null (given) unassigns")
+    due_at: datetime | None = None
+    outcome: str | None = Field(default=None, min_length=1, max_length=5000)
+
+
+@router.patch("/recovery-items/{item_id}", response_model=RecoveryOut)
+def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep, _: Manager) -> RecoveryOut:
+    """Move an item on (open -> contacted -> closed; closing needs an outcome), give it an
+    owner or a new due time. All the changes or none (409 for a refused one)."""
+    item = session.get(RecoveryItem, item_id)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such recovery item")
+    if body.due_at is not None and body.due_at.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="due_at needs a time zone offset")
+    try:
+        update_item(session=session, item=item, status=body.status, owner_id=body.owner_id,
+                    set_owner="owner_id" in body.model_fields_set, due_at=body.due_at, outcome=body.outcome)
+    except RecoveryError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    return recovery_out([item], agent_names(session, {item.owner_id} if item.owner_id else set()))[0]

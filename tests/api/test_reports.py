@@ -1,0 +1,98 @@
+"""The reporting API: the same numbers as the KPI service, ranges and filters checked, and
+recovery items moved on by managers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from bot.db import transaction
+from bot.recovery.models import RecoveryItem
+from bot.reports.kpis import summary
+from bot.reports.period import Period
+from tests.api.support import staff
+from tests.factories import make_feedback, make_ticket
+
+
+def test_the_summary_is_the_services_numbers_with_the_previous_period(client):
+    today = datetime.now(timezone.utc).date()
+    with transaction() as session:
+        make_ticket(session, now=datetime.now(timezone.utc) - timedelta(hours=1))
+        make_ticket(session, now=datetime.now(timezone.utc) - timedelta(days=10), category="billing_payments",
+                    description="I was charged twice")
+    meg = staff(client, "meg")
+    answer = client.get("/api/v1/reports/summary", params={"from": (today - timedelta(days=6)).isoformat(),
+                                                           "to": today.isoformat()}, headers=meg)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["volume"]["tickets"] == 1 and body["previous"]["volume"]["tickets"] == 1
+    assert body["previous"]["first"] == (today - timedelta(days=13)).isoformat()
+    with transaction() as session:
+        expected = summary(session=session, period=Period(today - timedelta(days=6), today, "UTC"),
+                           with_previous=True, now=datetime.fromisoformat(body["generated_at"]))
+    assert body == expected.model_dump(mode="json")
+    billing = client.get("/api/v1/reports/summary", params={"category": "billing_payments", "to": today.isoformat()},
+                         headers=meg).json()
+    assert billing["volume"]["tickets"] == 1 and billing["filters"]["category"] == "billing_payments"
+    assert billing["first"] == (today - timedelta(days=29)).isoformat()  # 30 days by default
+
+
+def test_ranges_and_filters_are_checked_with_clear_errors(client):
+    meg = staff(client, "meg")
+
+    def detail(**params):
+        answer = client.get("/api/v1/reports/summary", params=params, headers=meg)
+        assert answer.status_code == 422, answer.text
+        return str(answer.json()["detail"])
+
+    assert "is after 'to'" in detail(**{"from": "2026-03-09", "to": "2026-03-01"})
+    assert "at most 366 days" in detail(**{"from": "2024-01-01", "to": "2026-03-01"})
+    assert "one of: orders_shipping, returns_refunds" in detail(category="nonsense")
+    assert "priority" in detail(priority="whenever")
+    assert "owner" in detail(owner="robot")
+    assert "from" in detail(**{"from": "last tuesday"})
+    assert "agent_id" in detail(agent_id="1 OR 1=1")
+
+
+def test_agents_get_403_on_every_report(client):
+    ann = staff(client, "ann")
+    for path in ("/api/v1/reports/summary", "/api/v1/reports/breaches", "/api/v1/recovery-items"):
+        assert client.get(path, headers=ann).status_code == 403
+    assert client.patch("/api/v1/recovery-items/1", json={"status": "contacted"}, headers=ann).status_code == 403
+
+
+def test_a_manager_follows_a_complaint_up_to_the_end(client):
+    meg, ann = staff(client, "meg"), staff(client, "ann")
+    ann_id = client.get("/api/v1/auth/me", headers=ann).json()["id"]
+    with transaction() as session:
+        complaint = make_feedback(session, category="complaint", text="Nobody called back.")
+        item_id = session.scalar(select(RecoveryItem.id).where(RecoveryItem.feedback_id == complaint.id))
+    [listed] = client.get("/api/v1/recovery-items", headers=meg).json()
+    assert (listed["id"], listed["status"], listed["owner_id"]) == (item_id, "open", None)
+    assert listed["overdue"] is True  # the factory's complaint is from March 2026, due 24 h later
+    breaches = client.get("/api/v1/reports/breaches", headers=meg).json()
+    assert [item["id"] for item in breaches["recovery"]] == [item_id]
+
+    url = f"/api/v1/recovery-items/{item_id}"
+    moved = client.patch(url, json={"status": "contacted", "owner_id": ann_id,
+                                    "due_at": "2030-01-01T09:00:00+01:00"}, headers=meg)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.json()["owner_name"], moved.json()["overdue"]) == ("contacted", "Ann", False)
+    refused = client.patch(url, json={"status": "closed"}, headers=meg)
+    assert refused.status_code == 409 and "outcome" in refused.json()["detail"]
+    assert client.patch(url, json={"due_at": "2030-01-01T09:00:00"}, headers=meg).status_code == 422
+    closed = client.patch(url, json={"status": "closed", "outcome": "Called; apologised; refunded."}, headers=meg)
+    assert closed.json()["status"] == "closed" and closed.json()["closed_at"] is not None
+    assert client.get("/api/v1/recovery-items", headers=meg).json() == []
+    assert len(client.get("/api/v1/recovery-items", params={"status": "all"}, headers=meg).json()) == 1
+    assert client.patch("/api/v1/recovery-items/999", json={"status": "closed"}, headers=meg).status_code == 404
+
+
+def test_the_breaches_list_shows_late_tickets(client):
+    meg = staff(client, "meg")
+    with transaction() as session:
+        late = make_ticket(session, now=datetime.now(timezone.utc) - timedelta(days=3)).reference
+        make_ticket(session, now=datetime.now(timezone.utc))  # just opened: not due yet
+    tickets = client.get("/api/v1/reports/breaches", headers=meg).json()["tickets"]
+    assert [(t["reference"], t["missed"]) for t in tickets] == [(late, ["first_response", "resolution"])]
