@@ -1,20 +1,34 @@
-"""Managers' reports: the KPI summary, the SLA watch, and service-recovery items. The same
+"""Managers' reports: the KPI summary, the SLA watch, service-recovery items and exports. The same
 service (bot/reports) feeds the dashboard and the exports, so the numbers agree everywhere."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.chat import agent_names
 from api.deps import SessionDep, require_role
-from bot.db import utcnow
+from bot.db import read_transaction, utcnow
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
 from bot.recovery.service import RecoveryError, list_items, update_item
+from bot.reports.exports import (
+    MEDIA_TYPES,
+    Dataset,
+    Export,
+    Format,
+    build_export,
+    csv_chunks,
+    ndjson_chunks,
+    write_xlsx,
+)
 from bot.reports.kpis import sla_watch, summary
 from bot.reports.period import Period, PeriodError, ReportFilters, make_period
 from bot.reports.schemas import Breaches, RecoveryOut, Summary
@@ -126,3 +140,52 @@ def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep,
     except RecoveryError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
     return recovery_out([item], agent_names(session, {item.owner_id} if item.owner_id else set()))[0]
+
+
+EXTENSIONS = {"csv": "csv", "ndjson": "ndjson", "xlsx": "xlsx"}
+CHUNK = 1 << 16  # bytes of a finished workbook sent at a time
+
+
+def export_body(stack: ExitStack, export: Export, file_format: str) -> Iterator[bytes]:
+    """The file, chunk by chunk; the read transaction (and any temporary file) ends with it,
+    also when the client goes away half-way."""
+    try:
+        if file_format == "csv":
+            yield from csv_chunks(export.columns, export.rows)
+        elif file_format == "ndjson":
+            yield from ndjson_chunks(export.columns, export.rows)
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="export-"))
+            path = f"{folder}/{export.dataset}.xlsx"
+            write_xlsx(path, export.dataset, export.columns, export.rows)
+            with open(path, "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+    finally:
+        stack.close()
+
+
+@router.get("/exports/{dataset}", response_class=StreamingResponse,
+            responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()},
+                             "description": "the file, streamed"}})
+def export_dataset(dataset: Dataset, _: Manager, first: First = None, last: Last = None, filters: Filters = None,
+                   file_format: Annotated[Format, Query(alias="format")] = "csv",
+                   redact: Annotated[bool, Query(description="mask e-mails, phone and card numbers in every "
+                                                             "free-text column")] = False) -> StreamingResponse:
+    """One dataset for the period and filters, as a download: `survey_responses` (a row per
+    response, a column per question asked in the period), `feedback` (with its recovery item),
+    `tickets` (with SLA due, met and timings), `conversations` (the fact table: a row per chat).
+    Times are ISO 8601 with the report time zone's offset; CSV is UTF-8 with a BOM, and cells
+    that a spreadsheet would run as formulas start with an apostrophe."""
+    period, filters = period_of(first, last), checked(filters or ReportFilters())
+    stack = ExitStack()
+    try:
+        connection = stack.enter_context(read_transaction())
+        export = build_export(connection, dataset, period, filters, redact=redact)
+    except BaseException:
+        stack.close()
+        raise
+    name = f"{dataset}_{period.first.isoformat()}_{period.last.isoformat()}.{EXTENSIONS[file_format]}"
+    return StreamingResponse(export_body(stack, export, file_format), media_type=MEDIA_TYPES[file_format],
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "X-Row-Count": str(export.count)})

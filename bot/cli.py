@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
+from pathlib import Path
 
 from bot.settings import get_settings
 
@@ -113,6 +115,49 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    """Write one dataset to a file (as `GET /api/v1/exports/{dataset}`), with a progress bar on a
+    terminal. The file appears only when complete: it is written as FILE.part, then renamed."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pydantic import ValidationError
+    from tqdm import tqdm
+
+    from bot.db import read_transaction
+    from bot.reports.exports import build_export, csv_chunks, ndjson_chunks, write_xlsx
+    from bot.reports.period import PeriodError, ReportFilters, make_period
+
+    settings = get_settings()
+    zone = settings.report_timezone or settings.business_timezone
+    try:
+        period = make_period(args.first, args.last, zone=zone, max_days=settings.report_max_days,
+                             today=datetime.now(ZoneInfo(zone)).date())
+        filters = ReportFilters(agent_id=args.agent_id, category=args.category, priority=args.priority,
+                                classification=args.classification, owner=args.owner)
+    except (PeriodError, ValidationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    target = Path(args.output)
+    part = target.with_name(target.name + ".part")
+    try:
+        with read_transaction() as connection:
+            export = build_export(connection, args.dataset, period, filters, redact=args.redact)
+            rows = tqdm(export.rows, total=export.count, unit=" rows", disable=None, file=sys.stderr)
+            if args.format == "xlsx":
+                write_xlsx(str(part), export.dataset, export.columns, rows)
+            else:
+                chunks = csv_chunks if args.format == "csv" else ndjson_chunks
+                with open(part, "wb") as handle:
+                    for chunk in chunks(export.columns, rows):
+                        handle.write(chunk)
+        part.replace(target)
+    finally:
+        part.unlink(missing_ok=True)
+    print(f"wrote {export.count} {args.dataset} rows ({period.first} to {period.last}) to {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +194,21 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--role", choices=["agent", "manager", "admin"],
                        help="for create (default: agent); for list, only this role")
     users.set_defaults(handler=_users)
+
+    export = commands.add_parser("export", help="write survey responses, feedback, tickets or conversations to a file")
+    export.add_argument("dataset", choices=["survey_responses", "feedback", "tickets", "conversations"])
+    export.add_argument("--format", choices=["csv", "xlsx", "ndjson"], default="csv")
+    export.add_argument("--from", dest="first", type=date.fromisoformat, help="first day, YYYY-MM-DD "
+                        "(default: 29 days before --to)")
+    export.add_argument("--to", dest="last", type=date.fromisoformat, help="last day, included (default: today)")
+    export.add_argument("-o", "--output", required=True, help="the file to write")
+    export.add_argument("--redact", action="store_true", help="mask e-mails, phone and card numbers in free text")
+    export.add_argument("--agent-id", type=int)
+    export.add_argument("--category")
+    export.add_argument("--priority")
+    export.add_argument("--classification")
+    export.add_argument("--owner", choices=["bot", "human"])
+    export.set_defaults(handler=_export)
 
     shell = commands.add_parser("shell", help="chat with the assistant in this terminal")
     shell.set_defaults(handler=_shell)

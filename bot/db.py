@@ -50,6 +50,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+READ_ONLY = "support_read_only"  # execution option: this transaction only reads
+
+
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     # pysqlite opens transactions on its own (only before a write), so a SAVEPOINT
     # became the outermost transaction and its RELEASE committed mid unit of work.
@@ -68,7 +71,12 @@ def _begin_sqlite(connection) -> None:
     # BEGIN that reads and then writes fails at once with "database is locked" when another
     # connection committed in between (SQLite cannot upgrade a stale read snapshot), which
     # concurrent chat writes made happen. Transactions are short, so serialising them is cheap.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction (`read_transaction`, e.g. a long export) takes no lock: in WAL mode
+    # it reads a snapshot while others write.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -110,6 +118,17 @@ def connection_transaction(engine: Engine | None = None) -> Iterator[Connection]
     message's writes): commit on success, roll back on any error."""
     with (engine or get_engine()).begin() as connection:
         yield connection
+
+
+@contextmanager
+def read_transaction(engine: Engine | None = None) -> Iterator[Connection]:
+    """A transaction that only reads, for long reads (exports): on SQLite it holds no write
+    lock; on PostgreSQL rows are streamed from a server-side cursor. Always rolled back."""
+    with (engine or get_engine()).connect() as connection:
+        connection = connection.execution_options(**{READ_ONLY: True}, stream_results=True, max_row_buffer=2000)
+        with connection.begin() as work:
+            yield connection
+            work.rollback()
 
 
 def import_all_models() -> None:

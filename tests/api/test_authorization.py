@@ -28,7 +28,8 @@ AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
 HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
 MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET", "/api/v1/reports/breaches"),
-           ("GET", "/api/v1/recovery-items"), ("PATCH", "/api/v1/recovery-items/{item_id}")}
+           ("GET", "/api/v1/recovery-items"), ("PATCH", "/api/v1/recovery-items/{item_id}"),
+           ("GET", "/api/v1/exports/{dataset}")}
 BODIES = {"/api/v1/auth/me/presence": {"presence": "online"}, "/api/v1/tickets": {"description": "x",
                                                                                      "category": "other"},
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
@@ -58,7 +59,7 @@ def world(client):
         complaint = make_feedback(session, category="complaint")  # opens a recovery item
         item_id = session.scalar(select(RecoveryItem.id).where(RecoveryItem.feedback_id == complaint.id))
     values = {"session_id": session_id, "conversation_id": session_id, "handoff_id": str(handoff_id),
-              "reference": reference, "item_id": str(item_id)}
+              "reference": reference, "item_id": str(item_id), "dataset": "tickets"}
     return {"values": values, "customer": customer, "other_customer": other, "ann": ann,
             "meg": staff(client, "meg")}
 
