@@ -29,7 +29,7 @@ from bot.reports.exports import (
     ndjson_chunks,
     write_xlsx,
 )
-from bot.reports.kpis import sla_watch, summary
+from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
 from bot.reports.period import Period, PeriodError, ReportFilters, make_period
 from bot.reports.schemas import Breaches, RecoveryOut, Summary
 from bot.settings import get_settings
@@ -76,6 +76,33 @@ def report_summary(session: SessionDep, _: Manager, first: First = None, last: L
     many days before. Each field's description is its definition."""
     return summary(session=session, period=period_of(first, last), filters=checked(filters or ReportFilters()),
                    with_previous=True)
+
+
+class Point(BaseModel):
+    day: date
+    value: float | None = Field(description="null when there was nothing to measure that day")
+
+
+class Series(BaseModel):
+    metric: str
+    description: str
+    interval: Literal["day"]
+    points: list[Point]
+
+
+MetricName = Literal[tuple(METRICS)]
+
+
+@router.get("/reports/timeseries", response_model=Series)
+def report_timeseries(session: SessionDep, _: Manager, metric: Annotated[MetricName, Query()],
+                      interval: Literal["day"] = "day", first: First = None, last: Last = None,
+                      filters: Filters = None) -> Series:
+    """One summary figure for each day of the period (the trend charts): each point is the
+    summary's own figure computed over that day."""
+    period, filters = period_of(first, last), checked(filters or ReportFilters())
+    points = timeseries(session=session, metric=metric, period=period, filters=filters)
+    return Series(metric=metric, description=METRICS[metric][0], interval=interval,
+                  points=[Point(day=day, value=value) for day, value in points])
 
 
 def recovery_out(items: list[RecoveryItem], names: dict[int, str]) -> list[RecoveryOut]:

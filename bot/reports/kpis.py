@@ -5,7 +5,8 @@ fetched into Python), so it holds on a million survey responses."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, true
 from sqlalchemy.orm import Session
@@ -274,3 +275,34 @@ def sla_watch(*, session: Session, filters: ReportFilters | None = None, now: da
     out.sort(key=lambda item: (not item.missed, item.next_due))
     return out
 
+
+
+# One figure of the summary per day, for the trend charts: name -> (what it is, how to read it).
+METRICS: dict[str, tuple[str, Callable[[Session, Period, ReportFilters, datetime], float | int | None]]] = {
+    "csat_mean": ("mean headline score (1-5)", lambda s, p, f, n: satisfaction(s, p, f).csat_mean),
+    "csat_satisfied": ("share of headline scores 4-5", lambda s, p, f, n: satisfaction(s, p, f).csat_satisfied),
+    "response_rate": ("surveys completed / offered", lambda s, p, f, n: satisfaction(s, p, f).response_rate),
+    "first_response_median": ("tickets' first response, median seconds",
+                              lambda s, p, f, n: speed(s, p, f).first_response.median),
+    "resolution_median": ("tickets' resolution, median seconds", lambda s, p, f, n: speed(s, p, f).resolution.median),
+    "handoff_wait_median": ("wait for a person, median seconds",
+                            lambda s, p, f, n: speed(s, p, f).handoff_wait.median),
+    "sla_first_response_met": ("share of first responses on time",
+                               lambda s, p, f, n: sla(s, p, f, n).first_response_met),
+    "sla_resolution_met": ("share of resolutions on time", lambda s, p, f, n: sla(s, p, f, n).resolution_met),
+    "conversations": ("chats the customer wrote in", lambda s, p, f, n: bot_figures(s, p, f).conversations),
+    "containment_rate": ("share of chats without a person or a ticket",
+                         lambda s, p, f, n: bot_figures(s, p, f).containment_rate),
+    "tickets": ("tickets opened", lambda s, p, f, n: volume(s, p, f, 0).tickets),
+    "feedback": ("feedback items", lambda s, p, f, n: volume(s, p, f, 0).feedback),
+    "complaints": ("complaints", lambda s, p, f, n: volume(s, p, f, 0).complaints),
+}
+
+
+def timeseries(*, session: Session, metric: str, period: Period, filters: ReportFilters | None = None,
+               now: datetime | None = None) -> list[tuple[date, float | int | None]]:
+    """The metric for each day of the period: the summary's own figure over that one day."""
+    filters, now = filters or ReportFilters(), now or utcnow()
+    _, figure = METRICS[metric]
+    days = [period.first + timedelta(days=n) for n in range(period.days)]
+    return [(day, figure(session, Period(day, day, period.zone), filters, now)) for day in days]

@@ -29,7 +29,7 @@ HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
 MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET", "/api/v1/reports/breaches"),
            ("GET", "/api/v1/recovery-items"), ("PATCH", "/api/v1/recovery-items/{item_id}"),
-           ("GET", "/api/v1/exports/{dataset}")}
+           ("GET", "/api/v1/exports/{dataset}"), ("GET", "/api/v1/reports/timeseries")}
 BODIES = {"/api/v1/auth/me/presence": {"presence": "online"}, "/api/v1/tickets": {"description": "x",
                                                                                      "category": "other"},
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
@@ -64,10 +64,13 @@ def world(client):
             "meg": staff(client, "meg")}
 
 
+QUERIES = {"/api/v1/reports/timeseries": {"metric": "tickets"}}
+
+
 def call(client, method: str, path: str, values: dict, headers: dict):
     url = path.format(**values)
     body = BODIES.get(path, {"text": "hello"})
-    return client.request(method, url, json=body, headers=headers)
+    return client.request(method, url, json=body, headers=headers, params=QUERIES.get(path))
 
 
 def test_anonymous_and_forged_tokens_get_401(client, world):

@@ -96,3 +96,20 @@ def test_the_breaches_list_shows_late_tickets(client):
         make_ticket(session, now=datetime.now(timezone.utc))  # just opened: not due yet
     tickets = client.get("/api/v1/reports/breaches", headers=meg).json()["tickets"]
     assert [(t["reference"], t["missed"]) for t in tickets] == [(late, ["first_response", "resolution"])]
+
+
+def test_a_daily_series_per_metric(client):
+    today = datetime.now(timezone.utc).date()
+    with transaction() as session:
+        make_ticket(session, now=datetime.now(timezone.utc) - timedelta(days=1))
+        make_ticket(session, now=datetime.now(timezone.utc) - timedelta(days=1, minutes=5))
+    meg = staff(client, "meg")
+    series = client.get("/api/v1/reports/timeseries", params={"metric": "tickets", "from": (
+        today - timedelta(days=2)).isoformat(), "to": today.isoformat()}, headers=meg).json()
+    assert series["interval"] == "day" and series["description"] == "tickets opened"
+    by_day = {point["day"]: point["value"] for point in series["points"]}
+    assert sum(by_day.values()) == 2 and len(by_day) == 3
+    unknown = client.get("/api/v1/reports/timeseries", params={"metric": "happiness"}, headers=meg)
+    assert unknown.status_code == 422 and "csat_mean" in unknown.text
+    assert client.get("/api/v1/reports/timeseries", params={"metric": "tickets", "interval": "week"},
+                      headers=meg).status_code == 422

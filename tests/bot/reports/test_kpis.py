@@ -131,3 +131,14 @@ def test_the_sla_watch_lists_breaches_first_then_what_is_due_within_the_hour(ses
         ("T2", ["first_response", "resolution"], None, at(6, 14)),
         ("T4", [], "first_response", NOW + timedelta(minutes=30))]
     assert [t.reference for t in sla_watch(session=session, filters=ReportFilters(owner="bot"), now=NOW)] == ["T2"]
+
+
+def test_daily_series_are_the_summary_over_each_day(session, world):
+    from bot.reports.kpis import timeseries
+
+    chats = timeseries(session=session, metric="conversations", period=WEEK, now=NOW)
+    assert chats == [(date(2026, 3, day), n) for day, n in zip(range(2, 9), [2, 1, 1, 1, 1, 1, 0], strict=True)]
+    csat = [value for _, value in timeseries(session=session, metric="csat_mean", period=WEEK, now=NOW)]
+    assert csat == [4, 5, 2, None, None, 3, None]  # c1 on Monday, c3, c4, then c9 on Saturday
+    waits = [value for _, value in timeseries(session=session, metric="handoff_wait_median", period=WEEK, now=NOW)]
+    assert waits == [None, 120, 300, None, None, 60, None]
