@@ -15,7 +15,7 @@ from api import auth, chat, console, handoffs, logredact, reports, tickets, web
 from api.broker import make_broker
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimits
-from api.sweeper import sweep_forever
+from api.sweeper import check_alerts_forever, sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
 
@@ -28,13 +28,15 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.broker.start()
-        sweeper = asyncio.create_task(sweep_forever(app), name="queue sweep")
+        tasks = [asyncio.create_task(sweep_forever(app), name="queue sweep"),
+                 asyncio.create_task(check_alerts_forever(), name="alert check")]
         try:
             yield
         finally:
-            sweeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await sweeper
+            for task in tasks:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await app.state.broker.stop()
             await app.state.rasa.close()
 

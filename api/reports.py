@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 
 from api.chat import agent_names
 from api.deps import SessionDep, require_role
+from bot.alerts.models import Alert
+from bot.alerts.service import active_alerts, recent_alerts
 from bot.db import read_transaction, utcnow
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
 from bot.recovery.service import RecoveryError, list_items, update_item
@@ -216,3 +218,28 @@ def export_dataset(dataset: Dataset, _: Manager, first: First = None, last: Last
     return StreamingResponse(export_body(stack, export, file_format), media_type=MEDIA_TYPES[file_format],
                              headers={"Content-Disposition": f'attachment; filename="{name}"',
                                       "X-Row-Count": str(export.count)})
+
+
+class AlertOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: int
+    rule_key: str
+    metric: str
+    message: str
+    threshold: float
+    fired_value: float = Field(description="the metric when the alert fired")
+    value: float = Field(description="the metric at the latest check")
+    fired_at: datetime
+    checked_at: datetime
+    cleared_at: datetime | None = Field(description="null while the alert is active")
+    webhook_status: str = Field(description="none (no webhook), pending, sending, sent or failed")
+    webhook_error: str | None
+
+
+@router.get("/alerts", response_model=list[AlertOut])
+def alerts(session: SessionDep, _: Manager,
+           active: Annotated[bool, Query(description="only the ones active now")] = False) -> list[Alert]:
+    """Alerts (warning thresholds crossed, ALERT_RULES): the active ones first, then the latest
+    cleared (100 at most)."""
+    return active_alerts(session=session) if active else recent_alerts(session=session)

@@ -101,3 +101,22 @@ async def sweep_forever(app: FastAPI) -> None:
         except Exception:  # the database may be down for a while; keep sweeping
             logger.exception("queue sweep failed")
         await asyncio.sleep(interval)
+
+
+async def check_alerts_forever() -> None:
+    """Evaluate the alert rules every ALERT_CHECK_SECONDS; send new ones to the webhook in a
+    task of its own, so a slow or broken webhook never delays the next evaluation."""
+    from bot.alerts.service import deliver_pending, evaluate
+
+    interval = get_settings().alert_check_seconds
+    if not interval:
+        return
+    sending: asyncio.Task | None = None
+    while True:
+        try:
+            await asyncio.to_thread(evaluate)
+            if sending is None or sending.done():
+                sending = asyncio.create_task(asyncio.to_thread(deliver_pending), name="alert webhook")
+        except Exception:  # the database may be down for a while; keep checking
+            logger.exception("alert check failed")
+        await asyncio.sleep(interval)

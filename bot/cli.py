@@ -158,6 +158,25 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alerts(args: argparse.Namespace) -> int:
+    """`check`: evaluate the rules once and send new alerts to the webhook (for cron, when the
+    API's own check is off); `list`: the active alerts. Exit status 1 while any is active."""
+    from bot.alerts.service import active_alerts, deliver_pending, evaluate
+    from bot.db import transaction
+
+    if args.action == "check":
+        active = evaluate()
+        deliver_pending()
+    else:
+        with transaction() as session:
+            active = active_alerts(session=session)
+    for alert in active:
+        print(f"{alert.fired_at:%Y-%m-%d %H:%M} {alert.rule_key}: {alert.message}")
+    if not active:
+        print("no active alerts")
+    return 1 if active else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -209,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--classification")
     export.add_argument("--owner", choices=["bot", "human"])
     export.set_defaults(handler=_export)
+
+    alerts = commands.add_parser("alerts", help="evaluate the alert rules (check) or show the active alerts (list)")
+    alerts.add_argument("action", choices=["check", "list"])
+    alerts.set_defaults(handler=_alerts)
 
     shell = commands.add_parser("shell", help="chat with the assistant in this terminal")
     shell.set_defaults(handler=_shell)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,36 @@ DEFAULT_CANNED_REPLIES = [
                 text="I've opened a ticket so our team can follow this up; you'll get the reference in this chat."),
     CannedReply(shortcut="/bye", title="Closing",
                 text="Is there anything else I can help with? If not, I'll hand you back to our assistant."),
+]
+
+
+AlertMetric = Literal["csat_satisfied_pct", "response_rate_pct", "first_response_met_pct", "resolution_met_pct",
+                      "containment_rate_pct", "fallback_rate_pct", "handoff_wait_p90_minutes",
+                      "first_response_p90_minutes", "sla_breaching", "recovery_overdue", "complaints"]
+
+
+class AlertRule(BaseModel):
+    """A warning threshold: fires while `metric` (over the last `days` days, or right now for
+    sla_breaching and recovery_overdue) is above or below `threshold`."""
+
+    key: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
+    metric: AlertMetric
+    above: float | None = None
+    below: float | None = None
+    days: int = Field(default=7, ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> AlertRule:
+        if (self.above is None) == (self.below is None):
+            raise ValueError(f"alert rule {self.key!r}: give exactly one of above or below")
+        return self
+
+
+DEFAULT_ALERT_RULES = [
+    AlertRule(key="csat-low", metric="csat_satisfied_pct", below=80, days=7),
+    AlertRule(key="sla-breaches", metric="sla_breaching", above=5),
+    AlertRule(key="slow-handoffs", metric="handoff_wait_p90_minutes", above=5, days=7),
+    AlertRule(key="recovery-overdue", metric="recovery_overdue", above=0),
 ]
 
 
@@ -116,6 +147,13 @@ class Settings(BaseSettings):
     report_timezone: str | None = None
     # The longest range one report or export may cover, in days.
     report_max_days: int = Field(default=366, ge=1)
+    # Warning thresholds on the KPIs (JSON list of {"key", "metric", "above"|"below", "days"}).
+    alert_rules: list[AlertRule] = Field(default_factory=lambda: list(DEFAULT_ALERT_RULES))
+    # How often each API process evaluates them (0: never; use `python -m bot alerts check` from cron).
+    alert_check_seconds: float = Field(default=60.0, ge=0)
+    # Each alert that fires is POSTed here once (JSON), with retries; empty: no webhook.
+    alert_webhook_url: str | None = None
+    alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     # Retries when the database is locked or briefly unreachable, before apologising.
     db_retry_attempts: int = 4
 

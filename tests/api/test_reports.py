@@ -113,3 +113,18 @@ def test_a_daily_series_per_metric(client):
     assert unknown.status_code == 422 and "csat_mean" in unknown.text
     assert client.get("/api/v1/reports/timeseries", params={"metric": "tickets", "interval": "week"},
                       headers=meg).status_code == 422
+
+
+def test_alerts_active_first_then_cleared(client):
+    from bot.alerts.service import evaluate
+    from bot.settings import AlertRule
+    from tests.factories import plain_settings
+
+    with transaction() as session:
+        make_feedback(session, category="complaint", now=datetime.now(timezone.utc) - timedelta(days=2))
+    evaluate(settings=plain_settings(alert_rules=[AlertRule(key="recovery-overdue", metric="recovery_overdue",
+                                                            above=0)]))
+    meg = staff(client, "meg")
+    [active] = client.get("/api/v1/alerts", params={"active": "true"}, headers=meg).json()
+    assert (active["rule_key"], active["value"], active["cleared_at"]) == ("recovery-overdue", 1.0, None)
+    assert client.get("/api/v1/alerts", headers=staff(client, "ann")).status_code == 403

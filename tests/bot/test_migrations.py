@@ -15,8 +15,9 @@ from bot import migrate
 from bot.db import Base, import_all_models, make_engine
 
 APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
-              "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items"}
-HEAD = "0009"
+              "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items",
+              "alerts"}
+HEAD = "0010"
 
 
 @pytest.fixture
