@@ -34,6 +34,7 @@ from bot.reports.exports import (
 from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
 from bot.reports.period import Period, PeriodError, ReportFilters, make_period
 from bot.reports.schemas import Breaches, RecoveryOut, Summary
+from bot.reports.themes import Themes, find_themes
 from bot.settings import get_settings
 from bot.users.models import User
 
@@ -105,6 +106,16 @@ def report_timeseries(session: SessionDep, _: Manager, metric: Annotated[MetricN
     points = timeseries(session=session, metric=metric, period=period, filters=filters)
     return Series(metric=metric, description=METRICS[metric][0], interval=interval,
                   points=[Point(day=day, value=value) for day, value in points])
+
+
+@router.get("/reports/themes", response_model=Themes)
+def report_themes(session: SessionDep, _: Manager, first: First = None, last: Last = None,
+                  filters: Filters = None) -> Themes:
+    """The commonest lemmas and two-word phrases in the comments of surveys scoring
+    RECOVERY_SCORE_THRESHOLD or less on the first question, each with the comments it comes
+    from (the latest 5,000 comments at most)."""
+    return find_themes(session=session, period=period_of(first, last), filters=checked(filters or ReportFilters()),
+                       max_score=get_settings().recovery_score_threshold)
 
 
 def recovery_out(items: list[RecoveryItem], names: dict[int, str]) -> list[RecoveryOut]:

@@ -30,7 +30,7 @@ HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/
 MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET", "/api/v1/reports/breaches"),
            ("GET", "/api/v1/recovery-items"), ("PATCH", "/api/v1/recovery-items/{item_id}"),
            ("GET", "/api/v1/exports/{dataset}"), ("GET", "/api/v1/reports/timeseries"),
-           ("GET", "/api/v1/alerts")}
+           ("GET", "/api/v1/alerts"), ("GET", "/api/v1/reports/themes")}
 BODIES = {"/api/v1/auth/me/presence": {"presence": "online"}, "/api/v1/tickets": {"description": "x",
                                                                                      "category": "other"},
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},

@@ -128,3 +128,23 @@ def test_alerts_active_first_then_cleared(client):
     [active] = client.get("/api/v1/alerts", params={"active": "true"}, headers=meg).json()
     assert (active["rule_key"], active["value"], active["cleared_at"]) == ("recovery-overdue", 1.0, None)
     assert client.get("/api/v1/alerts", headers=staff(client, "ann")).status_code == 403
+
+
+def test_themes_of_unhappy_comments(client):
+    from bot.surveys.models import SurveyAnswer, SurveyResponse
+
+    now = datetime.now(timezone.utc)
+    with transaction() as session:
+        for number, (score, text) in enumerate([(1, "Refund never arrived"), (2, "Still waiting for my refund"),
+                                                (5, "refund was quick")]):
+            response = SurveyResponse(conversation_id=f"th{number}", survey_key="default", survey_version=1,
+                                      started_at=now, completed=True)
+            session.add(response)
+            session.flush()
+            session.add_all([SurveyAnswer(response_id=response.id, question_key="csat", question_type="rating_1_5",
+                                          question_text="?", position=0, score=score, answered_at=now),
+                             SurveyAnswer(response_id=response.id, question_key="comment", question_type="text",
+                                          question_text="?", position=1, text=text, answered_at=now)])
+    found = client.get("/api/v1/reports/themes", headers=staff(client, "meg")).json()
+    assert found["max_score"] == 2 and len(found["comments"]) == 2
+    assert found["themes"][0]["term"] == "refund" and found["themes"][0]["comments"] == 2
