@@ -19,6 +19,8 @@ from api.deps import SessionDep, require_role
 from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
 from bot.db import read_transaction, utcnow
+from bot.feedback.inbox import InboxError, InboxItem, InboxPage, item_of, list_inbox, review_item
+from bot.feedback.models import FEEDBACK_CATEGORIES
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
 from bot.recovery.service import RecoveryError, list_items, update_item
 from bot.reports.exports import (
@@ -254,3 +256,49 @@ def alerts(session: SessionDep, _: Manager,
     """Alerts (warning thresholds crossed, ALERT_RULES): the active ones first, then the latest
     cleared (100 at most)."""
     return active_alerts(session=session) if active else recent_alerts(session=session)
+
+
+@router.get("/inbox", response_model=InboxPage)
+def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = None,
+          kind: Literal["feedback", "survey"] | None = None,
+          category: Annotated[str | None, Query(description="a feedback category, or survey_comment")] = None,
+          min_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at least")] = None,
+          max_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at most")] = None,
+          agent_id: int | None = None, status_: Annotated[Literal["new", "reviewed", "actioned"] | None,
+                                                          Query(alias="status")] = None,
+          q: Annotated[str | None, Query(max_length=200, description="words in the text")] = None,
+          limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> InboxPage:
+    """Feedback items and survey comments together, newest first, with filters and search."""
+    if category is not None and category not in (*FEEDBACK_CATEGORIES, "survey_comment"):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"unknown category {category!r}; one of: "
+                                   f"{', '.join((*FEEDBACK_CATEGORIES, 'survey_comment'))}")
+    return list_inbox(session=session, period=period_of(first, last), kind=kind, category=category,
+                      min_score=min_score, max_score=max_score, agent_id=agent_id, status=status_, q=q,
+                      limit=limit, offset=offset)
+
+
+class ReviewPatch(BaseModel):
+    reviewed: bool | None = None
+    owner_id: int | None = Field(default=None, description="a staff member's id; null (given) unassigns")
+    due_at: datetime | None = None
+    action_note: str | None = Field(default=None, max_length=5000, description="what was done; marks it actioned")
+
+
+@router.patch("/inbox/{kind}/{number}", response_model=InboxItem)
+def review(kind: Literal["feedback", "survey"], number: int, body: ReviewPatch, session: SessionDep,
+           manager: Manager) -> InboxItem:
+    """Mark an item reviewed (or not), give it an owner, a due date, a note of the action taken.
+    `number` is the feedback item's id, or the survey response's."""
+    item_id = number
+    if body.due_at is not None and body.due_at.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="due_at needs a time zone offset")
+    try:
+        review_item(session=session, kind=kind, item_id=item_id, by=manager, reviewed=body.reviewed,
+                    owner_id=body.owner_id, set_owner="owner_id" in body.model_fields_set, due_at=body.due_at,
+                    action_note=body.action_note)
+    except LookupError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+    except InboxError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    return item_of(session=session, kind=kind, item_id=item_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import bot.users.models  # noqa: F401 - registers `users`, which the inbox reviews refer to
 from bot.db import Base, UTCDateTime, utcnow
 
 FEEDBACK_CATEGORIES = ("service_quality", "product", "process", "suggestion", "complaint")
@@ -28,3 +29,20 @@ class Feedback(Base):
     channel: Mapped[str] = mapped_column(String(32), default="chat")
     status: Mapped[str] = mapped_column(String(16), default="new")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class InboxReview(Base):
+    """What a manager did with one inbox item (a feedback item, or a survey response's comment)."""
+
+    __tablename__ = "inbox_reviews"
+    __table_args__ = (UniqueConstraint("item_kind", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int]
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    action_note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,12 +30,14 @@ HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/
 MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET", "/api/v1/reports/breaches"),
            ("GET", "/api/v1/recovery-items"), ("PATCH", "/api/v1/recovery-items/{item_id}"),
            ("GET", "/api/v1/exports/{dataset}"), ("GET", "/api/v1/reports/timeseries"),
-           ("GET", "/api/v1/alerts"), ("GET", "/api/v1/reports/themes")}
+           ("GET", "/api/v1/alerts"), ("GET", "/api/v1/reports/themes"),
+           ("GET", "/api/v1/inbox"), ("PATCH", "/api/v1/inbox/{kind}/{number}")}
 BODIES = {"/api/v1/auth/me/presence": {"presence": "online"}, "/api/v1/tickets": {"description": "x",
                                                                                      "category": "other"},
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
           "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {},
-          "/api/v1/recovery-items/{item_id}": {"status": "contacted"}}
+          "/api/v1/recovery-items/{item_id}": {"status": "contacted"},
+          "/api/v1/inbox/{kind}/{number}": {"reviewed": True}}
 
 
 def documented(client) -> set[tuple[str, str]]:
@@ -60,7 +62,8 @@ def world(client):
         complaint = make_feedback(session, category="complaint")  # opens a recovery item
         item_id = session.scalar(select(RecoveryItem.id).where(RecoveryItem.feedback_id == complaint.id))
     values = {"session_id": session_id, "conversation_id": session_id, "handoff_id": str(handoff_id),
-              "reference": reference, "item_id": str(item_id), "dataset": "tickets"}
+              "reference": reference, "item_id": str(item_id), "dataset": "tickets",
+              "kind": "feedback", "number": str(complaint.id)}
     return {"values": values, "customer": customer, "other_customer": other, "ann": ann,
             "meg": staff(client, "meg")}
 

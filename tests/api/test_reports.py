@@ -148,3 +148,18 @@ def test_themes_of_unhappy_comments(client):
     found = client.get("/api/v1/reports/themes", headers=staff(client, "meg")).json()
     assert found["max_score"] == 2 and len(found["comments"]) == 2
     assert found["themes"][0]["term"] == "refund" and found["themes"][0]["comments"] == 2
+
+
+def test_the_inbox_over_http(client):
+    meg = staff(client, "meg")
+    with transaction() as session:
+        item = make_feedback(session, category="suggestion", text="Add dark mode",
+                             now=datetime.now(timezone.utc)).id
+    page = client.get("/api/v1/inbox", params={"q": "dark"}, headers=meg).json()
+    assert page["total"] == 1 and page["items"][0]["status"] == "new"
+    done = client.patch(f"/api/v1/inbox/feedback/{item}", json={"action_note": "Added to the roadmap"}, headers=meg)
+    assert done.status_code == 200 and done.json()["status"] == "actioned"
+    assert client.get("/api/v1/inbox", params={"category": "praise"}, headers=meg).status_code == 422
+    assert client.patch("/api/v1/inbox/feedback/9999", json={"reviewed": True}, headers=meg).status_code == 404
+    assert client.patch("/api/v1/inbox/tweets/1", json={"reviewed": True}, headers=meg).status_code == 422
+    assert client.get("/api/v1/inbox", headers=staff(client, "ann")).status_code == 403

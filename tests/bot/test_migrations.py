@@ -16,8 +16,8 @@ from bot.db import Base, import_all_models, make_engine
 
 APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items",
-              "alerts"}
-HEAD = "0010"
+              "alerts", "inbox_reviews"}
+HEAD = "0011"
 
 
 @pytest.fixture

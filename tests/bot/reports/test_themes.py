@@ -5,21 +5,7 @@ from __future__ import annotations
 
 from bot.reports.period import ReportFilters
 from bot.reports.themes import find_themes, terms
-from bot.surveys.models import SurveyAnswer, SurveyResponse
-from tests.bot.reports.world import WEEK, at
-
-
-def comment(session, cid: str, score: int, text: str, day: int = 3) -> int:
-    response = SurveyResponse(conversation_id=cid, survey_key="default", survey_version=1, started_at=at(day),
-                              completed=True)
-    session.add(response)
-    session.flush()
-    session.add_all([SurveyAnswer(response_id=response.id, question_key="csat", question_type="rating_1_5",
-                                  question_text="?", position=0, score=score, answered_at=at(day)),
-                     SurveyAnswer(response_id=response.id, question_key="comment", question_type="text",
-                                  question_text="?", position=1, text=text, answered_at=at(day))])
-    session.flush()
-    return response.id
+from tests.bot.reports.world import WEEK, comment
 
 
 def test_lemmas_without_stop_words():

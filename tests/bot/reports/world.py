@@ -122,3 +122,16 @@ def build_world(session) -> dict:
     feedback(session, "FB-4", "service_quality", at(2, 12), conversation="c1")
     feedback(session, "FB-0", "complaint", at(1, 12))                                           # before the period
     return {"ann": ann, "ben": ben}
+
+
+def comment(session, cid: str, score: int, text: str, day: int = 3) -> int:
+    response = SurveyResponse(conversation_id=cid, survey_key="default", survey_version=1, started_at=at(day),
+                              completed=True)
+    session.add(response)
+    session.flush()
+    session.add_all([SurveyAnswer(response_id=response.id, question_key="csat", question_type="rating_1_5",
+                                  question_text="?", position=0, score=score, answered_at=at(day)),
+                     SurveyAnswer(response_id=response.id, question_key="comment", question_type="text",
+                                  question_text="?", position=1, text=text, answered_at=at(day))])
+    session.flush()
+    return response.id
