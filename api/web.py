@@ -1,5 +1,6 @@
 """The web pages the API serves: the demo shop with the chat widget (/), the agent console
-(/agent) and their static files (/static). Plain files from the repository, no CDN."""
+(/agent), the manager dashboard (/manager) and their static files (/static). Plain files from
+the repository, no CDN. The pages sign in through the API, which checks every role."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ def shop() -> FileResponse:
 @router.get("/agent")
 def agent_console() -> FileResponse:
     return FileResponse(PAGES / "agent.html", headers=PAGE_HEADERS)
+
+
+@router.get("/manager")
+def manager_dashboard() -> FileResponse:
+    return FileResponse(PAGES / "manager.html", headers=PAGE_HEADERS)
 
 
 def mount(app: FastAPI) -> None:

@@ -32,6 +32,7 @@ class InboxItem(BaseModel):
     category: str = Field(description="the feedback category, or 'survey_comment'")
     conversation_id: str | None = Field(description="never for anonymous feedback")
     customer: str | None = Field(description="name or e-mail; never for anonymous feedback")
+    anonymous: bool = Field(description="feedback given anonymously")
     agent: str | None = Field(description="who handled the chat, if a person did")
     status: InboxStatus = Field(description="new; reviewed; actioned (an action note was written)")
     reviewed_at: datetime | None
@@ -144,7 +145,8 @@ def _item(row) -> InboxItem:
     at = row.at if isinstance(row.at, datetime) else datetime.fromisoformat(row.at)
     return InboxItem(kind=row.kind, id=row.id, at=at, text=row.text, score=row.score, category=row.category,
                      conversation_id=None if anonymous else row.conversation_id,
-                     customer=None if anonymous else row.customer, agent=row.agent_name, status=status,
+                     customer=None if anonymous else row.customer, anonymous=anonymous, agent=row.agent_name,
+                     status=status,
                      reviewed_at=review.reviewed_at if review else None, owner_id=review.owner_id if review else None,
                      owner_name=row.owner_name, due_at=review.due_at if review else None, action_note=note)
 

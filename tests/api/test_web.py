@@ -13,7 +13,8 @@ from api.web import STATIC
 from bot.settings import get_settings
 
 
-@pytest.mark.parametrize(("path", "marker"), [("/", "/static/widget.js"), ("/agent", "/static/agent.js")])
+@pytest.mark.parametrize(("path", "marker"), [("/", "/static/widget.js"), ("/agent", "/static/agent.js"),
+                                                   ("/manager", "/static/manager.js")])
 def test_pages_are_served_with_a_strict_policy(client, path, marker):
     page = client.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -25,13 +26,13 @@ def test_pages_are_served_with_a_strict_policy(client, path, marker):
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text)
 
 
-@pytest.mark.parametrize("name", ["widget.js", "agent.js", "agent.css", "shop.js"])
+@pytest.mark.parametrize("name", ["widget.js", "agent.js", "agent.css", "shop.js", "manager.js", "manager.css"])
 def test_static_files_are_served(client, name):
     answer = client.get(f"/static/{name}")
     assert answer.status_code == 200 and len(answer.content) > 100
 
 
-@pytest.mark.parametrize("name", ["widget.js", "agent.js", "shop.js"])
+@pytest.mark.parametrize("name", ["widget.js", "agent.js", "shop.js", "manager.js"])
 def test_front_end_code_never_turns_data_into_html(name):
     code = (STATIC / name).read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):

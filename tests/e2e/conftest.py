@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -62,3 +64,19 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 @pytest.fixture
 def chat(stack) -> Chat:
     return Chat(f"http://{stack.host}:{stack.rasa_port}")
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("browser tests need Debian's chromium (apt-get install chromium); `make test` installs it as root")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run"])
+        yield browser
+        browser.close()

@@ -7,8 +7,6 @@ to reports/browser/."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -22,23 +20,9 @@ from bot.users.schemas import UserCreate
 from bot.users.service import create_user
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "reports" / "browser"
 PASSWORD = "a long enough password"
 WAIT_MS = 60_000  # the bot's first answers on a cold server can take seconds
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("browser tests need Debian's chromium (apt-get install chromium); `make test` installs it as root")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 def test_customer_and_agent_in_two_browsers(stack, browser):

@@ -48,7 +48,8 @@ def test_search_takes_the_words_as_typed(session, inbox_world):
 def test_anonymous_feedback_shows_no_customer_or_chat(session, inbox_world):
     anonymous = {item.id: item for item in list_inbox(session=session, period=WEEK, kind="feedback").items}
     fb2 = session.query(Feedback).filter_by(reference="FB-2").one()
-    assert (anonymous[fb2.id].customer, anonymous[fb2.id].conversation_id) == (None, None)
+    assert (anonymous[fb2.id].customer, anonymous[fb2.id].conversation_id, anonymous[fb2.id].anonymous) == (
+        None, None, True)
 
 
 def test_reviewing_owning_and_actioning_an_item(session, inbox_world):

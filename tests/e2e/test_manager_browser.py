@@ -1,0 +1,118 @@
+"""The manager dashboard in a real browser against the real stack (Debian's Chromium, driven
+by Playwright): a manager signs in, sees the KPI tiles and the trend charts, applies a filter,
+downloads a CSV export with that filter, and a screenshot is saved to reports/browser/."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from bot.db import make_engine, transaction
+from bot.feedback.schemas import FeedbackCreate
+from bot.feedback.service import record_feedback
+from bot.settings import PROJECT_ROOT
+from bot.surveys.models import SurveyAnswer, SurveyResponse
+from bot.tickets.schemas import TicketCreate
+from bot.tickets.service import create_ticket
+from bot.users.schemas import UserCreate
+from bot.users.service import create_user
+
+pytestmark = pytest.mark.e2e
+SCREENSHOTS = PROJECT_ROOT / "reports" / "browser"
+PASSWORD = "a long enough password"
+WAIT_MS = 30_000
+
+
+def seed(database_url: str) -> dict:
+    """Tickets in two categories, surveys (two unhappy with comments), feedback, a manager."""
+    now = datetime.now(timezone.utc)
+    engine = make_engine(database_url)
+    references = {"billing_payments": [], "orders_shipping": []}
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        create_user(session=session, data=UserCreate(email="mia.manager@example.com", name="Mia", role="manager",
+                                                     password=PASSWORD))
+        for day in range(6):
+            for category, description in (("billing_payments", "I was charged twice for my order"),
+                                          ("orders_shipping", "My parcel has not arrived")):
+                if category == "billing_payments" and day % 2:
+                    continue
+                ticket = create_ticket(session=session, data=TicketCreate(
+                    description=f"{description} ({day})", category=category, customer_email="ada@example.com"),
+                    actor="bot", now=now - timedelta(days=day, hours=1))
+                references[category].append(ticket.reference)
+                if category == "orders_shipping":  # answered 45 minutes later (the response-time chart)
+                    ticket.first_responded_at = ticket.created_at + timedelta(minutes=45)
+        for number, (score, text) in enumerate([(1, "The refund took weeks"), (2, "Refund still missing"),
+                                                (5, "Quick and kind"), (4, "")]):
+            response = SurveyResponse(conversation_id=f"dash-{number}", survey_key="default", survey_version=1,
+                                      started_at=now - timedelta(days=number), completed=True)
+            session.add(response)
+            session.flush()
+            session.add(SurveyAnswer(response_id=response.id, question_key="csat", question_type="rating_1_5",
+                                     question_text="?", position=0, score=score, answered_at=response.started_at))
+            if text:
+                session.add(SurveyAnswer(response_id=response.id, question_key="comment", question_type="text",
+                                         question_text="?", position=1, text=text, answered_at=response.started_at))
+        record_feedback(session=session, data=FeedbackCreate(category="complaint", text="Nobody called me back",
+                                                             customer_email="bo@example.com"))
+    engine.dispose()
+    return references
+
+
+def test_a_manager_filters_the_dashboard_and_downloads_a_csv(stack, browser):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    references = seed(stack.database_url)
+    base = f"http://{stack.host}:{stack.api_port}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    page.goto(f"{base}/manager")
+    page.get_by_test_id("login-email").fill("mia.manager@example.com")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_selector('body[data-loaded="1"]', timeout=WAIT_MS)
+
+    def tile(name: str):
+        return page.locator(f'[data-testid="kpi-tile"][data-kpi="{name}"] [data-testid="kpi-value"]')
+
+    every_ticket = len(references["billing_payments"]) + len(references["orders_shipping"])
+    expect(tile("tickets")).to_have_text(str(every_ticket))
+    expect(tile("csat_mean")).to_have_text("3.00")  # (1 + 2 + 5 + 4) / 4
+    assert page.get_by_test_id("kpi-tile").count() >= 15
+    charts = page.get_by_test_id("chart")
+    assert charts.count() >= 4
+    for index in range(charts.count()):  # every chart drew something
+        assert charts.nth(index).locator("polyline, path, rect, circle").count() > 0
+    expect(page.get_by_test_id("themes-list")).to_contain_text("refund")
+    expect(page.get_by_test_id("inbox-item").first).to_be_visible()
+
+    # A filter: billing tickets only. The tiles and the download links follow it.
+    page.get_by_test_id("filter-category").select_option("billing_payments")
+    page.get_by_test_id("apply-filters").click()
+    page.wait_for_selector('body[data-loaded="2"]', timeout=WAIT_MS)
+    expect(tile("tickets")).to_have_text(str(len(references["billing_payments"])))
+    assert "category=billing_payments" in page.url
+    page.screenshot(path=str(SCREENSHOTS / "manager-dashboard.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("download-tickets-csv").click()
+    download = download_info.value
+    saved = SCREENSHOTS / "manager-tickets.csv"
+    download.save_as(str(saved))
+    assert download.suggested_filename.startswith("tickets_") and download.suggested_filename.endswith(".csv")
+    content = saved.read_bytes()
+    assert content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert sorted(row["reference"] for row in rows) == sorted(references["billing_payments"])
+    assert {row["category"] for row in rows} == {"billing_payments"}
+    assert errors == [], errors
+    context.close()
