@@ -1,5 +1,5 @@
 """`make bench`: training time, NLU parse latency, saturation throughput and capacity, the
-gateway's overhead and the handoff relay latency.
+gateway's overhead and the handoff relay latency, and (bench_reports.py) the KPI summary and exports.
 
 Load is sent only to processes this command starts on 127.0.0.1, in bounded loops.
 """
@@ -247,5 +247,8 @@ def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_o
             raise
         finally:
             stack.stop()
+    from bot.bench_reports import reports_lines  # after the servers stopped: they would share the 2 cores
+
+    lines += reports_lines()
     write_readme_section("bench", "\n".join(lines) + "\n\nMeasured by `make bench` on this 2-core machine.")
     return 0

@@ -66,6 +66,11 @@ def _shell(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from bot.bench import main as bench
 
+    if args.reports_only:
+        from bot.bench_reports import reports_lines
+
+        reports_lines()
+        return 0
     return bench(levels=args.levels, level_seconds=args.level_seconds, skip_training=args.skip_training,
                  gateway_only=args.gateway_only)
 
@@ -204,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--skip-training", action="store_true")
     bench.add_argument("--gateway-only", action="store_true",
                        help="only the gateway overhead and relay latency (printed, README left alone)")
+    bench.add_argument("--reports-only", action="store_true",
+                       help="only the KPI summary and export figures (printed, README left alone)")
     bench.set_defaults(handler=_bench)
 
     users = commands.add_parser("users", help="staff accounts: create (password from a prompt or stdin), list")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot import db as bot_db
 from bot import migrate
+from bot.pgserver import PostgresServer, PostgresUnavailable
 from bot.settings import get_settings
-from tests.pgserver import PostgresServer, PostgresUnavailable
 from tests.redisserver import RedisServer, RedisUnavailable
 
 

@@ -13,9 +13,9 @@ from bot.conversations.service import ConversationError, add_message, change_sta
 from bot.db import utcnow
 from bot.settings import Settings, get_settings
 from bot.tickets.classification import guess_category
-from bot.tickets.models import PRIORITIES, Ticket
+from bot.tickets.models import OPEN_STATUSES, PRIORITIES, Ticket
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
-from bot.tickets.service import OPEN_STATUSES, add_customer_info, create_ticket
+from bot.tickets.service import add_customer_info, create_ticket
 from bot.tickets.wording import plain_duration, plain_time
 from bot.users.models import User
 

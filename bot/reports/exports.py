@@ -26,7 +26,6 @@ from bot.recovery.models import RecoveryItem
 from bot.reports.kpis import chat_conditions, person_held, ticket_conditions, within
 from bot.reports.period import Period, ReportFilters
 from bot.surveys.models import SurveyAnswer, SurveyResponse
-from bot.textscan import redact as redact_text
 from bot.tickets.models import Ticket
 from bot.users.models import User
 
@@ -264,6 +263,8 @@ def _cell(value: Any, kind: str, zone: ZoneInfo, redact: bool) -> Any:
     if kind == "seconds":
         return round(float(value), 3)
     if isinstance(value, str) and redact and kind in ("free", "email"):
+        from bot.textscan import redact as redact_text  # spaCy: loaded only when asked to redact
+
         return redact_text(value) if kind == "free" else "[EMAIL]"
     return value
 

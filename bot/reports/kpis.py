@@ -17,8 +17,7 @@ from bot.feedback.models import Feedback
 from bot.reports.period import Period, ReportFilters
 from bot.reports.schemas import BotFigures, BreachingTicket, Satisfaction, Sla, Speed, Spread, Summary, Volume
 from bot.surveys.models import SurveyAnswer, SurveyResponse
-from bot.tickets.models import Ticket
-from bot.tickets.service import OPEN_STATUSES
+from bot.tickets.models import OPEN_STATUSES, Ticket
 from bot.users.models import User
 
 TOP_UNRECOGNISED = 10

@@ -13,6 +13,8 @@ from bot.db import Base, UTCDateTime, utcnow
 PRIORITIES = ("low", "normal", "high", "urgent")
 CLASSIFICATIONS = ("routine", "urgent", "complex")
 STATUSES = ("new", "open", "pending", "resolved", "closed")
+# Not finished: the SLA clocks run.
+OPEN_STATUSES = ("new", "open", "pending")
 
 
 class Ticket(Base):

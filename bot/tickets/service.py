@@ -26,7 +26,6 @@ TRANSITIONS: dict[str, set[str]] = {
     "resolved": {"open", "closed"},
     "closed": {"open"},
 }
-OPEN_STATUSES = ("new", "open", "pending")
 
 _BARE_CODE = re.compile(rf"^[a-z2-7]{{{TICKET_CODE_LENGTH}}}$", re.IGNORECASE)
 
