@@ -191,6 +191,8 @@ async def _finish(tracker: Tracker, *, completed: bool) -> tuple[str | None, int
         response = get_response(session=session, conversation_id=tracker.sender_id)
         if response is None:
             return None, None
+        if response.customer_email is None and tracker.get_slot("customer_email"):
+            response.customer_email = tracker.get_slot("customer_email")  # given after the offer
         if completed and not response.completed:
             complete_survey(session=session, response=response)
         ticket = open_recovery_ticket(

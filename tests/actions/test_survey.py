@@ -79,6 +79,7 @@ async def test_low_first_score_opens_one_high_priority_recovery_ticket(app_db, d
         response = session.scalars(select(SurveyResponse)).one()
         assert ticket.priority == "high" and ticket.customer_email == "dana@example.com"
         assert response.recovery_ticket_id == ticket.id and response.completed
+        assert response.customer_email == "dana@example.com"  # given after the survey was offered
     assert ticket.reference in texts(dispatcher)[0] and "sorry" in texts(dispatcher)[0].lower()
     # The unhappy customer may talk to a person at once; the ticket is remembered for that.
     assert dispatcher.messages[0]["buttons"] == [{"title": "Talk to someone now", "payload": "/request_human"}]
