@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Numeric, case, cast, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Numeric, String, case, cast, exists, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from bot.conversations.models import Conversation, Handoff, Message
@@ -125,7 +125,8 @@ def _survey_responses(connection: Connection, period: Period, filters: ReportFil
         Column("completed_at", SurveyResponse.completed_at, "time"),
         *_answer_columns(keys, lambda answer: [answer.response_id == SurveyResponse.id]),
     ]
-    return columns, conditions, [SurveyResponse.id], SurveyResponse
+    # In offered order, the index's: SQLite streams the rows instead of sorting them all first.
+    return columns, conditions, [SurveyResponse.started_at, SurveyResponse.id], SurveyResponse
 
 
 def _feedback(connection: Connection, period: Period, filters: ReportFilters, now: datetime,
@@ -149,7 +150,7 @@ def _feedback(connection: Connection, period: Period, filters: ReportFilters, no
         Column("recovery_outcome", item(recovery.outcome), "free"),
     ]
     conditions = [within(Feedback.created_at, period), *chat_conditions(Feedback.conversation_id, filters)]
-    return columns, conditions, [Feedback.id], Feedback
+    return columns, conditions, [Feedback.created_at, Feedback.id], Feedback
 
 
 def _tickets(connection: Connection, period: Period, filters: ReportFilters, now: datetime,
@@ -249,24 +250,30 @@ BUILDERS: dict[str, Callable] = {"survey_responses": _survey_responses, "feedbac
 # --- cells ---------------------------------------------------------------------------------------
 
 
-def _cell(value: Any, kind: str, zone: ZoneInfo, redact: bool) -> Any:
-    if value is None:
-        return None
+def _converter(kind: str, zone: ZoneInfo, redact: bool) -> Callable[[Any], Any] | None:
+    """How a column's stored values become cells (None: as they are)."""
     if kind == "time":
-        if isinstance(value, str):  # a scalar subquery on SQLite returns the stored text
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo("UTC"))
-        return value.astimezone(zone).isoformat()
+        utc = ZoneInfo("UTC")
+
+        def time_cell(value: Any) -> str:
+            if isinstance(value, str):  # SQLite keeps times as text
+                value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=utc)
+            return value.astimezone(zone).isoformat()
+
+        return time_cell
     if kind in ("bool", "met"):
-        return bool(value)
+        return bool
     if kind == "seconds":
-        return round(float(value), 3)
-    if isinstance(value, str) and redact and kind in ("free", "email"):
+        return lambda value: round(float(value), 3)
+    if redact and kind == "free":
         from bot.textscan import redact as redact_text  # spaCy: loaded only when asked to redact
 
-        return redact_text(value) if kind == "free" else "[EMAIL]"
-    return value
+        return lambda value: redact_text(value) if isinstance(value, str) else value
+    if redact and kind == "email":
+        return lambda value: "[EMAIL]"
+    return None
 
 
 def build_export(connection: Connection, dataset: str, period: Period, filters: ReportFilters | None = None, *,
@@ -281,16 +288,22 @@ def build_export(connection: Connection, dataset: str, period: Period, filters: 
     count = connection.scalar(select(func.count()).select_from(entity).where(*conditions))
     tz = ZoneInfo(zone or period.zone)
     names = [column.name for column in columns]
-    kinds = [column.kind for column in columns]
+    converters = [(index, convert) for index, column in enumerate(columns)
+                  if (convert := _converter(column.kind, tz, redact)) is not None]
     anonymous_at = names.index("anonymous") if "anonymous" in names else None
     identity = [names.index(name) for name in ("customer_name", "customer_email", "conversation_id") if name in names]
-    statement = (select(*(column.expression.label(column.name) for column in columns))
+    # Times as stored (SQLite: text): parsed once below instead of by the column type as well.
+    statement = (select(*((type_coerce(column.expression, String) if column.kind == "time" else column.expression)
+                          .label(column.name) for column in columns))
                  .where(*conditions).order_by(*order))
 
     def rows() -> Iterator[list[Any]]:
         result = connection.execute(statement, execution_options={"yield_per": 2000})
         for raw in result:
-            row = [_cell(value, kind, tz, redact) for value, kind in zip(raw, kinds, strict=True)]
+            row = list(raw)
+            for index, convert in converters:
+                if row[index] is not None:
+                    row[index] = convert(row[index])
             if anonymous_at is not None and row[anonymous_at]:
                 for index in identity:  # anonymous feedback never carries who gave it
                     row[index] = None
@@ -303,10 +316,11 @@ def build_export(connection: Connection, dataset: str, period: Period, filters: 
 
 
 def _csv_value(value: Any) -> Any:
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
     return value
 
 
