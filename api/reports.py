@@ -42,6 +42,7 @@ from bot.users.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 Manager = Annotated[User, Depends(require_role("manager"))]
+Staff = Annotated[User, Depends(require_role("agent"))]
 
 
 def report_zone() -> str:
@@ -143,19 +144,26 @@ def report_breaches(session: SessionDep, _: Manager, filters: Filters = None) ->
 
 
 @router.get("/recovery-items", response_model=list[RecoveryOut])
-def recovery_items(session: SessionDep, _: Manager,
+def recovery_items(session: SessionDep, user: Staff,
                    status_: Annotated[Literal["open", "contacted", "closed", "all"] | None,
                                       Query(alias="status", description="default: all but closed")] = None,
-                   owner: Annotated[str | None, Query(description="a user id, or 'none'")] = None,
+                   owner: Annotated[str | None, Query(description="a user id, 'me' or 'none'; agents see only "
+                                                            "their own items")] = None,
                    overdue: bool = False) -> list[RecoveryOut]:
-    """Service-recovery items, overdue first."""
+    """Service-recovery items, overdue first. Managers see all; an agent sees the ones they own."""
     owner_id, unowned = None, False
     if owner == "none":
         unowned = True
+    elif owner == "me":
+        owner_id = user.id
     elif owner is not None:
         if not owner.isdigit():
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="owner is a user id or 'none'")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="owner is a user id, 'me' or 'none'")
         owner_id = int(owner)
+    if user.role == "agent":
+        if unowned or owner_id not in (None, user.id):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="agents see their own recovery items only")
+        owner_id = user.id
     items = list_items(session=session, status=status_, owner_id=owner_id, unowned=unowned, overdue_only=overdue)
     return recovery_out(items, agent_names(session, {item.owner_id for item in items if item.owner_id}))
 
@@ -168,12 +176,16 @@ class RecoveryPatch(BaseModel):
 
 
 @router.patch("/recovery-items/{item_id}", response_model=RecoveryOut)
-def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep, _: Manager) -> RecoveryOut:
+def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep, user: Staff) -> RecoveryOut:
     """Move an item on (open -> contacted -> closed; closing needs an outcome), give it an
-    owner or a new due time. All the changes or none (409 for a refused one)."""
+    owner or a new due time. All the changes or none (409 for a refused one). An agent may
+    move on the items they own; only managers give items to someone else."""
     item = session.get(RecoveryItem, item_id)
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such recovery item")
+    if user.role == "agent" and (item.owner_id != user.id or "owner_id" in body.model_fields_set):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail="agents move on their own recovery items only, and managers assign them")
     if body.due_at is not None and body.due_at.tzinfo is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="due_at needs a time zone offset")
     try:

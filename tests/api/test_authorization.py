@@ -23,12 +23,14 @@ AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
          ("GET", "/api/v1/tickets/{reference}"), ("PATCH", "/api/v1/tickets/{reference}"),
          ("POST", "/api/v1/tickets/{reference}/comments"), ("GET", "/api/v1/agents"),
          ("GET", "/api/v1/canned-replies"), ("GET", "/api/v1/conversations"),
-         ("POST", "/api/v1/conversations/{conversation_id}/join")}
+         ("POST", "/api/v1/conversations/{conversation_id}/join"), ("GET", "/api/v1/recovery-items")}
 # Agent routes that act in a live chat: only the agent holding it (others get 403).
 HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
+# Agent routes on an item someone owns: the owner and managers (other agents get 403).
+OWNER = {("PATCH", "/api/v1/recovery-items/{item_id}")}
 MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET", "/api/v1/reports/breaches"),
-           ("GET", "/api/v1/recovery-items"), ("PATCH", "/api/v1/recovery-items/{item_id}"),
+           
            ("GET", "/api/v1/exports/{dataset}"), ("GET", "/api/v1/reports/timeseries"),
            ("GET", "/api/v1/alerts"), ("GET", "/api/v1/reports/themes"),
            ("GET", "/api/v1/inbox"), ("PATCH", "/api/v1/inbox/{kind}/{number}")}
@@ -46,7 +48,7 @@ def documented(client) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix(client):
-    assert documented(client) == PUBLIC | CUSTOMER | SIGNED_IN | AGENT | HOLDER | MANAGER
+    assert documented(client) == PUBLIC | CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER
 
 
 @pytest.fixture
@@ -78,13 +80,13 @@ def call(client, method: str, path: str, values: dict, headers: dict):
 
 
 def test_anonymous_and_forged_tokens_get_401(client, world):
-    for method, path in sorted(CUSTOMER | SIGNED_IN | AGENT | HOLDER | MANAGER):
+    for method, path in sorted(CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER):
         for headers in ({}, {"Authorization": "Bearer forged.token.value"}):
             assert call(client, method, path, world["values"], headers).status_code == 401, (method, path)
 
 
 def test_a_customer_token_opens_no_staff_route(client, world):
-    for method, path in sorted(SIGNED_IN | AGENT | HOLDER | MANAGER):
+    for method, path in sorted(SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER):
         assert call(client, method, path, world["values"], world["customer"]).status_code == 401, (method, path)
 
 
@@ -122,3 +124,24 @@ def test_live_chat_routes_need_the_holder(client, world):
     for action in ("messages", "typing", "resolve"):  # resolve last: it ends the holding
         path = f"/api/v1/handoffs/{{handoff_id}}/{action}"
         assert call(client, "POST", path, world["values"], ann).status_code in (200, 201, 204), path
+
+
+def test_recovery_items_are_the_owners_and_the_managers(client, world):
+    from bot.db import transaction
+    from bot.recovery.models import RecoveryItem
+
+    ann, meg, ben = world["ann"], world["meg"], staff(client, "ben")
+    item = world["values"]["item_id"]
+    for method, path in sorted(OWNER):  # nobody owns it: agents are refused, a manager is not
+        assert call(client, method, path, world["values"], ann).status_code == 403, path
+        assert call(client, method, path, world["values"], meg).status_code == 200, path
+    ann_id = client.get("/api/v1/auth/me", headers=ann).json()["id"]
+    with transaction() as session:
+        session.get(RecoveryItem, int(item)).owner_id = ann_id
+    assert [i["id"] for i in client.get("/api/v1/recovery-items", headers=ann).json()] == [int(item)]
+    assert client.get("/api/v1/recovery-items", headers=ben).json() == []
+    assert client.get("/api/v1/recovery-items", params={"owner": "none"}, headers=ann).status_code == 403
+    url = f"/api/v1/recovery-items/{item}"
+    assert client.patch(url, json={"outcome": "Called back"}, headers=ben).status_code == 403
+    assert client.patch(url, json={"status": "closed", "outcome": "Called back"}, headers=ann).status_code == 200
+    assert client.patch(url, json={"owner_id": None}, headers=ann).status_code == 403  # managers assign
