@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import ColumnElement, Connection, DateTime, Engine, MetaData, create_engine, event, func
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -44,6 +44,13 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+
+def contains_text(column: ColumnElement, words: str) -> ColumnElement[bool]:
+    """`column` contains `words`, case-insensitively and taken literally (% and _ are not
+    wildcards): the same on SQLite and PostgreSQL."""
+    escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
 def utcnow() -> datetime:

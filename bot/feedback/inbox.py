@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, literal, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.conversations.models import Conversation
-from bot.db import utcnow
+from bot.db import contains_text, utcnow
 from bot.feedback.models import Feedback, InboxReview
 from bot.reports.kpis import within
 from bot.reports.period import Period
@@ -56,14 +56,13 @@ class InboxError(ValueError):
 def _parts(period: Period | None, *, kind: str | None, category: str | None, min_score: int | None,
            max_score: int | None, q: str | None):
     """The two kinds of item as one UNION ALL, filtered."""
-    pattern = f"%{q.lower()}%" if q else None
     parts = []
     if kind in (None, "feedback") and min_score is None and max_score is None and category != "survey_comment":
         conditions = [within(Feedback.created_at, period)] if period else []
         if category:
             conditions.append(Feedback.category == category)
-        if pattern:
-            conditions.append(func.lower(Feedback.text).like(pattern, escape="\\"))
+        if q:
+            conditions.append(contains_text(Feedback.text, q))
         parts.append(select(
             literal("feedback").label("kind"), Feedback.id.label("id"), Feedback.created_at.label("at"),
             Feedback.text.label("text"), null().label("score"), Feedback.category.label("category"),
@@ -78,8 +77,8 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
             conditions.append(headline.score >= min_score)
         if max_score is not None:
             conditions.append(headline.score <= max_score)
-        if pattern:
-            conditions.append(func.lower(comment.text).like(pattern, escape="\\"))
+        if q:
+            conditions.append(contains_text(comment.text, q))
         parts.append(
             select(literal("survey").label("kind"), SurveyResponse.id.label("id"), comment.answered_at.label("at"),
                    comment.text.label("text"), headline.score.label("score"),
@@ -95,10 +94,6 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
     return items.subquery("items")
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_inbox(*, session: Session, period: Period | None, kind: str | None = None, category: str | None = None,
                min_score: int | None = None, max_score: int | None = None, agent_id: int | None = None,
                status: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
@@ -106,7 +101,7 @@ def list_inbox(*, session: Session, period: Period | None, kind: str | None = No
     """Newest first. `q` finds words in the text (case-insensitive, as typed); `only`, one item
     of `kind` by id."""
     items = _parts(period, kind=kind, category=category, min_score=min_score, max_score=max_score,
-                   q=_escape(q.strip()) if q and q.strip() else None)
+                   q=q.strip() if q and q.strip() else None)
     if items is None:
         return InboxPage(total=0, limit=limit, offset=offset, items=[])
     owner, agent = aliased(User), aliased(User)

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import utcnow
+from bot.db import contains_text, utcnow
 from bot.settings import Settings, get_settings
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PREFIX, first
 from bot.tickets.classification import PRIORITY_FOR_CLASSIFICATION, classify
@@ -271,10 +271,6 @@ def latest_reply(*, session: Session, ticket: Ticket) -> TicketEvent | None:
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_tickets(
     *,
     session: Session,
@@ -304,11 +300,8 @@ def search_tickets(
         if reference:
             query = query.where(Ticket.reference == reference)
         else:
-            pattern = f"%{_escape_like(text.lower())}%"
-            query = query.where(
-                or_(*(func.lower(column).like(pattern, escape="\\") for column in (
-                    Ticket.subject, Ticket.description, Ticket.customer_name, Ticket.customer_email)))
-            )
+            query = query.where(or_(*(contains_text(column, text) for column in (
+                Ticket.subject, Ticket.description, Ticket.customer_name, Ticket.customer_email))))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = session.scalars(
         query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)
