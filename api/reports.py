@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import date, datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
@@ -34,7 +33,7 @@ from bot.reports.exports import (
     write_xlsx,
 )
 from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
-from bot.reports.period import Period, PeriodError, ReportFilters, make_period
+from bot.reports.period import Period, PeriodError, ReportFilters, requested_period
 from bot.reports.schemas import Breaches, RecoveryOut, Summary
 from bot.reports.themes import Themes, find_themes
 from bot.settings import get_settings
@@ -45,17 +44,10 @@ Manager = Annotated[User, Depends(require_role("manager"))]
 Staff = Annotated[User, Depends(require_role("agent"))]
 
 
-def report_zone() -> str:
-    settings = get_settings()
-    return settings.report_timezone or settings.business_timezone
-
-
 def period_of(first: date | None, last: date | None) -> Period:
     """The period asked for, or 422 saying what is wrong with it."""
-    settings, zone = get_settings(), report_zone()
     try:
-        return make_period(first, last, zone=zone, max_days=settings.report_max_days,
-                           today=datetime.now(ZoneInfo(zone)).date())
+        return requested_period(first, last, get_settings())
     except PeriodError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
 

@@ -123,21 +123,15 @@ def _users(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """Write one dataset to a file (as `GET /api/v1/exports/{dataset}`), with a progress bar on a
     terminal. The file appears only when complete: it is written as FILE.part, then renamed."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from pydantic import ValidationError
     from tqdm import tqdm
 
     from bot.db import read_transaction
     from bot.reports.exports import build_export, csv_chunks, ndjson_chunks, write_xlsx
-    from bot.reports.period import PeriodError, ReportFilters, make_period
+    from bot.reports.period import PeriodError, ReportFilters, requested_period
 
-    settings = get_settings()
-    zone = settings.report_timezone or settings.business_timezone
     try:
-        period = make_period(args.first, args.last, zone=zone, max_days=settings.report_max_days,
-                             today=datetime.now(ZoneInfo(zone)).date())
+        period = requested_period(args.first, args.last, get_settings())
         filters = ReportFilters(agent_id=args.agent_id, category=args.category, priority=args.priority,
                                 classification=args.classification, owner=args.owner)
     except (PeriodError, ValidationError) as error:

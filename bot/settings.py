@@ -251,6 +251,11 @@ class Settings(BaseSettings):
         return OpeningHours.parse(self.business_hours, self.business_timezone)
 
     @property
+    def report_zone(self) -> str:
+        """The time zone reports count whole days in."""
+        return self.report_timezone or self.business_timezone
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

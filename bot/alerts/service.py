@@ -86,7 +86,7 @@ def evaluate(*, now: datetime | None = None, settings: Settings | None = None) -
     """Check every rule once: fire, update or clear its alert. Each rule in its own
     transaction: one that fails (logged) does not stop the others. The alerts active after."""
     settings, now = settings or get_settings(), now or utcnow()
-    zone = settings.report_timezone or settings.business_timezone
+    zone = settings.report_zone
     for rule in settings.alert_rules:
         try:
             with transaction() as session:

@@ -23,7 +23,7 @@ from bot.conversations.models import Conversation, Handoff, Message
 from bot.db import utcnow
 from bot.feedback.models import Feedback
 from bot.recovery.models import RecoveryItem
-from bot.reports.kpis import chat_conditions, person_held, ticket_conditions, within
+from bot.reports.kpis import chat_conditions, person_held, seconds_between, ticket_conditions, within
 from bot.reports.period import Period, ReportFilters
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.tickets.models import Ticket
@@ -63,9 +63,9 @@ class Export:
 
 
 def _seconds(dialect: str, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
-    if dialect == "sqlite":
-        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
-    return func.round(cast(func.extract("epoch", later - earlier), Numeric(18, 3)), 3)
+    """Seconds to the millisecond (PostgreSQL rounds numerics only)."""
+    seconds = seconds_between(dialect, later, earlier)
+    return func.round(seconds if dialect == "sqlite" else cast(seconds, Numeric(18, 3)), 3)
 
 
 def _joined(dialect: str, column: ColumnElement) -> ColumnElement:

@@ -78,8 +78,9 @@ def within(column: ColumnElement, period: Period) -> ColumnElement[bool]:
 # --- arithmetic --------------------------------------------------------------------------------
 
 
-def seconds_between(session: Session, later: ColumnElement, earlier: ColumnElement) -> ColumnElement[float]:
-    if session.get_bind().dialect.name == "sqlite":
+def seconds_between(dialect: str, later: ColumnElement, earlier: ColumnElement) -> ColumnElement[float]:
+    """`later` minus `earlier` in seconds, in SQL (`dialect`: the database's, e.g. "sqlite")."""
+    if dialect == "sqlite":
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
     return func.extract("epoch", later - earlier)
 
@@ -148,15 +149,16 @@ def speed(session: Session, period: Period, filters: ReportFilters) -> Speed:
     tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
     handoffs = [within(Handoff.requested_at, period),
                 *chat_conditions(Handoff.conversation_id, filters, agent=Handoff.agent_id)]
+    dialect = session.get_bind().dialect.name
     queued, abandoned = session.execute(
         select(func.count(), func.coalesce(func.sum(case((Handoff.status == "cancelled", 1), else_=0)), 0))
         .where(*handoffs, Handoff.status != "unavailable")).one()
     return Speed(
-        first_response=spread(session, seconds_between(session, Ticket.first_responded_at, Ticket.created_at),
+        first_response=spread(session, seconds_between(dialect, Ticket.first_responded_at, Ticket.created_at),
                               [*tickets, Ticket.first_responded_at.is_not(None)], Ticket),
-        resolution=spread(session, seconds_between(session, Ticket.resolved_at, Ticket.created_at),
+        resolution=spread(session, seconds_between(dialect, Ticket.resolved_at, Ticket.created_at),
                           [*tickets, Ticket.resolved_at.is_not(None)], Ticket),
-        handoff_wait=spread(session, seconds_between(session, Handoff.claimed_at, Handoff.requested_at),
+        handoff_wait=spread(session, seconds_between(dialect, Handoff.claimed_at, Handoff.requested_at),
                             [*handoffs, Handoff.claimed_at.is_not(None)], Handoff),
         queue_abandonment_rate=ratio(abandoned, queued))
 

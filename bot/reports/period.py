@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from bot.settings import Settings
 from bot.tickets.models import CLASSIFICATIONS, PRIORITIES
 
 
@@ -60,6 +61,13 @@ def make_period(first: date | None, last: date | None, *, zone: str, max_days: i
     if days > max_days:
         raise PeriodError(f"the range is {days} days; at most {max_days} days at a time (REPORT_MAX_DAYS)")
     return Period(first, last, zone)
+
+
+def requested_period(first: date | None, last: date | None, settings: Settings) -> Period:
+    """`make_period` in the report time zone, with its "today" and REPORT_MAX_DAYS."""
+    zone = settings.report_zone
+    return make_period(first, last, zone=zone, max_days=settings.report_max_days,
+                       today=datetime.now(ZoneInfo(zone)).date())
 
 
 class ReportFilters(BaseModel):
