@@ -36,7 +36,7 @@ from bot.tickets.service import (
     set_priority,
 )
 from bot.users.models import User
-from bot.users.service import get_user
+from bot.users.service import active_user
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 Staff = Annotated[User, Depends(require_role("agent"))]
@@ -83,8 +83,8 @@ def _found(session: Session, reference: str) -> Ticket:
 
 
 def _assignee(session: Session, assignee_id: int) -> User:
-    user = get_user(session=session, user_id=assignee_id)
-    if user is None or not user.active:
+    user = active_user(session=session, user_id=assignee_id)
+    if user is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="assignee_id is not an active staff member")
     return user
 

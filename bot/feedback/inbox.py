@@ -18,6 +18,7 @@ from bot.reports.kpis import within
 from bot.reports.period import Period
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.users.models import User
+from bot.users.service import active_user
 
 Kind = Literal["feedback", "survey"]
 InboxStatus = Literal["new", "reviewed", "actioned"]
@@ -155,7 +156,7 @@ def review_item(*, session: Session, kind: str, item_id: int, by: User, reviewed
     item = session.get(model, item_id)
     if item is None:
         raise LookupError(f"no {kind} item {item_id}")
-    if set_owner and owner_id is not None and not session.scalar(select(User.active).where(User.id == owner_id)):
+    if set_owner and owner_id is not None and active_user(session=session, user_id=owner_id) is None:
         raise InboxError(f"no active staff member with id {owner_id}")
     review = session.scalar(select(InboxReview).where(InboxReview.item_kind == kind, InboxReview.item_id == item_id))
     if review is None:

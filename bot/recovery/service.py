@@ -14,6 +14,7 @@ from bot.recovery.models import RECOVERY_TRANSITIONS, RecoveryItem
 from bot.settings import Settings, get_settings
 from bot.surveys.models import SurveyResponse
 from bot.users.models import User
+from bot.users.service import active_user
 
 
 class RecoveryError(ValueError):
@@ -25,7 +26,7 @@ def default_owner(*, session: Session, conversation_id: str | None, settings: Se
     nobody (the item shows as unowned)."""
     if conversation_id:
         agent_id = session.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id))
-        if agent_id is not None and session.scalar(select(User.active).where(User.id == agent_id)):
+        if agent_id is not None and active_user(session=session, user_id=agent_id):
             return agent_id
     if settings.manager_on_duty:
         return session.scalar(select(User.id).where(User.email == settings.manager_on_duty.lower(),
@@ -76,10 +77,8 @@ def update_item(*, session: Session, item: RecoveryItem, status: str | None = No
             raise RecoveryError(f"a recovery item that is {item.status} cannot become {status}")
         if status == "closed" and not (outcome or item.outcome):
             raise RecoveryError("say what the outcome was before closing")
-    if set_owner and owner_id is not None:
-        active = session.scalar(select(User.active).where(User.id == owner_id))
-        if not active:
-            raise RecoveryError(f"no active staff member with id {owner_id}")
+    if set_owner and owner_id is not None and active_user(session=session, user_id=owner_id) is None:
+        raise RecoveryError(f"no active staff member with id {owner_id}")
     if outcome is not None:
         item.outcome = outcome
     if due_at is not None:

@@ -31,6 +31,12 @@ def get_user(*, session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def active_user(*, session: Session, user_id: int) -> User | None:
+    """The staff member with this id, if their account is active."""
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
 def get_user_by_email(*, session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
