@@ -18,6 +18,8 @@ HANDOFF_STATUSES = ("queued", "active", "resolved", "cancelled", "expired")
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    # The KPIs: the chats opened in a range, read from the index alone.
+    __table_args__ = (Index("ix_conversations_created_id", "created_at", "id"),)
 
     # The session id the widget holds: random, never sequential. Rasa's sender id too.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -39,7 +41,13 @@ class Message(Base):
     """One line of the transcript. Its id orders the conversation and is the `after=` cursor."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # The KPIs: customers' lines in a range and how many the bot did not understand; whether
+        # a customer wrote in a chat at all.
+        Index("ix_messages_created_sender", "created_at", "sender", "fallback"),
+        Index("ix_messages_conversation_sender", "conversation_id", "sender"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -64,7 +72,7 @@ class Handoff(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     reason: Mapped[str] = mapped_column(String(32))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # When it last started waiting, if not at the request: back in the queue after its agent
     # vanished. The queue timeout counts from here; the order still comes from requested_at.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

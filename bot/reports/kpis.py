@@ -5,8 +5,9 @@ fetched into Python), so it holds on a million survey responses."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, true
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from bot.db import utcnow
 from bot.feedback.models import Feedback
 from bot.reports.period import Period, ReportFilters
 from bot.reports.schemas import BotFigures, BreachingTicket, Satisfaction, Sla, Speed, Spread, Summary, Volume
-from bot.surveys.models import SurveyAnswer, SurveyResponse
+from bot.surveys.models import SurveyAnswer, SurveyResponse, SurveyScoreDay
 from bot.tickets.models import OPEN_STATUSES, Ticket
 from bot.users.models import User
 
@@ -90,18 +91,21 @@ def ratio(part: int | float, whole: int | float) -> float | None:
 
 
 def spread(session: Session, value: ColumnElement, conditions: list[ColumnElement[bool]], source) -> Spread:
-    """Count, p50 and p90 (nearest rank) of `value` over the rows of `source` meeting `conditions`."""
-    count = session.scalar(select(func.count()).select_from(source).where(*conditions)) or 0
+    """Count, p50 and p90 (nearest rank) of `value` over the rows of `source` meeting `conditions`
+    (which leave out rows where `value` is null). PostgreSQL's percentile_disc is nearest rank;
+    SQLite has no percentile aggregate, so the values are read in one pass and sorted here."""
+    if session.get_bind().dialect.name == "postgresql":
+        count, median, p90 = session.execute(
+            select(func.count(), func.percentile_disc(0.5).within_group(value),
+                   func.percentile_disc(0.9).within_group(value)).select_from(source).where(*conditions)).one()
+    else:
+        values = sorted(session.scalars(select(value).select_from(source).where(*conditions)))
+        count = len(values)
+        median, p90 = (values[math.ceil(p / 100 * count) - 1] for p in (50, 90)) if count else (None, None)
     if not count:
         return Spread(count=0, median=None, p90=None)
-
-    def nearest_rank(p: int) -> float:
-        rank = math.ceil(p / 100 * count)
-        # To the millisecond: SQLite's julianday arithmetic is off by some microseconds.
-        return round(float(session.scalar(select(value).select_from(source).where(*conditions)
-                                          .order_by(value).offset(rank - 1).limit(1))), 3)
-
-    return Spread(count=count, median=nearest_rank(50), p90=nearest_rank(90))
+    # To the millisecond: SQLite's julianday arithmetic is off by some microseconds.
+    return Spread(count=count, median=round(float(median), 3), p90=round(float(p90), 3))
 
 
 def counts_by(session: Session, column: ColumnElement, conditions: list[ColumnElement[bool]], source) -> dict:
@@ -110,37 +114,100 @@ def counts_by(session: Session, column: ColumnElement, conditions: list[ColumnEl
     return {key: n for key, n in rows}
 
 
+def sum_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows meet `condition` (0, never null, when there are none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# --- survey answers ----------------------------------------------------------------------------
+
+# (question key, question type, position, score) -> how many answers
+ScoreCounts = Counter[tuple[str, str, int, int]]
+
+
+def _utc_midnight(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def split_utc_days(start: datetime, end: datetime) -> tuple[list[tuple[datetime, datetime]], tuple[date, date] | None]:
+    """[start, end) as the whole UTC days inside it (first day, day after the last) and the
+    pieces left at either edge: a report day in another time zone straddles two UTC days."""
+    first = _utc_midnight(start)
+    if first < start:
+        first += timedelta(days=1)
+    last = _utc_midnight(end)
+    if first >= last:
+        return [(start, end)], None
+    return [(a, b) for a, b in ((start, first), (last, end)) if a < b], (first.date(), last.date())
+
+
+def score_counts(session: Session, period: Period, filters: ReportFilters) -> ScoreCounts:
+    """The scored answers to surveys offered in the period, counted by question and score.
+    Unfiltered, whole UTC days come from survey_score_days; the rest from the answers."""
+    counts: ScoreCounts = Counter()
+
+    def from_answers(start: datetime, end: datetime) -> None:
+        rows = session.execute(
+            select(SurveyAnswer.question_key, SurveyAnswer.question_type, SurveyAnswer.position, SurveyAnswer.score,
+                   func.count())
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .where(SurveyResponse.started_at >= start, SurveyResponse.started_at < end, SurveyAnswer.score.is_not(None),
+                   *chat_conditions(SurveyResponse.conversation_id, filters))
+            .group_by(SurveyAnswer.question_key, SurveyAnswer.question_type, SurveyAnswer.position,
+                      SurveyAnswer.score))
+        counts.update({(key, kind, position, score): n for key, kind, position, score, n in rows})
+
+    if filters.narrow():
+        from_answers(period.start, period.end)
+        return counts
+    edges, days = split_utc_days(period.start, period.end)
+    for start, end in edges:
+        from_answers(start, end)
+    if days is not None:
+        rows = session.execute(
+            select(SurveyScoreDay.question_key, SurveyScoreDay.question_type, SurveyScoreDay.position,
+                   SurveyScoreDay.score, func.sum(SurveyScoreDay.answers))
+            .where(SurveyScoreDay.day >= days[0], SurveyScoreDay.day < days[1])
+            .group_by(SurveyScoreDay.question_key, SurveyScoreDay.question_type, SurveyScoreDay.position,
+                      SurveyScoreDay.score))
+        counts.update({(key, kind, position, score): n for key, kind, position, score, n in rows})
+    return counts
+
+
 # --- the figures -------------------------------------------------------------------------------
 
 
 def satisfaction(session: Session, period: Period, filters: ReportFilters) -> Satisfaction:
     responses = [within(SurveyResponse.started_at, period), *chat_conditions(SurveyResponse.conversation_id, filters)]
-    offered, completed = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((SurveyResponse.completed, 1), else_=0)), 0))
-        .where(*responses)).one()
-    in_period = select(SurveyResponse.id).where(*responses)
-    answers = [SurveyAnswer.response_id.in_(in_period), SurveyAnswer.score.is_not(None)]
+    offered, completed = session.execute(select(func.count(), sum_if(SurveyResponse.completed)).where(*responses)).one()
+    counts = score_counts(session, period, filters)
 
-    csat_count, csat_mean, satisfied = session.execute(
-        select(func.count(), func.avg(SurveyAnswer.score),
-               func.coalesce(func.sum(case((SurveyAnswer.score >= 4, 1), else_=0)), 0))
-        .where(*answers, SurveyAnswer.position == 0, SurveyAnswer.question_type == "rating_1_5")).one()
-    dimensions = session.execute(
-        select(SurveyAnswer.question_key, func.avg(SurveyAnswer.score))
-        .where(*answers, SurveyAnswer.position > 0, SurveyAnswer.question_type == "rating_1_5")
-        .group_by(SurveyAnswer.question_key).order_by(SurveyAnswer.question_key)).all()
-    nps_count, promoters, detractors = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((SurveyAnswer.score >= 9, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((SurveyAnswer.score <= 6, 1), else_=0)), 0))
-        .where(*answers, SurveyAnswer.question_type == "nps_0_10")).one()
-    solved_count, solved_yes = session.execute(
-        select(func.count(), func.coalesce(func.sum(SurveyAnswer.score), 0))
-        .where(*answers, SurveyAnswer.question_key == "solved", SurveyAnswer.question_type == "yes_no")).one()
+    def tally(keep: Callable[[str, str, int, int], bool]) -> tuple[int, int, Counter[int]]:
+        """How many answers `keep` accepts, the sum of their scores, and how many of each score."""
+        by_score: Counter[int] = Counter()
+        for (key, kind, position, score), n in counts.items():
+            if keep(key, kind, position, score):
+                by_score[score] += n
+        return sum(by_score.values()), sum(score * n for score, n in by_score.items()), by_score
+
+    csat_count, csat_sum, csat_scores = tally(lambda key, kind, position, score: position == 0
+                                              and kind == "rating_1_5")
+    dimension_keys = sorted({key for key, kind, position, _ in counts if position > 0 and kind == "rating_1_5"})
+    dimensions = {}
+    for dimension in dimension_keys:
+        n, total, _ = tally(lambda key, kind, position, score, wanted=dimension: key == wanted and position > 0
+                            and kind == "rating_1_5")
+        if n:
+            dimensions[dimension] = total / n
+    nps_count, _, nps_scores = tally(lambda key, kind, position, score: kind == "nps_0_10")
+    promoters = sum(n for score, n in nps_scores.items() if score >= 9)
+    detractors = sum(n for score, n in nps_scores.items() if score <= 6)
+    solved_count, solved_yes, _ = tally(lambda key, kind, position, score: key == "solved" and kind == "yes_no")
     return Satisfaction(
         surveys_offered=offered, surveys_completed=completed, response_rate=ratio(completed, offered),
-        csat_answers=csat_count, csat_mean=float(csat_mean) if csat_count else None,
-        csat_satisfied=ratio(satisfied, csat_count),
-        dimensions={key: float(mean) for key, mean in dimensions},
+        csat_answers=csat_count, csat_mean=csat_sum / csat_count if csat_count else None,
+        csat_satisfied=ratio(sum(n for score, n in csat_scores.items() if score >= 4), csat_count),
+        dimensions=dimensions,
         nps=100 * (promoters - detractors) / nps_count if nps_count else None, nps_answers=nps_count,
         solved_rate=ratio(solved_yes, solved_count), solved_answers=solved_count)
 
@@ -151,8 +218,8 @@ def speed(session: Session, period: Period, filters: ReportFilters) -> Speed:
                 *chat_conditions(Handoff.conversation_id, filters, agent=Handoff.agent_id)]
     dialect = session.get_bind().dialect.name
     queued, abandoned = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Handoff.status == "cancelled", 1), else_=0)), 0))
-        .where(*handoffs, Handoff.status != "unavailable")).one()
+        select(func.count(), sum_if(Handoff.status == "cancelled")).where(*handoffs, Handoff.status != "unavailable")
+    ).one()
     return Speed(
         first_response=spread(session, seconds_between(dialect, Ticket.first_responded_at, Ticket.created_at),
                               [*tickets, Ticket.first_responded_at.is_not(None)], Ticket),
@@ -184,19 +251,19 @@ def sla(session: Session, period: Period, filters: ReportFilters, now: datetime)
     answered_at = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
     tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
 
-    def met(done: ColumnElement, due: ColumnElement) -> float | None:
-        decided, on_time = session.execute(
-            select(func.count(), func.coalesce(func.sum(case((and_(done.is_not(None), done <= due), 1), else_=0)), 0))
-            .where(*tickets, or_(done.is_not(None), due < now))).one()
-        return ratio(on_time, decided)
+    def decided_and_met(done: ColumnElement, due: ColumnElement) -> list[ColumnElement[int]]:
+        """Tickets whose due time has passed or that are done; of those, done by the due time."""
+        return [sum_if(or_(done.is_not(None), due < now)), sum_if(and_(done.is_not(None), done <= due))]
 
+    reply_decided, reply_met, resolution_decided, resolution_met = session.execute(
+        select(*decided_and_met(answered_at, Ticket.first_response_due),
+               *decided_and_met(Ticket.resolved_at, Ticket.resolution_due)).where(*tickets)).one()
     watch = SlaWatch(now)
     breaching_now, due_next_hour = session.execute(
-        select(func.coalesce(func.sum(case((watch.breaching, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((watch.only_due_soon, 1), else_=0)), 0))
+        select(sum_if(watch.breaching), sum_if(watch.only_due_soon))
         .where(Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters))).one()
-    return Sla(first_response_met=met(answered_at, Ticket.first_response_due),
-               resolution_met=met(Ticket.resolved_at, Ticket.resolution_due),
+    return Sla(first_response_met=ratio(reply_met, reply_decided),
+               resolution_met=ratio(resolution_met, resolution_decided),
                breaching_now=breaching_now, due_next_hour=due_next_hour)
 
 
@@ -210,14 +277,12 @@ def bot_figures(session: Session, period: Period, filters: ReportFilters) -> Bot
     asked = exists().where(Handoff.conversation_id == Conversation.id)
     ticketed = exists().where(Ticket.conversation_id == Conversation.id)
     total, contained, handed = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((and_(not_(asked), not_(ticketed)), 1), else_=0)), 0),
-               func.coalesce(func.sum(case((asked, 1), else_=0)), 0)).where(*chats)).one()
+        select(func.count(), sum_if(and_(not_(asked), not_(ticketed))), sum_if(asked)).where(*chats)).one()
     handoffs = [within(Handoff.requested_at, period),
                 *chat_conditions(Handoff.conversation_id, filters, agent=Handoff.agent_id)]
     lines = [within(Message.created_at, period), Message.sender == "customer",
              *chat_conditions(Message.conversation_id, filters)]
-    all_lines, not_understood = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Message.fallback, 1), else_=0)), 0)).where(*lines)).one()
+    all_lines, not_understood = session.execute(select(func.count(), sum_if(Message.fallback)).where(*lines)).one()
     said = func.lower(func.trim(Message.text))
     top = session.execute(select(said, func.count()).where(*lines, Message.fallback == true())
                           .group_by(said).order_by(func.count().desc(), said).limit(TOP_UNRECOGNISED)).all()
@@ -231,11 +296,18 @@ def volume(session: Session, period: Period, filters: ReportFilters, conversatio
     tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
     feedback = [within(Feedback.created_at, period), *chat_conditions(Feedback.conversation_id, filters)]
     by_category = counts_by(session, Feedback.category, feedback, Feedback)
-    return Volume(conversations=conversations,
-                  tickets=session.scalar(select(func.count()).select_from(Ticket).where(*tickets)) or 0,
-                  tickets_by_category=counts_by(session, Ticket.category, tickets, Ticket),
-                  tickets_by_priority=counts_by(session, Ticket.priority, tickets, Ticket),
-                  tickets_by_classification=counts_by(session, Ticket.classification, tickets, Ticket),
+    kinds = session.execute(select(Ticket.category, Ticket.priority, Ticket.classification, func.count())
+                            .where(*tickets).group_by(Ticket.category, Ticket.priority, Ticket.classification)).all()
+
+    def tickets_by(field: int) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for row in kinds:
+            totals[row[field]] += row[3]
+        return dict(sorted(totals.items()))
+
+    return Volume(conversations=conversations, tickets=sum(row[3] for row in kinds),
+                  tickets_by_category=tickets_by(0), tickets_by_priority=tickets_by(1),
+                  tickets_by_classification=tickets_by(2),
                   feedback=sum(by_category.values()), feedback_by_category=by_category,
                   complaints=by_category.get("complaint", 0))
 

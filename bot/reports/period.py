@@ -83,6 +83,10 @@ class ReportFilters(BaseModel):
     owner: Literal["bot", "human"] | None = Field(default=None, description="bot: chats no person ever held; "
                                                   "human: chats a person held. Items with no chat are left out")
 
+    def narrow(self) -> bool:
+        """Whether any filter is given."""
+        return bool(self.model_dump(exclude_none=True))
+
     def ticket_fields(self) -> dict[str, str]:
         return {name: value for name, value in (("category", self.category), ("priority", self.priority),
                                                 ("classification", self.classification)) if value is not None}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timezone
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Connection, Date, ForeignKey, Index, String, Text, UniqueConstraint, delete, event, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 import bot.tickets.models  # noqa: F401 - registers `tickets`, which recovery_ticket_id refers to
 from bot.db import Base, UTCDateTime, utcnow
@@ -25,7 +27,8 @@ class SurveyResponse(Base):
     customer_email: Mapped[str | None] = mapped_column(String(254))
     # When the survey was offered: the row is made at the offer, so a declined offer is a
     # response with no answers (and the response rate counts it).
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Never changes once written: survey_score_days counts answers by this day.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed: Mapped[bool] = mapped_column(default=False)
     recovery_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
@@ -33,6 +36,9 @@ class SurveyResponse(Base):
     answers: Mapped[list[SurveyAnswer]] = relationship(
         back_populates="response", order_by="SurveyAnswer.id", cascade="all, delete-orphan"
     )
+
+    # The KPI summary counts offers and completions in a range from this index alone.
+    __table_args__ = (Index("ix_survey_responses_started_completed", "started_at", "completed"),)
 
 
 class SurveyAnswer(Base):
@@ -55,3 +61,79 @@ class SurveyAnswer(Base):
     response: Mapped[SurveyResponse] = relationship(back_populates="answers")
 
     __table_args__ = (UniqueConstraint("response_id", "question_key"),)
+
+
+class SurveyScoreDay(Base):
+    """Scored answers counted by the UTC day their survey was offered, question and score, so the
+    KPI summary reads a year of whole days from a few thousand rows instead of every answer.
+
+    Kept by the ORM events below for every answer written, changed or deleted through a session,
+    in the same transaction. Answers written around the ORM (a bulk load) need
+    `rebuild_score_days` afterwards."""
+
+    __tablename__ = "survey_score_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    score: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    answers: Mapped[int]
+
+
+_COUNTED = ("response_id", "question_key", "question_type", "position", "score")
+
+
+def _count(connection: Connection, values: tuple, change: int) -> None:
+    response_id, key, question_type, position, score = values
+    if score is None:
+        return
+    started = connection.scalar(select(SurveyResponse.started_at).where(SurveyResponse.id == response_id))
+    table = SurveyScoreDay.__table__
+    insert = (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+    connection.execute(
+        insert.values(day=started.astimezone(timezone.utc).date(), question_key=key, question_type=question_type,
+                      position=position, score=score, answers=change)
+        .on_conflict_do_update(index_elements=[c.name for c in table.primary_key],
+                               set_={"answers": table.c.answers + insert.excluded.answers}))
+
+
+def _before(answer: SurveyAnswer) -> tuple:
+    """The counted values as they were before this flush."""
+    values = []
+    for name in _COUNTED:
+        history = attributes.get_history(answer, name)
+        values.append(history.deleted[0] if history.deleted else getattr(answer, name))
+    return tuple(values)
+
+
+@event.listens_for(SurveyAnswer, "after_insert")
+def _answer_written(mapper, connection: Connection, answer: SurveyAnswer) -> None:
+    _count(connection, tuple(getattr(answer, name) for name in _COUNTED), +1)
+
+
+@event.listens_for(SurveyAnswer, "after_update")
+def _answer_changed(mapper, connection: Connection, answer: SurveyAnswer) -> None:
+    before, now = _before(answer), tuple(getattr(answer, name) for name in _COUNTED)
+    if before != now:
+        _count(connection, before, -1)
+        _count(connection, now, +1)
+
+
+@event.listens_for(SurveyAnswer, "before_delete")
+def _answer_deleted(mapper, connection: Connection, answer: SurveyAnswer) -> None:
+    _count(connection, _before(answer), -1)
+
+
+def rebuild_score_days(connection: Connection) -> int:
+    """Count every scored answer again, from scratch (after a bulk load); the rows written."""
+    if connection.dialect.name == "postgresql":
+        day = "(r.started_at AT TIME ZONE 'UTC')::date"
+    else:
+        day = "date(r.started_at)"
+    connection.execute(delete(SurveyScoreDay))
+    return connection.execute(text(
+        "INSERT INTO survey_score_days (day, question_key, question_type, position, score, answers) "
+        f"SELECT {day}, a.question_key, a.question_type, a.position, a.score, count(*) "
+        "FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id WHERE a.score IS NOT NULL "
+        f"GROUP BY {day}, a.question_key, a.question_type, a.position, a.score")).rowcount

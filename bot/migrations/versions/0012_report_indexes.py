@@ -1,0 +1,68 @@
+"""report indexes, and survey_score_days (scored answers counted per day) filled from the answers
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-26 16:26:26.822097
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from bot.surveys.models import rebuild_score_days
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('survey_score_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('question_key', sa.String(length=64), nullable=False),
+    sa.Column('question_type', sa.String(length=16), nullable=False),
+    sa.Column('position', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('score', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('answers', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'question_key', 'question_type', 'position', 'score', name=op.f('pk_survey_score_days'))
+    )
+    rebuild_score_days(op.get_bind())
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_conversations_created_id', ['created_at', 'id'], unique=False)
+
+    with op.batch_alter_table('handoffs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handoffs_requested_at'), ['requested_at'], unique=False)
+
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index('ix_messages_created_sender', ['created_at', 'sender', 'fallback'], unique=False)
+        batch_op.create_index('ix_messages_conversation_sender', ['conversation_id', 'sender'], unique=False)
+
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_survey_responses_started_at'))
+        batch_op.create_index('ix_survey_responses_started_completed', ['started_at', 'completed'], unique=False)
+
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_report', ['created_at', 'category', 'priority', 'classification', 'first_response_due', 'first_responded_at', 'resolution_due', 'resolved_at'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_report')
+
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.drop_index('ix_survey_responses_started_completed')
+        batch_op.create_index(batch_op.f('ix_survey_responses_started_at'), ['started_at'], unique=False)
+
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_conversation_sender')
+        batch_op.drop_index('ix_messages_created_sender')
+
+    with op.batch_alter_table('handoffs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handoffs_requested_at'))
+
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversations_created_id')
+    op.drop_table('survey_score_days')
