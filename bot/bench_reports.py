@@ -135,7 +135,7 @@ COLUMNS = {
 
 def fill(engine: Engine, now: datetime) -> float:
     """Write the synthetic data; the seconds it took."""
-    from bot.surveys.models import rebuild_score_days
+    from bot.surveys.models import rebuild_answer_summaries
 
     sqlite = engine.dialect.name == "sqlite"
     began = time.perf_counter()
@@ -161,7 +161,7 @@ def fill(engine: Engine, now: datetime) -> float:
         # Bulk rows bypass the ORM events that keep the answers' day counts: count them as the
         # migration does.
         with engine.begin() as connection:
-            rebuild_score_days(connection)
+            rebuild_answer_summaries(connection)
         if sqlite:
             cursor.execute("ANALYZE")
             raw.commit()

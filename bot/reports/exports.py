@@ -25,7 +25,7 @@ from bot.feedback.models import Feedback
 from bot.recovery.models import RecoveryItem
 from bot.reports.kpis import chat_conditions, person_held, seconds_between, ticket_conditions, within
 from bot.reports.period import Period, ReportFilters
-from bot.surveys.models import SurveyAnswer, SurveyResponse
+from bot.surveys.models import SurveyAnswer, SurveyQuestionSeen, SurveyResponse
 from bot.tickets.models import Ticket
 from bot.users.models import User
 
@@ -83,14 +83,16 @@ def _user_name(user_id: ColumnElement) -> ColumnElement:
     return select(User.name).where(User.id == user_id).scalar_subquery()
 
 
-def _question_keys(connection: Connection, response_ids) -> list[tuple[str, str]]:
-    """Each question answered in these responses, (key, type), in survey order: the columns
-    of the answers. A question since removed from the survey keeps its column while answers
-    to it are in range; a key whose type changed is written as text."""
+def _question_keys(connection: Connection, offered: Callable[[ColumnElement, ColumnElement], ColumnElement[bool]]
+                   ) -> list[tuple[str, str]]:
+    """The answer columns, (key, type) in survey order: every question answered in the survey
+    versions `offered(survey_key, survey_version)` says were offered in the export. A question
+    since removed from the survey keeps its column while its version is in range; a key whose
+    type changed is written as text."""
+    seen = SurveyQuestionSeen
     rows = connection.execute(
-        select(SurveyAnswer.question_key, func.min(SurveyAnswer.position), func.min(SurveyAnswer.question_type),
-               func.max(SurveyAnswer.question_type))
-        .where(SurveyAnswer.response_id.in_(response_ids)).group_by(SurveyAnswer.question_key)).all()
+        select(seen.question_key, func.min(seen.position), func.min(seen.question_type), func.max(seen.question_type))
+        .where(offered(seen.survey_key, seen.survey_version)).group_by(seen.question_key)).all()
     rows.sort(key=lambda row: (row[1], row[0]))
     return [(key, low if low == high else "text") for key, _, low, high in rows]
 
@@ -113,7 +115,8 @@ def _answer_columns(keys: list[tuple[str, str]], of_row: Callable[[Any], list[Co
 def _survey_responses(connection: Connection, period: Period, filters: ReportFilters, now: datetime,
                       dialect: str) -> tuple[list[Column], list, list, type]:
     conditions = [within(SurveyResponse.started_at, period), *chat_conditions(SurveyResponse.conversation_id, filters)]
-    keys = _question_keys(connection, select(SurveyResponse.id).where(*conditions))
+    keys = _question_keys(connection, lambda key, version: exists().where(
+        SurveyResponse.survey_key == key, SurveyResponse.survey_version == version, *conditions))
     columns = [
         Column("response_id", SurveyResponse.id), Column("conversation_id", SurveyResponse.conversation_id),
         Column("survey", SurveyResponse.survey_key), Column("survey_version", SurveyResponse.survey_version),
@@ -209,9 +212,9 @@ def _conversations(connection: Connection, period: Period, filters: ReportFilter
     response = aliased(SurveyResponse)
     conditions = [within(Conversation.created_at, period),
                   *chat_conditions(Conversation.id, filters, agent=Conversation.agent_id)]
-    keys = _question_keys(connection, select(SurveyResponse.id).join(Conversation, Conversation.id ==
-                                                                      SurveyResponse.conversation_id)
-                          .where(*conditions))
+    keys = _question_keys(connection, lambda key, version: exists().where(
+        SurveyResponse.survey_key == key, SurveyResponse.survey_version == version,
+        SurveyResponse.conversation_id == Conversation.id, *conditions))
     columns = [
         Column("conversation_id", Conversation.id), Column("channel", Conversation.channel),
         Column("started_at", Conversation.created_at, "time"), Column("ended_at", Conversation.closed_at, "time"),

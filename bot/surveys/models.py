@@ -37,8 +37,13 @@ class SurveyResponse(Base):
         back_populates="response", order_by="SurveyAnswer.id", cascade="all, delete-orphan"
     )
 
-    # The KPI summary counts offers and completions in a range from this index alone.
-    __table_args__ = (Index("ix_survey_responses_started_completed", "started_at", "completed"),)
+    __table_args__ = (
+        # The KPI summary counts offers and completions in a range from this index alone; the
+        # export reads the responses in its order without sorting them.
+        Index("ix_survey_responses_started_completed", "started_at", "id", "completed"),
+        # Whether a survey version was offered in a range: one probe (the export's columns).
+        Index("ix_survey_responses_version_started", "survey_key", "survey_version", "started_at"),
+    )
 
 
 class SurveyAnswer(Base):
@@ -69,7 +74,7 @@ class SurveyScoreDay(Base):
 
     Kept by the ORM events below for every answer written, changed or deleted through a session,
     in the same transaction. Answers written around the ORM (a bulk load) need
-    `rebuild_score_days` afterwards."""
+    `rebuild_answer_summaries` afterwards."""
 
     __tablename__ = "survey_score_days"
 
@@ -81,16 +86,39 @@ class SurveyScoreDay(Base):
     answers: Mapped[int]
 
 
+class SurveyQuestionSeen(Base):
+    """Each question answered in a survey version, as it was asked: the export's answer columns
+    for a range, without reading every answer in it. Kept with survey_score_days."""
+
+    __tablename__ = "survey_questions_seen"
+
+    survey_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    question_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    position: Mapped[int]
+
+
 _COUNTED = ("response_id", "question_key", "question_type", "position", "score")
+
+
+def _upsert(connection: Connection, model: type[Base]):
+    return (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(model.__table__)
 
 
 def _count(connection: Connection, values: tuple, change: int) -> None:
     response_id, key, question_type, position, score = values
+    started, survey_key, version = connection.execute(
+        select(SurveyResponse.started_at, SurveyResponse.survey_key, SurveyResponse.survey_version)
+        .where(SurveyResponse.id == response_id)).one()
+    if change > 0:
+        connection.execute(_upsert(connection, SurveyQuestionSeen)
+                           .values(survey_key=survey_key, survey_version=version, question_key=key,
+                                   question_type=question_type, position=position).on_conflict_do_nothing())
     if score is None:
         return
-    started = connection.scalar(select(SurveyResponse.started_at).where(SurveyResponse.id == response_id))
     table = SurveyScoreDay.__table__
-    insert = (postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+    insert = _upsert(connection, SurveyScoreDay)
     connection.execute(
         insert.values(day=started.astimezone(timezone.utc).date(), question_key=key, question_type=question_type,
                       position=position, score=score, answers=change)
@@ -125,12 +153,19 @@ def _answer_deleted(mapper, connection: Connection, answer: SurveyAnswer) -> Non
     _count(connection, _before(answer), -1)
 
 
-def rebuild_score_days(connection: Connection) -> int:
-    """Count every scored answer again, from scratch (after a bulk load); the rows written."""
+def rebuild_answer_summaries(connection: Connection) -> int:
+    """Fill survey_score_days and survey_questions_seen again from every answer (after a bulk
+    load); the day rows written."""
     if connection.dialect.name == "postgresql":
         day = "(r.started_at AT TIME ZONE 'UTC')::date"
     else:
         day = "date(r.started_at)"
+    connection.execute(delete(SurveyQuestionSeen))
+    connection.execute(text(
+        "INSERT INTO survey_questions_seen (survey_key, survey_version, question_key, question_type, position) "
+        "SELECT r.survey_key, r.survey_version, a.question_key, a.question_type, min(a.position) "
+        "FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id "
+        "GROUP BY r.survey_key, r.survey_version, a.question_key, a.question_type"))
     connection.execute(delete(SurveyScoreDay))
     return connection.execute(text(
         "INSERT INTO survey_score_days (day, question_key, question_type, position, score, answers) "

@@ -1,4 +1,5 @@
-"""report indexes, and survey_score_days (scored answers counted per day) filled from the answers
+"""report indexes; survey_score_days (scored answers counted per day) and survey_questions_seen,
+filled from the answers
 
 Revision ID: 0012
 Revises: 0011
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bot.surveys.models import rebuild_score_days
+from bot.surveys.models import rebuild_answer_summaries
 
 revision = '0012'
 down_revision = '0011'
@@ -28,7 +29,15 @@ def upgrade() -> None:
     sa.Column('answers', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('day', 'question_key', 'question_type', 'position', 'score', name=op.f('pk_survey_score_days'))
     )
-    rebuild_score_days(op.get_bind())
+    op.create_table('survey_questions_seen',
+    sa.Column('survey_key', sa.String(length=64), nullable=False),
+    sa.Column('survey_version', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('question_key', sa.String(length=64), nullable=False),
+    sa.Column('question_type', sa.String(length=16), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('survey_key', 'survey_version', 'question_key', 'question_type', name=op.f('pk_survey_questions_seen'))
+    )
+    rebuild_answer_summaries(op.get_bind())
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_created_id', ['created_at', 'id'], unique=False)
 
@@ -41,7 +50,8 @@ def upgrade() -> None:
 
     with op.batch_alter_table('survey_responses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_survey_responses_started_at'))
-        batch_op.create_index('ix_survey_responses_started_completed', ['started_at', 'completed'], unique=False)
+        batch_op.create_index('ix_survey_responses_started_completed', ['started_at', 'id', 'completed'], unique=False)
+        batch_op.create_index('ix_survey_responses_version_started', ['survey_key', 'survey_version', 'started_at'], unique=False)
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_report', ['created_at', 'category', 'priority', 'classification', 'first_response_due', 'first_responded_at', 'resolution_due', 'resolved_at'], unique=False)
@@ -53,6 +63,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tickets_report')
 
     with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.drop_index('ix_survey_responses_version_started')
         batch_op.drop_index('ix_survey_responses_started_completed')
         batch_op.create_index(batch_op.f('ix_survey_responses_started_at'), ['started_at'], unique=False)
 
@@ -65,4 +76,5 @@ def downgrade() -> None:
 
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('ix_conversations_created_id')
+    op.drop_table('survey_questions_seen')
     op.drop_table('survey_score_days')

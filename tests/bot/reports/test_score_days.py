@@ -1,6 +1,7 @@
 """survey_score_days: scored answers counted per UTC day of the offer, which the unfiltered
-summary reads instead of every answer. Kept by the ORM on every answer change; a report day in
-another time zone takes the whole UTC days from it and the edges from the answers."""
+summary reads instead of every answer; survey_questions_seen: the export's answer columns. Both
+kept by the ORM on every answer change. A report day in another time zone takes the whole UTC
+days from survey_score_days and the edges from the answers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from sqlalchemy import select
 
 from bot.reports.kpis import score_counts, split_utc_days, summary
 from bot.reports.period import Period, ReportFilters
-from bot.surveys.models import SurveyAnswer, SurveyResponse, SurveyScoreDay, rebuild_score_days
+from bot.surveys.models import (
+    SurveyAnswer,
+    SurveyQuestionSeen,
+    SurveyResponse,
+    SurveyScoreDay,
+    rebuild_answer_summaries,
+)
 from bot.surveys.service import record_answer, start_survey
 from tests.bot.reports.world import NOW, at, survey
 from tests.factories import make_survey_definition
@@ -21,6 +28,12 @@ def stored_days(session) -> Counter:
     rows = session.execute(select(SurveyScoreDay.day, SurveyScoreDay.question_key, SurveyScoreDay.question_type,
                                   SurveyScoreDay.position, SurveyScoreDay.score, SurveyScoreDay.answers))
     return Counter({tuple(row[:5]): row[5] for row in rows if row[5]})
+
+
+def questions_seen(session) -> set:
+    return set(session.execute(select(SurveyQuestionSeen.survey_key, SurveyQuestionSeen.survey_version,
+                                      SurveyQuestionSeen.question_key, SurveyQuestionSeen.question_type,
+                                      SurveyQuestionSeen.position)).all())
 
 
 def counted_from_answers(session, start: datetime, end: datetime) -> Counter:
@@ -65,8 +78,13 @@ def test_the_day_counts_follow_every_answer_written_changed_or_deleted(session):
     assert kept[(date(2026, 3, 4), *headline, 5)] == 1       # the offer's UTC day, not the answer's
     assert kept[(date(2026, 3, 4), *headline, 1)] == 0       # its response was deleted
     assert sum(kept.values()) == 2 + 3                       # no text answers
-    rebuild_score_days(session.connection())
+    seen = questions_seen(session)
+    assert seen == {("test", 3, "csat", "rating_1_5", 0), ("test", 3, "comment", "text", 5),
+                    ("default", 1, "csat", "rating_1_5", 0), ("default", 1, "solved", "yes_no", 1),
+                    ("default", 1, "speed", "rating_1_5", 2)}
+    rebuild_answer_summaries(session.connection())
     assert stored_days(session) == kept
+    assert questions_seen(session) == seen
 
 
 def test_a_report_day_in_another_time_zone_adds_the_edges_to_whole_days(session, world):
