@@ -2,7 +2,8 @@
 tickets, on SQLite and on PostgreSQL, and exporting the million responses to CSV and NDJSON
 (rows per second, and the exporting process's peak resident memory).
 
-The data is synthetic and spread over the last 365 days: every response has a headline score,
+The data is synthetic and spread evenly over the last 365 days, each table's ids in time order
+as the product writes them: every response has a headline score,
 most have the other ratings, one in ten a comment; every ticket has a chat (200,000
 conversations with a bot greeting and two customer lines, one in ten handed to a person);
 responses beyond those chats refer to chats not stored. Written in bulk (executemany on SQLite,
@@ -43,10 +44,15 @@ def _rows(now: datetime, sqlite: bool, seed: int = 7) -> dict[str, Iterator[tupl
     start = now - timedelta(days=DAYS)
     span = DAYS * 86400
 
+    def in_turn(number: int, total: int) -> datetime:
+        """The time of the number-th of `total` rows spread evenly over the year: rows are written
+        as things happen, so ids and times go up together (as in the product)."""
+        return start + timedelta(seconds=round((number - 0.5) * span / total, 3))
+
     def responses() -> Iterator[tuple]:
         rng = random.Random(seed)
         for number in range(1, RESPONSES + 1):
-            offered = start + timedelta(seconds=rng.randrange(span))
+            offered = in_turn(number, RESPONSES)
             completed = rng.random() < 0.7
             yield (number, f"c{number}", "default", 1, "chat", None, None, _stamp(offered, sqlite),
                    _stamp(offered + timedelta(minutes=2), sqlite) if completed else None, completed, None)
@@ -54,7 +60,7 @@ def _rows(now: datetime, sqlite: bool, seed: int = 7) -> dict[str, Iterator[tupl
     def answers() -> Iterator[tuple]:
         rng, answer_id = random.Random(seed + 1), 0
         for number in range(1, RESPONSES + 1):
-            offered = _stamp(start + timedelta(seconds=rng.randrange(span)), sqlite)
+            offered = _stamp(in_turn(number, RESPONSES) + timedelta(minutes=1), sqlite)
             answer_id += 1
             yield (answer_id, number, "csat", "rating_1_5", "csat?", 0, rng.choice((1, 2, 3, 4, 4, 5, 5)), None,
                    offered)
@@ -71,7 +77,7 @@ def _rows(now: datetime, sqlite: bool, seed: int = 7) -> dict[str, Iterator[tupl
     def tickets() -> Iterator[tuple]:
         rng = random.Random(seed + 2)
         for number in range(1, TICKETS + 1):
-            opened = start + timedelta(seconds=rng.randrange(span))
+            opened = in_turn(number, TICKETS) + timedelta(minutes=5)
             priority = rng.choice(PRIORITIES)
             answered = opened + timedelta(minutes=rng.randint(5, 3000)) if rng.random() < 0.9 else None
             resolved = opened + timedelta(minutes=rng.randint(60, 9000)) if rng.random() < 0.8 else None
@@ -83,22 +89,22 @@ def _rows(now: datetime, sqlite: bool, seed: int = 7) -> dict[str, Iterator[tupl
                    _stamp(answered, sqlite) if answered else None, _stamp(resolved, sqlite) if resolved else None)
 
     def conversations() -> Iterator[tuple]:
-        rng = random.Random(seed + 3)
         for number in range(1, TICKETS + 1):
-            opened = start + timedelta(seconds=rng.randrange(span))
+            opened = in_turn(number, TICKETS)
+            # Two customer lines, a ticket each, every tenth handed to a person (as written below).
             yield (f"c{number}", "x" * 64, "closed", "web", None, None, None, "{}", None, _stamp(opened, sqlite),
-                   _stamp(opened, sqlite), _stamp(opened + timedelta(minutes=30), sqlite))
+                   _stamp(opened, sqlite), _stamp(opened + timedelta(minutes=30), sqlite), 2, number % 10 == 0, True)
 
     def messages() -> Iterator[tuple]:
         for number in range(1, TICKETS + 1):
             for offset, sender in enumerate(("bot", "customer", "customer")):
                 yield (number * 3 + offset, f"c{number}", sender, "hello" if sender == "bot" else "my parcel",
-                       None, None, None, _stamp(now - timedelta(days=number % DAYS, minutes=-offset), sqlite),
+                       None, None, None, _stamp(in_turn(number, TICKETS) + timedelta(minutes=offset), sqlite),
                        offset == 2 and number % 20 == 0)
 
     def handoffs() -> Iterator[tuple]:
         for number in range(10, TICKETS + 1, 10):
-            asked = now - timedelta(days=number % DAYS)
+            asked = in_turn(number, TICKETS) + timedelta(minutes=2)
             yield (number // 10, f"c{number}", "resolved", "requested", None, _stamp(asked, sqlite), None,
                    _stamp(asked + timedelta(seconds=30 + number % 600), sqlite),
                    _stamp(asked + timedelta(minutes=20), sqlite))
@@ -106,7 +112,7 @@ def _rows(now: datetime, sqlite: bool, seed: int = 7) -> dict[str, Iterator[tupl
     def events() -> Iterator[tuple]:
         for number in range(10, TICKETS + 1, 10):
             yield (number // 10, f"c{number}", number // 10, "queued", "agent", "agent:1", "",
-                   _stamp(now - timedelta(days=number % DAYS), sqlite))
+                   _stamp(in_turn(number, TICKETS) + timedelta(minutes=3), sqlite))
 
     return {"survey_responses": responses(), "survey_answers": answers(), "tickets": tickets(),
             "conversations": conversations(), "messages": messages(), "handoffs": handoffs(),
@@ -123,7 +129,8 @@ COLUMNS = {
                 "conversation_id", "channel", "created_at", "updated_at", "first_response_due", "resolution_due",
                 "first_responded_at", "resolved_at"),
     "conversations": ("id", "token_hash", "state", "channel", "customer_name", "customer_email", "locale", "meta",
-                      "agent_id", "created_at", "updated_at", "closed_at"),
+                      "agent_id", "created_at", "updated_at", "closed_at", "customer_lines", "asked_for_person",
+                      "has_ticket"),
     "messages": ("id", "conversation_id", "sender", "text", "buttons", "payload", "agent_id", "created_at",
                  "fallback"),
     "handoffs": ("id", "conversation_id", "status", "reason", "agent_id", "requested_at", "queued_at", "claimed_at",

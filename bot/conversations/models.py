@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, Connection, ForeignKey, Index, String, Text, event, false, text, true, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 import bot.users.models  # noqa: F401 - registers `users`, which agent_id refers to
@@ -18,8 +18,9 @@ HANDOFF_STATUSES = ("queued", "active", "resolved", "cancelled", "expired")
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    # The KPIs: the chats opened in a range, read from the index alone.
-    __table_args__ = (Index("ix_conversations_created_id", "created_at", "id"),)
+    # The KPIs read a range's chats from this index alone (the facts below).
+    __table_args__ = (Index("ix_conversations_report", "created_at", "customer_lines", "asked_for_person",
+                            "has_ticket", "id"),)
 
     # The session id the widget holds: random, never sequential. Rasa's sender id too.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -35,6 +36,12 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Facts the KPIs count chats by, kept as lines, handoffs and tickets are written (the events
+    # below, insert_lines, and bot.tickets.models): how many lines the customer wrote, whether
+    # anyone asked for a person (any handoff) and whether a ticket refers to the chat.
+    customer_lines: Mapped[int] = mapped_column(default=0, server_default="0")
+    asked_for_person: Mapped[bool] = mapped_column(default=False, server_default=false())
+    has_ticket: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Message(Base):
@@ -106,3 +113,34 @@ class HandoffNote(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def count_customer_lines(connection: Connection, conversation_id: str, lines: int) -> None:
+    """Add `lines` customer lines to the conversation's count (same transaction as the lines)."""
+    if lines:
+        connection.execute(update(Conversation).where(Conversation.id == conversation_id)
+                           .values(customer_lines=Conversation.customer_lines + lines))
+
+
+@event.listens_for(Message, "after_insert")
+def _line_written(mapper, connection: Connection, message: Message) -> None:
+    if message.sender == "customer":
+        count_customer_lines(connection, message.conversation_id, 1)
+
+
+@event.listens_for(Handoff, "after_insert")
+def _person_asked_for(mapper, connection: Connection, handoff: Handoff) -> None:
+    connection.execute(update(Conversation).where(Conversation.id == handoff.conversation_id,
+                                                  Conversation.asked_for_person.is_not(True))
+                       .values(asked_for_person=true()))
+
+
+def recount_conversation_facts(connection: Connection) -> None:
+    """Work out every conversation's facts again from its lines, handoffs and tickets (the
+    migration that added them, and after a bulk load)."""
+    connection.execute(text(
+        "UPDATE conversations SET "
+        "customer_lines = (SELECT count(*) FROM messages m WHERE m.conversation_id = conversations.id "
+        "AND m.sender = 'customer'), "
+        "asked_for_person = EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = conversations.id), "
+        "has_ticket = EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = conversations.id)"))

@@ -10,7 +10,14 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.conversations.models import SENDERS, Conversation, ConversationEvent, Handoff, Message
+from bot.conversations.models import (
+    SENDERS,
+    Conversation,
+    ConversationEvent,
+    Handoff,
+    Message,
+    count_customer_lines,
+)
 from bot.conversations.schemas import SessionCreate
 from bot.db import utcnow
 
@@ -85,6 +92,7 @@ def insert_lines(*, connection: Connection, conversation_id: str, lines: list[di
     if not rows:
         return []
     ids = connection.execute(_INSERT_LINES, rows).scalars().all()
+    count_customer_lines(connection, conversation_id, sum(row["sender"] == "customer" for row in rows))
     return [Message(id=line_id, **row) for line_id, row in zip(ids, rows, strict=True)]
 
 

@@ -200,9 +200,8 @@ def _conversations(connection: Connection, period: Period, filters: ReportFilter
                         .where(agent_line.conversation_id == Conversation.id, agent_line.sender == "agent")
                         .scalar_subquery())
     line = aliased(Message)
-    asked = exists().where(Handoff.conversation_id == Conversation.id)
-    owner_path = case((person_held(Conversation.id), "handed off"), (asked, "asked, nobody came"),
-                      else_="bot only")
+    owner_path = case((person_held(Conversation.id), "handed off"),
+                      (Conversation.asked_for_person, "asked, nobody came"), else_="bot only")
     ticket = aliased(Ticket)
     decided_tickets = (select(func.count()).where(ticket.conversation_id == Conversation.id,
                                                   ticket.resolved_at.is_not(None)).scalar_subquery())
@@ -233,8 +232,7 @@ def _conversations(connection: Connection, period: Period, filters: ReportFilter
         Column("ticket_refs", _ticket_refs(dialect, Conversation.id)),
         Column("tickets_resolution_sla_met", case((decided_tickets == 0, None), (late_tickets == 0, 1), else_=0),
                "met"),
-        Column("customer_lines", select(func.count()).where(line.conversation_id == Conversation.id,
-                                                            line.sender == "customer").scalar_subquery()),
+        Column("customer_lines", Conversation.customer_lines),
         Column("fallback_count", select(func.count()).where(line.conversation_id == Conversation.id,
                                                             line.sender == "customer",
                                                             line.fallback.is_(True)).scalar_subquery()),

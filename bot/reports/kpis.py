@@ -267,17 +267,12 @@ def sla(session: Session, period: Period, filters: ReportFilters, now: datetime)
                breaching_now=breaching_now, due_next_hour=due_next_hour)
 
 
-def _customer_wrote(conversation_id: ColumnElement) -> ColumnElement[bool]:
-    return exists().where(Message.conversation_id == conversation_id, Message.sender == "customer")
-
-
 def bot_figures(session: Session, period: Period, filters: ReportFilters) -> BotFigures:
-    chats = [within(Conversation.created_at, period), _customer_wrote(Conversation.id),
+    chats = [within(Conversation.created_at, period), Conversation.customer_lines > 0,
              *chat_conditions(Conversation.id, filters, agent=Conversation.agent_id)]
-    asked = exists().where(Handoff.conversation_id == Conversation.id)
-    ticketed = exists().where(Ticket.conversation_id == Conversation.id)
     total, contained, handed = session.execute(
-        select(func.count(), sum_if(and_(not_(asked), not_(ticketed))), sum_if(asked)).where(*chats)).one()
+        select(func.count(), sum_if(and_(not_(Conversation.asked_for_person), not_(Conversation.has_ticket))),
+               sum_if(Conversation.asked_for_person)).where(*chats)).one()
     handoffs = [within(Handoff.requested_at, period),
                 *chat_conditions(Handoff.conversation_id, filters, agent=Handoff.agent_id)]
     lines = [within(Message.created_at, period), Message.sender == "customer",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Connection, ForeignKey, Index, String, Text, event, exists, update
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 import bot.users.models  # noqa: F401 - registers `users`, which assignee_id refers to
+from bot.conversations.models import Conversation
 from bot.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -72,3 +73,22 @@ class TicketEvent(Base):
     body: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+def _mark_conversations(connection: Connection, ids) -> None:
+    """Conversation.has_ticket again for these conversations, from the tickets themselves."""
+    for conversation_id in {i for i in ids if i}:
+        connection.execute(update(Conversation).where(Conversation.id == conversation_id)
+                           .values(has_ticket=exists().where(Ticket.conversation_id == conversation_id)))
+
+
+@event.listens_for(Ticket, "after_insert")
+def _ticket_written(mapper, connection: Connection, ticket: Ticket) -> None:
+    _mark_conversations(connection, [ticket.conversation_id])
+
+
+@event.listens_for(Ticket, "after_update")
+def _ticket_changed(mapper, connection: Connection, ticket: Ticket) -> None:
+    history = attributes.get_history(ticket, "conversation_id")
+    if history.has_changes():
+        _mark_conversations(connection, [*history.deleted, *history.added])

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import bench_reports, migrate
+from bot.conversations.models import Conversation, recount_conversation_facts
 from bot.db import make_engine
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.tickets.models import Ticket
@@ -40,6 +41,13 @@ def test_the_synthetic_data_loads_and_is_summarised(empty_url, monkeypatch, tmp_
         assert connection.scalar(select(func.count()).select_from(SurveyResponse)) == 400
         assert connection.scalar(select(func.count()).select_from(Ticket)) == 100
         assert connection.scalar(select(func.count()).select_from(SurveyAnswer)) > 400
+    # The conversations' facts the bench writes by hand are what the product would have kept.
+    facts = select(Conversation.id, Conversation.customer_lines, Conversation.asked_for_person,
+                   Conversation.has_ticket).order_by(Conversation.id)
+    with engine.begin() as connection:
+        written = connection.execute(facts).all()
+        recount_conversation_facts(connection)
+        assert connection.execute(facts).all() == written and len(written) == 100
     assert len(bench_reports.time_summary(engine, now, runs=1)) == 1
     engine.dispose()
     if empty_url.startswith("sqlite"):

@@ -1,5 +1,5 @@
-"""report indexes; survey_score_days (scored answers counted per day) and survey_questions_seen,
-filled from the answers
+"""reports: indexes; survey_score_days (scored answers counted per day) and survey_questions_seen,
+filled from the answers; each conversation's customer lines, handoff and ticket, filled likewise
 
 Revision ID: 0012
 Revises: 0011
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from bot.conversations.models import recount_conversation_facts
 from bot.surveys.models import rebuild_answer_summaries
 
 revision = '0012'
@@ -39,7 +40,11 @@ def upgrade() -> None:
     )
     rebuild_answer_summaries(op.get_bind())
     with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.create_index('ix_conversations_created_id', ['created_at', 'id'], unique=False)
+        batch_op.add_column(sa.Column('customer_lines', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('asked_for_person', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('has_ticket', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.create_index('ix_conversations_report', ['created_at', 'customer_lines', 'asked_for_person', 'has_ticket', 'id'], unique=False)
+    recount_conversation_facts(op.get_bind())
 
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_handoffs_requested_at'), ['requested_at'], unique=False)
@@ -75,6 +80,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_handoffs_requested_at'))
 
     with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.drop_index('ix_conversations_created_id')
+        batch_op.drop_index('ix_conversations_report')
+        batch_op.drop_column('has_ticket')
+        batch_op.drop_column('asked_for_person')
+        batch_op.drop_column('customer_lines')
     op.drop_table('survey_questions_seen')
     op.drop_table('survey_score_days')
