@@ -79,14 +79,17 @@ def _rows(now: datetime, sqlite: bool, seed: int = 7) -> dict[str, Iterator[tupl
         for number in range(1, TICKETS + 1):
             opened = in_turn(number, TICKETS) + timedelta(minutes=5)
             priority = rng.choice(PRIORITIES)
-            answered = opened + timedelta(minutes=rng.randint(5, 3000)) if rng.random() < 0.9 else None
-            resolved = opened + timedelta(minutes=rng.randint(60, 9000)) if rng.random() < 0.8 else None
+            reply = rng.randint(5, 3000) * 60 if rng.random() < 0.9 else None
+            resolve = rng.randint(60, 9000) * 60 if rng.random() < 0.8 else None
+            answered = opened + timedelta(seconds=reply) if reply is not None else None
+            resolved = opened + timedelta(seconds=resolve) if resolve is not None else None
             status = "resolved" if resolved else rng.choice(("new", "open", "pending"))
             yield (number, f"TCK-B{number:06d}", "Synthetic", "Synthetic ticket", rng.choice(CATEGORIES), priority,
                    CLASSIFICATIONS[priority], "", status, None, f"customer{number}@example.com", None, f"c{number}",
                    "chat", _stamp(opened, sqlite), _stamp(opened, sqlite),
                    _stamp(opened + timedelta(hours=4), sqlite), _stamp(opened + timedelta(hours=48), sqlite),
-                   _stamp(answered, sqlite) if answered else None, _stamp(resolved, sqlite) if resolved else None)
+                   _stamp(answered, sqlite) if answered else None, _stamp(resolved, sqlite) if resolved else None,
+                   reply, resolve)
 
     def conversations() -> Iterator[tuple]:
         for number in range(1, TICKETS + 1):
@@ -127,7 +130,7 @@ COLUMNS = {
     "tickets": ("id", "reference", "subject", "description", "category", "priority", "classification",
                 "classification_reason", "status", "customer_name", "customer_email", "assignee_id",
                 "conversation_id", "channel", "created_at", "updated_at", "first_response_due", "resolution_due",
-                "first_responded_at", "resolved_at"),
+                "first_responded_at", "resolved_at", "first_response_seconds", "resolution_seconds"),
     "conversations": ("id", "token_hash", "state", "channel", "customer_name", "customer_email", "locale", "meta",
                       "agent_id", "created_at", "updated_at", "closed_at", "customer_lines", "asked_for_person",
                       "has_ticket"),

@@ -221,10 +221,10 @@ def speed(session: Session, period: Period, filters: ReportFilters) -> Speed:
         select(func.count(), sum_if(Handoff.status == "cancelled")).where(*handoffs, Handoff.status != "unavailable")
     ).one()
     return Speed(
-        first_response=spread(session, seconds_between(dialect, Ticket.first_responded_at, Ticket.created_at),
-                              [*tickets, Ticket.first_responded_at.is_not(None)], Ticket),
-        resolution=spread(session, seconds_between(dialect, Ticket.resolved_at, Ticket.created_at),
-                          [*tickets, Ticket.resolved_at.is_not(None)], Ticket),
+        first_response=spread(session, Ticket.first_response_seconds,
+                              [*tickets, Ticket.first_response_seconds.is_not(None)], Ticket),
+        resolution=spread(session, Ticket.resolution_seconds, [*tickets, Ticket.resolution_seconds.is_not(None)],
+                          Ticket),
         handoff_wait=spread(session, seconds_between(dialect, Handoff.claimed_at, Handoff.requested_at),
                             [*handoffs, Handoff.claimed_at.is_not(None)], Handoff),
         queue_abandonment_rate=ratio(abandoned, queued))
@@ -247,7 +247,9 @@ class SlaWatch:
         self.only_due_soon = and_(not_(self.breaching), or_(self.reply_soon, self.resolution_soon))
 
 
-def sla(session: Session, period: Period, filters: ReportFilters, now: datetime) -> Sla:
+def sla_met(session: Session, period: Period, filters: ReportFilters, now: datetime) -> tuple[float | None,
+                                                                                         float | None]:
+    """The shares of first responses and of resolutions on time, for tickets opened in the period."""
     answered_at = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
     tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
 
@@ -258,12 +260,22 @@ def sla(session: Session, period: Period, filters: ReportFilters, now: datetime)
     reply_decided, reply_met, resolution_decided, resolution_met = session.execute(
         select(*decided_and_met(answered_at, Ticket.first_response_due),
                *decided_and_met(Ticket.resolved_at, Ticket.resolution_due)).where(*tickets)).one()
+    return ratio(reply_met, reply_decided), ratio(resolution_met, resolution_decided)
+
+
+def sla_now(session: Session, filters: ReportFilters, now: datetime) -> tuple[int, int]:
+    """Open tickets (any age) breaching now, and those only due within the hour."""
     watch = SlaWatch(now)
-    breaching_now, due_next_hour = session.execute(
-        select(sum_if(watch.breaching), sum_if(watch.only_due_soon))
-        .where(Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters))).one()
-    return Sla(first_response_met=ratio(reply_met, reply_decided),
-               resolution_met=ratio(resolution_met, resolution_decided),
+    return tuple(session.execute(select(sum_if(watch.breaching), sum_if(watch.only_due_soon))
+                                 .where(Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters))).one())
+
+
+def sla(session: Session, period: Period, filters: ReportFilters, now: datetime,
+        open_now: tuple[int, int] | None = None) -> Sla:
+    """`open_now`: sla_now's counts, when already known (they do not depend on the period)."""
+    first_response_met, resolution_met = sla_met(session, period, filters, now)
+    breaching_now, due_next_hour = open_now or sla_now(session, filters, now)
+    return Sla(first_response_met=first_response_met, resolution_met=resolution_met,
                breaching_now=breaching_now, due_next_hour=due_next_hour)
 
 
@@ -308,17 +320,19 @@ def volume(session: Session, period: Period, filters: ReportFilters, conversatio
 
 
 def summary(*, session: Session, period: Period, filters: ReportFilters | None = None,
-            now: datetime | None = None, with_previous: bool = False) -> Summary:
+            now: datetime | None = None, with_previous: bool = False,
+            open_now: tuple[int, int] | None = None) -> Summary:
     """Every figure for the period; with `with_previous`, also for as many days just before."""
     filters = filters or ReportFilters()
     now = now or utcnow()
+    open_now = open_now or sla_now(session, filters, now)
     bot = bot_figures(session, period, filters)
     return Summary(first=period.first, last=period.last, timezone=period.zone, generated_at=now, filters=filters,
                    satisfaction=satisfaction(session, period, filters), speed=speed(session, period, filters),
-                   sla=sla(session, period, filters, now), bot=bot,
+                   sla=sla(session, period, filters, now, open_now), bot=bot,
                    volume=volume(session, period, filters, bot.conversations),
-                   previous=summary(session=session, period=period.previous(), filters=filters, now=now)
-                   if with_previous else None)
+                   previous=summary(session=session, period=period.previous(), filters=filters, now=now,
+                                    open_now=open_now) if with_previous else None)
 
 
 def sla_watch(*, session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
@@ -356,8 +370,8 @@ METRICS: dict[str, tuple[str, Callable[[Session, Period, ReportFilters, datetime
     "handoff_wait_median": ("wait for a person, median seconds",
                             lambda s, p, f, n: speed(s, p, f).handoff_wait.median),
     "sla_first_response_met": ("share of first responses on time",
-                               lambda s, p, f, n: sla(s, p, f, n).first_response_met),
-    "sla_resolution_met": ("share of resolutions on time", lambda s, p, f, n: sla(s, p, f, n).resolution_met),
+                               lambda s, p, f, n: sla_met(s, p, f, n)[0]),
+    "sla_resolution_met": ("share of resolutions on time", lambda s, p, f, n: sla_met(s, p, f, n)[1]),
     "conversations": ("chats the customer wrote in", lambda s, p, f, n: bot_figures(s, p, f).conversations),
     "containment_rate": ("share of chats without a person or a ticket",
                          lambda s, p, f, n: bot_figures(s, p, f).containment_rate),

@@ -12,7 +12,7 @@ from bot import bench_reports, migrate
 from bot.conversations.models import Conversation, recount_conversation_facts
 from bot.db import make_engine
 from bot.surveys.models import SurveyAnswer, SurveyResponse
-from bot.tickets.models import Ticket
+from bot.tickets.models import Ticket, time_tickets
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,6 +48,11 @@ def test_the_synthetic_data_loads_and_is_summarised(empty_url, monkeypatch, tmp_
         written = connection.execute(facts).all()
         recount_conversation_facts(connection)
         assert connection.execute(facts).all() == written and len(written) == 100
+    timings = select(Ticket.id, Ticket.first_response_seconds, Ticket.resolution_seconds).order_by(Ticket.id)
+    with engine.begin() as connection:
+        written = connection.execute(timings).all()
+        time_tickets(connection)
+        assert connection.execute(timings).all() == written
     assert len(bench_reports.time_summary(engine, now, runs=1)) == 1
     engine.dispose()
     if empty_url.startswith("sqlite"):

@@ -1,5 +1,6 @@
 """reports: indexes; survey_score_days (scored answers counted per day) and survey_questions_seen,
-filled from the answers; each conversation's customer lines, handoff and ticket, filled likewise
+filled from the answers; each conversation's customer lines, handoff and ticket,
+and each ticket's response and resolution seconds, filled likewise
 
 Revision ID: 0012
 Revises: 0011
@@ -13,6 +14,7 @@ from alembic import op
 
 from bot.conversations.models import recount_conversation_facts
 from bot.surveys.models import rebuild_answer_summaries
+from bot.tickets.models import time_tickets
 
 revision = '0012'
 down_revision = '0011'
@@ -59,13 +61,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_survey_responses_version_started', ['survey_key', 'survey_version', 'started_at'], unique=False)
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_report', ['created_at', 'category', 'priority', 'classification', 'first_response_due', 'first_responded_at', 'resolution_due', 'resolved_at'], unique=False)
+        batch_op.add_column(sa.Column('first_response_seconds', sa.Double(), nullable=True))
+        batch_op.add_column(sa.Column('resolution_seconds', sa.Double(), nullable=True))
+        batch_op.create_index('ix_tickets_report', ['created_at', 'category', 'priority', 'classification', 'first_response_due', 'first_responded_at', 'resolution_due', 'resolved_at', 'first_response_seconds', 'resolution_seconds'], unique=False)
+    time_tickets(op.get_bind())
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_report')
+        batch_op.drop_column('resolution_seconds')
+        batch_op.drop_column('first_response_seconds')
 
     with op.batch_alter_table('survey_responses', schema=None) as batch_op:
         batch_op.drop_index('ix_survey_responses_version_started')

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bot.textscan import TICKET_CODE_ALPHABET
-from bot.tickets.models import Ticket, TicketEvent
+from bot.tickets.models import Ticket, TicketEvent, time_tickets
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
 from bot.tickets.service import (
     TicketError,
@@ -595,3 +595,21 @@ def test_customer_info_with_markup_is_stored_verbatim(session):
 
     bodies = session.scalars(select(TicketEvent.body).where(TicketEvent.kind == "note")).all()
     assert bodies == [text]
+
+
+def test_response_and_resolution_seconds_follow_the_ticket(session):
+    ticket = make_ticket(session)
+    session.flush()
+    assert (ticket.first_response_seconds, ticket.resolution_seconds) == (None, None)
+    add_comment(session=session, ticket=ticket, text="On its way", public=True, actor="agent:sam",
+                now=NOW + timedelta(minutes=30, microseconds=250))
+    change_status(session=session, ticket=ticket, to_status="resolved", actor="agent:sam", now=NOW + timedelta(hours=2))
+    session.flush()
+    assert (ticket.first_response_seconds, ticket.resolution_seconds) == (1800.00025, 7200)
+    change_status(session=session, ticket=ticket, to_status="open", actor="customer", now=NOW + timedelta(hours=3))
+    session.flush()
+    assert (ticket.first_response_seconds, ticket.resolution_seconds) == (1800.00025, None)
+    # The migration's way of working them out agrees (to the millisecond on SQLite).
+    time_tickets(session.connection())
+    session.refresh(ticket)
+    assert ticket.first_response_seconds == pytest.approx(1800.00025, abs=0.0005) and ticket.resolution_seconds is None
