@@ -316,24 +316,21 @@ def build_export(connection: Connection, dataset: str, period: Period, filters: 
 # --- writers -------------------------------------------------------------------------------------
 
 
-def _csv_value(value: Any) -> Any:
-    kind = type(value)
-    if kind is str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
-    if kind is bool:
-        return "true" if value else "false"
-    return value
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each is one character
 
 
 def csv_chunks(columns: list[str], rows: Iterable[list[Any]], batch: int = 1000) -> Iterator[bytes]:
     """UTF-8 CSV with a byte-order mark (Excel then reads the accents right); cells a
-    spreadsheet would run as a formula get a leading apostrophe."""
+    spreadsheet would run as a formula get a leading apostrophe; booleans are true/false."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(columns)
     for number, row in enumerate(rows, start=1):
-        writer.writerow([_csv_value(value) for value in row])
+        # One comprehension, no call per cell: this runs for every cell of a million rows.
+        writer.writerow([("'" + value if value[:1] in _FORMULA_FIRST else value) if value.__class__ is str
+                         else ("true" if value else "false") if value.__class__ is bool else value
+                         for value in row])
         if number % batch == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
