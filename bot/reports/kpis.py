@@ -17,7 +17,7 @@ from bot.db import utcnow
 from bot.feedback.models import Feedback
 from bot.reports.period import Period, ReportFilters
 from bot.reports.schemas import BotFigures, BreachingTicket, Satisfaction, Sla, Speed, Spread, Summary, Volume
-from bot.surveys.models import SurveyAnswer, SurveyResponse, SurveyScoreDay
+from bot.surveys.models import SurveyAnswer, SurveyOfferDay, SurveyResponse, SurveyScoreDay
 from bot.tickets.models import OPEN_STATUSES, Ticket
 from bot.users.models import User
 
@@ -143,12 +143,40 @@ def split_utc_days(start: datetime, end: datetime) -> tuple[list[tuple[datetime,
     return [(a, b) for a, b in ((start, first), (last, end)) if a < b], (first.date(), last.date())
 
 
+def _days_and_edges(period: Period, filters: ReportFilters) -> tuple[list[tuple[datetime, datetime]],
+                                                                     tuple[date, date] | None]:
+    """What to read from the per-day counts (whole UTC days, unfiltered only) and what from the
+    rows themselves."""
+    if filters.narrow():
+        return [(period.start, period.end)], None
+    return split_utc_days(period.start, period.end)
+
+
+def offers(session: Session, period: Period, filters: ReportFilters) -> tuple[int, int]:
+    """Surveys offered in the period, and of those completed."""
+    offered = completed = 0
+    edges, days = _days_and_edges(period, filters)
+    for start, end in edges:
+        n, done = session.execute(
+            select(func.count(), sum_if(SurveyResponse.completed))
+            .where(SurveyResponse.started_at >= start, SurveyResponse.started_at < end,
+                   *chat_conditions(SurveyResponse.conversation_id, filters))).one()
+        offered, completed = offered + n, completed + done
+    if days is not None:
+        n, done = session.execute(
+            select(func.coalesce(func.sum(SurveyOfferDay.offered), 0),
+                   func.coalesce(func.sum(SurveyOfferDay.completed), 0))
+            .where(SurveyOfferDay.day >= days[0], SurveyOfferDay.day < days[1])).one()
+        offered, completed = offered + n, completed + done
+    return offered, completed
+
+
 def score_counts(session: Session, period: Period, filters: ReportFilters) -> ScoreCounts:
     """The scored answers to surveys offered in the period, counted by question and score.
     Unfiltered, whole UTC days come from survey_score_days; the rest from the answers."""
     counts: ScoreCounts = Counter()
-
-    def from_answers(start: datetime, end: datetime) -> None:
+    edges, days = _days_and_edges(period, filters)
+    for start, end in edges:
         rows = session.execute(
             select(SurveyAnswer.question_key, SurveyAnswer.question_type, SurveyAnswer.position, SurveyAnswer.score,
                    func.count())
@@ -158,13 +186,6 @@ def score_counts(session: Session, period: Period, filters: ReportFilters) -> Sc
             .group_by(SurveyAnswer.question_key, SurveyAnswer.question_type, SurveyAnswer.position,
                       SurveyAnswer.score))
         counts.update({(key, kind, position, score): n for key, kind, position, score, n in rows})
-
-    if filters.narrow():
-        from_answers(period.start, period.end)
-        return counts
-    edges, days = split_utc_days(period.start, period.end)
-    for start, end in edges:
-        from_answers(start, end)
     if days is not None:
         rows = session.execute(
             select(SurveyScoreDay.question_key, SurveyScoreDay.question_type, SurveyScoreDay.position,
@@ -180,8 +201,7 @@ def score_counts(session: Session, period: Period, filters: ReportFilters) -> Sc
 
 
 def satisfaction(session: Session, period: Period, filters: ReportFilters) -> Satisfaction:
-    responses = [within(SurveyResponse.started_at, period), *chat_conditions(SurveyResponse.conversation_id, filters)]
-    offered, completed = session.execute(select(func.count(), sum_if(SurveyResponse.completed)).where(*responses)).one()
+    offered, completed = offers(session, period, filters)
     counts = score_counts(session, period, filters)
 
     def tally(keep: Callable[[str, str, int, int], bool]) -> tuple[int, int, Counter[int]]:

@@ -86,6 +86,17 @@ class SurveyScoreDay(Base):
     answers: Mapped[int]
 
 
+class SurveyOfferDay(Base):
+    """Surveys offered, and of those completed, by the UTC day of the offer: the response rate
+    over whole days without reading every response. Kept like survey_score_days."""
+
+    __tablename__ = "survey_offer_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    offered: Mapped[int]
+    completed: Mapped[int]
+
+
 class SurveyQuestionSeen(Base):
     """Each question answered in a survey version, as it was asked: the export's answer columns
     for a range, without reading every answer in it. Kept with survey_score_days."""
@@ -135,6 +146,42 @@ def _before(answer: SurveyAnswer) -> tuple:
     return tuple(values)
 
 
+def _offer(connection: Connection, started: datetime, completed: bool, change: int) -> None:
+    insert = _upsert(connection, SurveyOfferDay)
+    table = SurveyOfferDay.__table__
+    counts = {"offered": change, "completed": change * bool(completed)}
+    connection.execute(
+        insert.values(day=started.astimezone(timezone.utc).date(), **counts)
+        .on_conflict_do_update(index_elements=["day"],
+                               set_={name: table.c[name] + insert.excluded[name] for name in counts}))
+
+
+def _offer_before(response: SurveyResponse) -> tuple[datetime, bool]:
+    values = []
+    for name in ("started_at", "completed"):
+        history = attributes.get_history(response, name)
+        values.append(history.deleted[0] if history.deleted else getattr(response, name))
+    return values[0], values[1]
+
+
+@event.listens_for(SurveyResponse, "after_insert")
+def _offered(mapper, connection: Connection, response: SurveyResponse) -> None:
+    _offer(connection, response.started_at, response.completed, +1)
+
+
+@event.listens_for(SurveyResponse, "after_update")
+def _offer_changed(mapper, connection: Connection, response: SurveyResponse) -> None:
+    before, now = _offer_before(response), (response.started_at, response.completed)
+    if before != now:
+        _offer(connection, *before, -1)
+        _offer(connection, *now, +1)
+
+
+@event.listens_for(SurveyResponse, "before_delete")
+def _offer_deleted(mapper, connection: Connection, response: SurveyResponse) -> None:
+    _offer(connection, *_offer_before(response), -1)
+
+
 @event.listens_for(SurveyAnswer, "after_insert")
 def _answer_written(mapper, connection: Connection, answer: SurveyAnswer) -> None:
     _count(connection, tuple(getattr(answer, name) for name in _COUNTED), +1)
@@ -154,8 +201,8 @@ def _answer_deleted(mapper, connection: Connection, answer: SurveyAnswer) -> Non
 
 
 def rebuild_answer_summaries(connection: Connection) -> int:
-    """Fill survey_score_days and survey_questions_seen again from every answer (after a bulk
-    load); the day rows written."""
+    """Fill survey_offer_days, survey_score_days and survey_questions_seen again from every
+    response and answer (after a bulk load); the score day rows written."""
     if connection.dialect.name == "postgresql":
         day = "(r.started_at AT TIME ZONE 'UTC')::date"
     else:
@@ -166,6 +213,11 @@ def rebuild_answer_summaries(connection: Connection) -> int:
         "SELECT r.survey_key, r.survey_version, a.question_key, a.question_type, min(a.position) "
         "FROM survey_answers a JOIN survey_responses r ON r.id = a.response_id "
         "GROUP BY r.survey_key, r.survey_version, a.question_key, a.question_type"))
+    connection.execute(delete(SurveyOfferDay))
+    connection.execute(text(
+        "INSERT INTO survey_offer_days (day, offered, completed) "
+        f"SELECT {day}, count(*), sum(CASE WHEN r.completed THEN 1 ELSE 0 END) FROM survey_responses r "
+        f"GROUP BY {day}"))
     connection.execute(delete(SurveyScoreDay))
     return connection.execute(text(
         "INSERT INTO survey_score_days (day, question_key, question_type, position, score, answers) "

@@ -1,6 +1,6 @@
-"""reports: indexes; survey_score_days (scored answers counted per day) and survey_questions_seen,
-filled from the answers; each conversation's customer lines, handoff and ticket,
-and each ticket's response and resolution seconds, filled likewise
+"""reports: indexes; per-day counts of survey offers and scored answers, and the questions each
+survey version asked, filled from the responses and answers; each conversation's customer lines,
+handoff and ticket, and each ticket's response and resolution seconds, filled likewise
 
 Revision ID: 0012
 Revises: 0011
@@ -39,6 +39,12 @@ def upgrade() -> None:
     sa.Column('question_type', sa.String(length=16), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('survey_key', 'survey_version', 'question_key', 'question_type', name=op.f('pk_survey_questions_seen'))
+    )
+    op.create_table('survey_offer_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('offered', sa.Integer(), nullable=False),
+    sa.Column('completed', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', name=op.f('pk_survey_offer_days'))
     )
     rebuild_answer_summaries(op.get_bind())
     with op.batch_alter_table('conversations', schema=None) as batch_op:
@@ -91,5 +97,6 @@ def downgrade() -> None:
         batch_op.drop_column('has_ticket')
         batch_op.drop_column('asked_for_person')
         batch_op.drop_column('customer_lines')
+    op.drop_table('survey_offer_days')
     op.drop_table('survey_questions_seen')
     op.drop_table('survey_score_days')

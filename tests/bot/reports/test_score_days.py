@@ -14,12 +14,13 @@ from bot.reports.kpis import score_counts, split_utc_days, summary
 from bot.reports.period import Period, ReportFilters
 from bot.surveys.models import (
     SurveyAnswer,
+    SurveyOfferDay,
     SurveyQuestionSeen,
     SurveyResponse,
     SurveyScoreDay,
     rebuild_answer_summaries,
 )
-from bot.surveys.service import record_answer, start_survey
+from bot.surveys.service import complete_survey, record_answer, start_survey
 from tests.bot.reports.world import NOW, at, survey
 from tests.factories import make_survey_definition
 
@@ -28,6 +29,11 @@ def stored_days(session) -> Counter:
     rows = session.execute(select(SurveyScoreDay.day, SurveyScoreDay.question_key, SurveyScoreDay.question_type,
                                   SurveyScoreDay.position, SurveyScoreDay.score, SurveyScoreDay.answers))
     return Counter({tuple(row[:5]): row[5] for row in rows if row[5]})
+
+
+def offer_days(session) -> dict:
+    rows = session.execute(select(SurveyOfferDay.day, SurveyOfferDay.offered, SurveyOfferDay.completed))
+    return {day: (offered, completed) for day, offered, completed in rows if offered}
 
 
 def questions_seen(session) -> set:
@@ -68,6 +74,7 @@ def test_the_day_counts_follow_every_answer_written_changed_or_deleted(session):
     survey(session, "d4", at(4, 10), True, csat=4, solved=1, speed=3)
     text_question = next(q for q in questions if q.type == "text")
     record_answer(session=session, response=second, question=text_question, position=5, value="fine")
+    complete_survey(session=session, response=second)
     session.delete(gone)
     session.flush()
 
@@ -78,6 +85,8 @@ def test_the_day_counts_follow_every_answer_written_changed_or_deleted(session):
     assert kept[(date(2026, 3, 4), *headline, 5)] == 1       # the offer's UTC day, not the answer's
     assert kept[(date(2026, 3, 4), *headline, 1)] == 0       # its response was deleted
     assert sum(kept.values()) == 2 + 3                       # no text answers
+    offers = offer_days(session)
+    assert offers == {date(2026, 3, 3): (1, 0), date(2026, 3, 4): (2, 2)}  # d1; d2 and d4 complete; d3 gone
     seen = questions_seen(session)
     assert seen == {("test", 3, "csat", "rating_1_5", 0), ("test", 3, "comment", "text", 5),
                     ("default", 1, "csat", "rating_1_5", 0), ("default", 1, "solved", "yes_no", 1),
@@ -85,6 +94,7 @@ def test_the_day_counts_follow_every_answer_written_changed_or_deleted(session):
     rebuild_answer_summaries(session.connection())
     assert stored_days(session) == kept
     assert questions_seen(session) == seen
+    assert offer_days(session) == offers
 
 
 def test_a_report_day_in_another_time_zone_adds_the_edges_to_whole_days(session, world):
@@ -98,6 +108,9 @@ def test_a_report_day_in_another_time_zone_adds_the_edges_to_whole_days(session,
     assert expected[("csat", "rating_1_5", 0, 2)] >= 1 and expected[("csat", "rating_1_5", 0, 1)] == 0
     assert score_counts(session, kolkata, ReportFilters()) == expected
     figures = summary(session=session, period=kolkata, now=NOW).satisfaction
+    responses = [r for r in session.scalars(select(SurveyResponse)) if kolkata.start <= r.started_at < kolkata.end]
+    assert (figures.surveys_offered, figures.surveys_completed) == (len(responses),
+                                                                    sum(r.completed for r in responses))
     headline = {score: n for (key, _, position, score), n in expected.items() if position == 0}
     assert figures.csat_answers == sum(headline.values())
     assert figures.csat_mean == sum(score * n for score, n in headline.items()) / sum(headline.values())
