@@ -19,6 +19,8 @@ def _db(args: argparse.Namespace) -> int:
         migrate.downgrade(revision=args.revision or "base")
     elif args.action == "revision":
         migrate.make_revision(args.message or "schema change")
+    elif args.action == "recount":
+        migrate.recount()
     return 0
 
 
@@ -180,8 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    db = commands.add_parser("db", help="apply or roll back database migrations")
-    db.add_argument("action", choices=["upgrade", "downgrade", "revision"])
+    db = commands.add_parser("db", help="apply or roll back database migrations; recount the reports' "
+                             "kept figures after rows were loaded around the application")
+    db.add_argument("action", choices=["upgrade", "downgrade", "revision", "recount"])
     db.add_argument("--revision", help="target revision (default: head / base)")
     db.add_argument("-m", "--message", help="message for a new revision")
     db.set_defaults(handler=_db)
