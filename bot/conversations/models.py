@@ -18,9 +18,12 @@ HANDOFF_STATUSES = ("queued", "active", "resolved", "cancelled", "expired")
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    # The KPIs read a range's chats from this index alone (the facts below).
-    __table_args__ = (Index("ix_conversations_report", "created_at", "customer_lines", "asked_for_person",
-                            "has_ticket", "id"),)
+    __table_args__ = (
+        # The KPIs read a range's chats from this index alone (the facts below).
+        Index("ix_conversations_report", "created_at", "customer_lines", "asked_for_person", "has_ticket", "id"),
+        # The sweep's chats left idle with the bot.
+        Index("ix_conversations_state_updated", "state", "updated_at"),
+    )
 
     # The session id the widget holds: random, never sequential. Rasa's sender id too.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
