@@ -270,7 +270,8 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
           max_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at most")] = None,
           agent_id: int | None = None, status_: Annotated[Literal["new", "reviewed", "actioned"] | None,
                                                           Query(alias="status")] = None,
-          q: Annotated[str | None, Query(max_length=200, description="words in the text")] = None,
+          q: Annotated[str | None, Query(max_length=200, description="words the text contains, all of them, "
+                                                    "anywhere, in any case")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> InboxPage:
     """Feedback items and survey comments together, newest first, with filters and search."""
     if category is not None and category not in (*FEEDBACK_CATEGORIES, "survey_comment"):

@@ -54,16 +54,18 @@ class InboxError(ValueError):
     """A change that cannot be made."""
 
 
+SEARCH_WORDS = 10  # at most this many words of `q` are used
+
+
 def _parts(period: Period | None, *, kind: str | None, category: str | None, min_score: int | None,
-           max_score: int | None, q: str | None):
-    """The two kinds of item as one UNION ALL, filtered."""
+           max_score: int | None, q: list[str]):
+    """The two kinds of item as one UNION ALL, filtered (`q`: words the text must all contain)."""
     parts = []
     if kind in (None, "feedback") and min_score is None and max_score is None and category != "survey_comment":
         conditions = [within(Feedback.created_at, period)] if period else []
         if category:
             conditions.append(Feedback.category == category)
-        if q:
-            conditions.append(contains_text(Feedback.text, q))
+        conditions += [contains_text(Feedback.text, word) for word in q]
         parts.append(select(
             literal("feedback").label("kind"), Feedback.id.label("id"), Feedback.created_at.label("at"),
             Feedback.text.label("text"), null().label("score"), Feedback.category.label("category"),
@@ -78,8 +80,7 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
             conditions.append(headline.score >= min_score)
         if max_score is not None:
             conditions.append(headline.score <= max_score)
-        if q:
-            conditions.append(contains_text(comment.text, q))
+        conditions += [contains_text(comment.text, word) for word in q]
         parts.append(
             select(literal("survey").label("kind"), SurveyResponse.id.label("id"), comment.answered_at.label("at"),
                    comment.text.label("text"), headline.score.label("score"),
@@ -99,10 +100,10 @@ def list_inbox(*, session: Session, period: Period | None, kind: str | None = No
                min_score: int | None = None, max_score: int | None = None, agent_id: int | None = None,
                status: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
                only: int | None = None) -> InboxPage:
-    """Newest first. `q` finds words in the text (case-insensitive, as typed); `only`, one item
-    of `kind` by id."""
+    """Newest first. `q`: words the text contains, every one, anywhere and in any case (each as
+    typed: % and _ are plain characters); `only`, one item of `kind` by id."""
     items = _parts(period, kind=kind, category=category, min_score=min_score, max_score=max_score,
-                   q=q.strip() if q and q.strip() else None)
+                   q=(q or "").split()[:SEARCH_WORDS])
     if items is None:
         return InboxPage(total=0, limit=limit, offset=offset, items=[])
     owner, agent = aliased(User), aliased(User)

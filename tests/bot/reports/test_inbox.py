@@ -45,6 +45,13 @@ def test_search_takes_the_words_as_typed(session, inbox_world):
     assert list_inbox(session=session, period=WEEK, q="' OR 1=1 --").items == []
 
 
+def test_search_finds_every_word_anywhere_in_any_order(session, inbox_world):
+    assert [item.text for item in list_inbox(session=session, period=WEEK, q="late  delivery").items] == [
+        "Delivery was late"]
+    assert list_inbox(session=session, period=WEEK, q="late rude").items == []  # both words, not either
+    assert list_inbox(session=session, period=WEEK, q="   ").total == list_inbox(session=session, period=WEEK).total
+
+
 def test_anonymous_feedback_shows_no_customer_or_chat(session, inbox_world):
     anonymous = {item.id: item for item in list_inbox(session=session, period=WEEK, kind="feedback").items}
     fb2 = session.query(Feedback).filter_by(reference="FB-2").one()
