@@ -62,12 +62,7 @@
 
   /* ---------- small helpers ---------- */
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const { el, option, parseTime, ApiError } = window.Staff; // /static/staff.js
 
   function svgEl(tag, attributes = {}, text) {
     const node = document.createElementNS(SVG_NS, tag);
@@ -75,12 +70,6 @@
       if (value !== undefined && value !== null && value !== "") node.setAttribute(name, String(value));
     }
     if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function option(value, label) {
-    const node = el("option", "", label);
-    node.value = value;
     return node;
   }
 
@@ -168,12 +157,6 @@
       : { day: "numeric", month: "short" });
   }
 
-  /** The server's times carry a zone; a bare one is read as UTC rather than local time. */
-  function parseTime(value) {
-    const text = String(value || "");
-    return Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(text) ? text : text + "Z");
-  }
-
   function dateTime(value) {
     if (!value) return "—";
     const time = parseTime(value);
@@ -217,59 +200,15 @@
 
   /* ---------- API ---------- */
 
-  class ApiError extends Error {
-    constructor(status, detail) {
-      super(detail);
-      this.status = status;
-    }
-  }
-
-  /** FastAPI's `detail` is a string, or for 422 a list of {loc, msg}; make it one readable line. */
-  function detailText(data, status) {
-    const detail = data && data.detail;
-    if (typeof detail === "string") return detail;
-    if (Array.isArray(detail)) {
-      return detail.map((d) => {
-        const field = Array.isArray(d.loc) ? d.loc[d.loc.length - 1] : "";
-        const msg = String(d.msg || "").replace(/^Value error, /, "");
-        return field && field !== "body" ? `${field}: ${msg}` : msg;
-      }).join("; ");
-    }
-    if (status === 403) return FORBIDDEN_TEXT;
-    return `The server answered ${status}.`;
-  }
-
   /**
    * `json` sends a JSON body, `form` a urlencoded one. A 401 (other than at sign-in, or when
    * `quiet401` is set) means the sign-in has ended: the login view comes back.
    */
-  async function api(path, { method = "GET", json, form, quiet401 = false } = {}) {
-    const headers = { Accept: "application/json" };
-    let body;
-    if (json !== undefined) {
-      headers["Content-Type"] = "application/json";
-      body = JSON.stringify(json);
-    } else if (form) {
-      body = new URLSearchParams(form);
-    }
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    let response;
-    try {
-      response = await fetch(path, { method, headers, body, credentials: "same-origin" });
-    } catch {
-      throw new ApiError(0, "The server cannot be reached; check the connection.");
-    }
-    let data = null;
-    if (response.status !== 204) {
-      try { data = await response.json(); } catch { /* not JSON */ }
-    }
-    if (!response.ok) {
-      const error = new ApiError(response.status, detailText(data, response.status));
-      if (response.status === 401 && !quiet401 && state.me) signedOut("Your sign-in has ended: please sign in again.");
-      throw error;
-    }
-    return data;
-  }
+  const api = window.Staff.apiClient({
+    token: () => state.token, signedIn: () => Boolean(state.me), forbidden: FORBIDDEN_TEXT,
+    headers: { Accept: "application/json" },
+    signedOut: () => signedOut("Your sign-in has ended: please sign in again."),
+  });
 
   /** Show an error where it belongs: 401 is already back at sign-in, 403 is the wrong role. */
   function handleError(error) {
