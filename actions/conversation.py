@@ -4,7 +4,7 @@ cancelling a form, and the friendlier fallback question."""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 
 from actions.common import DatabaseUnavailable, in_transaction
 from bot.settings import get_settings
@@ -226,6 +226,7 @@ INTENT_LABELS = {
 # Tells the API that the customer's last message was not understood (for the fallback rate
 # and the top unrecognised messages); like the handoff signal, the customer never sees it.
 FALLBACK_SIGNAL = {"fallback": {"stage": "ask_affirmation"}}
+GAVE_UP_SIGNAL = {"fallback": {"stage": "default"}}
 
 
 class ActionDefaultAskAffirmation(Action):
@@ -256,3 +257,21 @@ class ActionDefaultAskAffirmation(Action):
         )
         dispatcher.utter_message(json_message=FALLBACK_SIGNAL)
         return []
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's last resort, in place of its built-in one: when no policy is confident of what to do
+    next, or the two-stage fallback gives up. It says what Rasa's says (`utter_default`), forgets
+    the line as Rasa's does, and also tells the API the line was not understood, so the fallback
+    rate counts it. Not when that line is "none of these" to our guess (`out_of_scope`, the "No"
+    button): that answer was understood, and the line it answered was flagged already."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        dispatcher.utter_message(response="utter_default")
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent != "out_of_scope":
+            dispatcher.utter_message(json_message=GAVE_UP_SIGNAL)
+        return [UserUtteranceReverted()]

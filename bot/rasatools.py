@@ -113,7 +113,8 @@ def classify_warning(message: str, form_slots: set[str]) -> ValidationFinding:
         if name.startswith("utter_ask_") and name.removeprefix("utter_ask_") in form_slots:
             return ValidationFinding(message, "a form asks with it; the validator does not look inside forms")
         if name in ("utter_default", "utter_ask_rephrase"):
-            return ValidationFinding(message, "Rasa's built-in fallback actions utter it")
+            return ValidationFinding(message, "the fallback actions utter it (Rasa's, or ours in their place); "
+                                              "the validator does not look inside actions")
     return ValidationFinding(message, None)
 
 

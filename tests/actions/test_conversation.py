@@ -8,6 +8,7 @@ from sqlalchemy import select
 from actions.conversation import (
     ActionCancelForm,
     ActionDefaultAskAffirmation,
+    ActionDefaultFallback,
     ActionEndConversation,
     ActionHandoffDone,
     ActionRequestHuman,
@@ -126,6 +127,26 @@ async def test_a_fallback_with_no_guess_asks_to_rephrase_and_signals_it_too(doma
     await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_ask_rephrase"
     assert dispatcher.messages[-1]["custom"] == {"fallback": {"stage": "ask_affirmation"}}
+
+
+async def test_the_last_resort_answers_forgets_the_line_and_flags_it(domain):
+    # Rasa's core fallback (no policy confident), or the two-stage fallback giving up after a
+    # second line it did not understand either.
+    dispatcher = CollectingDispatcher()
+    events = await ActionDefaultFallback().run(dispatcher, make_tracker("zzq wvvk", intent="nlu_fallback"), domain)
+    assert dispatcher.messages[0]["response"] == "utter_default"
+    assert dispatcher.messages[-1]["custom"] == {"fallback": {"stage": "default"}}
+    assert events == [{"event": "rewind", "timestamp": None}]  # UserUtteranceReverted, as Rasa's own does
+
+
+async def test_the_last_resort_after_no_to_our_guess_does_not_flag_the_no(domain):
+    # "No" to the second guess: the line the guess was about is flagged already, the "No" was understood.
+    dispatcher = CollectingDispatcher()
+    events = await ActionDefaultFallback().run(dispatcher, make_tracker("/out_of_scope", intent="out_of_scope"),
+                                               domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
+    assert not any(m.get("custom") for m in dispatcher.messages)
+    assert events == [{"event": "rewind", "timestamp": None}]
 
 
 async def test_no_thanks_right_after_the_offer_declines_the_survey(app_db, domain):

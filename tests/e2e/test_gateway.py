@@ -106,3 +106,32 @@ def test_agent_takes_over_chats_and_resolves_back_to_the_bot(stack, agent):
             select(Message).where(Message.conversation_id == session_id).order_by(Message.id))]
         assert senders.count("agent") == 1 and senders[-1] == "bot"
     engine.dispose()
+
+
+def test_lines_the_bot_could_not_understand_are_flagged_for_the_fallback_rate(stack):
+    """The real bot's two-stage fallback: the first line it cannot place gets a request to rephrase;
+    a second one in a row makes it give up (our action_default_fallback, in place of Rasa's). Both
+    lines are flagged, so the fallback rate and the top unrecognised lines count them. The lines are
+    `/nlu_fallback`, what the classifier answers for a line it cannot place: which free text it
+    cannot place changes with each training, and this test is about what happens next."""
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Ode"}).json()
+    session_id, headers = created["session_id"], {"Authorization": f"Bearer {created['token']}"}
+
+    def say(text: str) -> str:
+        response = api.post(f"/sessions/{session_id}/messages", json={"text": text}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["state"] == "bot"
+        return " ".join(m["text"] for m in response.json()["messages"])
+
+    say("hello")
+    assert "say it another way" in say("/nlu_fallback")
+    gave_up = say("/nlu_fallback")
+    assert "still can't work out what you need" in gave_up, gave_up
+    assert "fallback" not in gave_up  # the signal is for the API, never shown
+    engine = create_engine(stack.database_url)
+    with Session(engine) as session:
+        lines = session.execute(select(Message.text, Message.fallback).where(
+            Message.conversation_id == session_id, Message.sender == "customer").order_by(Message.id)).all()
+    engine.dispose()
+    assert [tuple(line) for line in lines] == [("hello", False), ("/nlu_fallback", True), ("/nlu_fallback", True)]
