@@ -1,5 +1,5 @@
 """Conversation-level actions: session start, endings and the survey offer, handoff,
-cancelling a form, and the friendlier fallback question."""
+cancelling a form, and the fallbacks (the friendlier question, and the last resort)."""
 
 from __future__ import annotations
 
