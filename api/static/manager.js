@@ -200,10 +200,7 @@
 
   /* ---------- API ---------- */
 
-  /**
-   * `json` sends a JSON body, `form` a urlencoded one. A 401 (other than at sign-in, or when
-   * `quiet401` is set) means the sign-in has ended: the login view comes back.
-   */
+  /** The page's API caller (see staff.js): a 401 once signed in brings the login view back. */
   const api = window.Staff.apiClient({
     token: () => state.token, signedIn: () => Boolean(state.me), forbidden: FORBIDDEN_TEXT,
     headers: { Accept: "application/json" },

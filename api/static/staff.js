@@ -86,5 +86,5 @@ window.Staff = (() => {
     };
   }
 
-  return { el, option, parseTime, ApiError, detailText, apiClient };
+  return { el, option, parseTime, ApiError, apiClient };
 })();
