@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from bot import db as bot_db
 from bot import migrate
-from bot.pgserver import PostgresServer, PostgresUnavailable
+from harness.pgserver import PostgresServer, PostgresUnavailable
 from bot.settings import get_settings
-from tests.redisserver import RedisServer, RedisUnavailable
+from harness.redisserver import RedisServer, RedisUnavailable
 
 
 def _clear_caches() -> None:

@@ -20,7 +20,7 @@ from bot.conversations.schemas import SessionCreate
 from bot.conversations.service import request_handoff, start_conversation
 from bot.db import make_engine, transaction
 from bot.settings import PROJECT_ROOT
-from bot.stack import free_port
+from harness.stack import free_port
 from bot.users.schemas import UserCreate
 from bot.users.service import create_user
 

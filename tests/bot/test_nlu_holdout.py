@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from bot.rasatools import HOLDOUT, nlu_examples
+from harness.rasa import HOLDOUT, nlu_examples
 from bot.settings import PROJECT_ROOT
 
 ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")

@@ -1,7 +1,7 @@
 """The benchmark's own logic: what counts as an error, where visits start, percentiles."""
 
 from actions.common import DATABASE_TROUBLE
-from bot.bench import FAILURE_MARKERS, PHASE_STARTS, is_failure, mixed_script, percentile
+from harness.bench import FAILURE_MARKERS, PHASE_STARTS, is_failure, mixed_script, percentile
 from bot.settings import PROJECT_ROOT
 
 

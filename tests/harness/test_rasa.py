@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.rasatools import classify_warning, warnings_in
+from harness.rasa import classify_warning, warnings_in
 
 FORM_SLOTS = {"customer_name", "ticket_ref"}
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 
 from bot import migrate
-from bot.bench_gateway import BENCH_ENV
-from bot.modelhash import model_path
-from bot.rasatools import HOLDOUT, nlu_examples, run_rasa, write_readme_section
-from bot.stack import Stack, free_port
+from harness.bench.gateway import BENCH_ENV
+from harness.modelhash import model_path
+from harness.rasa import HOLDOUT, nlu_examples, run_rasa, write_readme_section
+from harness.stack import Stack, free_port
 
 P95_BUDGET_MS = 300.0
 PAUSE_SECONDS = 10.0
@@ -162,7 +162,7 @@ def time_training() -> float:
 
 
 def gateway_lines(rasa_url: str, api_url: str, database_url: str) -> list[str]:
-    from bot.bench_gateway import gateway_overhead, relay_latency
+    from harness.bench.gateway import gateway_overhead, relay_latency
 
     lines = []
     # In a process of its own: this one pumps the three servers' logs in threads, which would
@@ -247,7 +247,7 @@ def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_o
             raise
         finally:
             stack.stop()
-    from bot.bench_reports import reports_lines  # after the servers stopped: they would share the 2 cores
+    from harness.bench.reports import reports_lines  # after the servers stopped: they would share the 2 cores
 
     lines += reports_lines()
     write_readme_section("bench", "\n".join(lines) + "\n\nMeasured by `make bench` on this 2-core machine.")

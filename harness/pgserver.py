@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.stack import free_port
+from harness.stack import free_port
 
 
 class PostgresUnavailable(RuntimeError):

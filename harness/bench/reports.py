@@ -243,7 +243,7 @@ def time_export(url: str, now: datetime, file_format: str, folder: Path) -> tupl
 def reports_lines() -> list[str]:
     from bot import migrate
     from bot.db import make_engine
-    from bot.pgserver import PostgresServer, PostgresUnavailable
+    from harness.pgserver import PostgresServer, PostgresUnavailable
 
     lines: list[str] = []
     now = datetime.now(timezone.utc).replace(microsecond=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.stack import Stack
+from harness.stack import Stack
 
 
 def test_a_rasa_token_starting_with_a_dash_is_not_taken_for_an_option():

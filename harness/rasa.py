@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.modelhash import model_path
+from harness.modelhash import model_path
 from bot.settings import PROJECT_ROOT
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -257,7 +257,7 @@ def record_stories(conversations_file: Path, out: Path) -> int:
 
     from bot import migrate
     from bot.db import make_engine
-    from bot.stack import Stack, free_port
+    from harness.stack import Stack, free_port
     from bot.tickets.schemas import TicketCreate
     from bot.tickets.service import create_ticket
 
@@ -297,7 +297,7 @@ def record_stories(conversations_file: Path, out: Path) -> int:
         finally:
             stack.stop()
     header = (
-        "# Recorded by `python -m bot rasa record-stories` from tests/stories/conversations.yml,\n"
+        "# Recorded by `python -m harness rasa record-stories` from tests/stories/conversations.yml,\n"
         "# then read through by a person. Replayed by `make test` (rasa test, fail on any error).\n"
     )
     out.write_text(header + 'version: "3.1"\nstories:\n' + "\n".join(stories) + "\n", encoding="utf-8")

@@ -263,7 +263,7 @@ def run_forever(stack: Stack) -> int:
 
 def chat_in_terminal() -> int:
     """`make shell`: the action server in the background, `rasa shell` in the foreground."""
-    from bot.modelhash import model_path
+    from harness.modelhash import model_path
     from bot.settings import get_settings
 
     settings = get_settings()

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from bot.stack import free_port
+from harness.stack import free_port
 
 
 class RedisUnavailable(RuntimeError):
