@@ -15,6 +15,7 @@ from api import auth, chat, console, handoffs, logredact, reports, tickets, web
 from api.broker import make_broker
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimits
+from api.routes import config
 from api.sweeper import check_alerts_forever, sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
@@ -52,6 +53,7 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(reports.router)
     app.include_router(console.router)
+    app.include_router(config.router)
     web.mount(app)
     if settings.widget_origins:
         # Only what the widget needs: its own token in a header, no cookies across sites.

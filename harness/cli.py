@@ -37,8 +37,8 @@ def _rasa(args: argparse.Namespace) -> int:
     from harness import rasa
 
     if args.what == "record-stories":
-        root = rasa.PROJECT_ROOT
-        return rasa.record_stories(root / "tests" / "stories" / "conversations.yml", root / "tests" / "test_stories.yml")
+        tests = rasa.PROJECT_ROOT / "tests"
+        return rasa.record_stories(tests / "stories" / "conversations.yml", tests / "test_stories.yml")
     return {"validate": rasa.validate, "test-stories": rasa.test_stories, "eval": rasa.evaluate}[args.what]()
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.modelhash import model_path
 from bot.settings import PROJECT_ROOT
+from harness.modelhash import model_path
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 REPORTS = PROJECT_ROOT / "reports"
@@ -257,9 +257,9 @@ def record_stories(conversations_file: Path, out: Path) -> int:
 
     from bot import migrate
     from bot.db import make_engine
-    from harness.stack import Stack, free_port
     from bot.tickets.schemas import TicketCreate
     from bot.tickets.service import create_ticket
+    from harness.stack import Stack, free_port
 
     script = yaml.safe_load(conversations_file.read_text(encoding="utf-8"))["conversations"]
     with tempfile.TemporaryDirectory() as workdir:

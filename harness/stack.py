@@ -263,8 +263,8 @@ def run_forever(stack: Stack) -> int:
 
 def chat_in_terminal() -> int:
     """`make shell`: the action server in the background, `rasa shell` in the foreground."""
-    from harness.modelhash import model_path
     from bot.settings import get_settings
+    from harness.modelhash import model_path
 
     settings = get_settings()
     stack = Stack(model=model_path(), action_port=settings.action_port, emit=lambda line: None)

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot import db as bot_db
 from bot import migrate
-from harness.pgserver import PostgresServer, PostgresUnavailable
 from bot.settings import get_settings
+from harness.pgserver import PostgresServer, PostgresUnavailable
 from harness.redisserver import RedisServer, RedisUnavailable
 
 

@@ -20,9 +20,9 @@ from bot.conversations.schemas import SessionCreate
 from bot.conversations.service import request_handoff, start_conversation
 from bot.db import make_engine, transaction
 from bot.settings import PROJECT_ROOT
-from harness.stack import free_port
 from bot.users.schemas import UserCreate
 from bot.users.service import create_user
+from harness.stack import free_port
 
 PASSWORD = "a long enough password"
 

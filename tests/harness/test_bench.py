@@ -1,8 +1,8 @@
 """The benchmark's own logic: what counts as an error, where visits start, percentiles."""
 
 from actions.common import DATABASE_TROUBLE
-from harness.bench import FAILURE_MARKERS, PHASE_STARTS, is_failure, mixed_script, percentile
 from bot.settings import PROJECT_ROOT
+from harness.bench import FAILURE_MARKERS, PHASE_STARTS, is_failure, mixed_script, percentile
 
 
 def test_empty_or_malformed_replies_are_failures():

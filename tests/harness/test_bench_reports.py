@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot import bench_reports, migrate
+from bot import migrate
 from bot.conversations.models import Conversation, recount_conversation_facts
 from bot.db import make_engine
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.tickets.models import Ticket, time_tickets
+from harness.bench import reports as bench_reports
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
