@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from api.chat import announce
+from api.live.frames import announce
 from bot.conversations.handoffs import (
     back_to_queue,
     chats_of_vanished_agents,

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, HandoffNote, Message
 from bot.conversations.service import ConversationError, add_message, change_state
 from bot.db import utcnow
+from bot.errors import Forbidden, Invalid, NotFound
 from bot.settings import Settings, get_settings
 from bot.tickets.classification import guess_category
 from bot.tickets.models import OPEN_STATUSES, PRIORITIES, Ticket
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
-from bot.tickets.service import add_customer_info, create_ticket
+from bot.tickets.service import TicketNotFound, add_customer_info, change_status, create_ticket, get_ticket
 from bot.tickets.wording import plain_duration, plain_time
 from bot.users.models import User
 
@@ -35,8 +36,13 @@ class AtCapacity(ConversationError):
     """The agent already holds as many live chats as allowed."""
 
 
-class NotYours(ConversationError):
+class NotYours(ConversationError, Forbidden):
     """The handoff is held by another agent (or by nobody)."""
+
+
+class NoSuchHandoff(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such handoff")
 
 
 def agent_actor(user: User) -> str:
@@ -177,6 +183,8 @@ def take_over(*, session: Session, conversation_id: str, agent: User, now: datet
         .values(state="agent", agent_id=agent.id, updated_at=now).execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
+        if session.get(Conversation, conversation_id) is None:
+            raise NotFound("no such conversation")
         raise ClaimConflict("this chat is no longer with the bot: someone else has it, or it ended")
     session.execute(select(User.id).where(User.id == agent.id).with_for_update(key_share=True))
     limit = get_settings().agent_max_live_chats
@@ -212,7 +220,7 @@ def agent_says(*, session: Session, handoff_id: int, agent: User, text: str) -> 
 def add_note(*, session: Session, handoff_id: int, agent: User, text: str) -> HandoffNote:
     """Any agent may annotate any handoff they can see; notes never reach the customer."""
     if session.get(Handoff, handoff_id) is None:
-        raise NotYours("no such handoff")
+        raise NoSuchHandoff()
     note = HandoffNote(handoff_id=handoff_id, agent_id=agent.id, text=text)
     session.add(note)
     session.flush()
@@ -488,3 +496,60 @@ def back_to_queue(*, session: Session, handoff_id: int, now: datetime | None = N
                 text=f"{agent.name} lost their connection. You're back at the front of the queue for the next "
                      "free person.")
     return handoff, agent_id
+
+
+def waiting_place(*, session: Session, conversation_id: str) -> tuple[int | None, int | None]:
+    """Where a queued conversation stands: its place in the queue (1 = next) and the estimated
+    seconds until a person joins (None until there is history to estimate from)."""
+    handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id,
+                                                   Handoff.status == "queued"))
+    position = queue_position(session=session, handoff=handoff) if handoff else None
+    return position, wait_estimate(session=session, position=position) if position else None
+
+
+def held_handoffs(*, session: Session, agent_id: int) -> list[Handoff]:
+    """The live chats this agent holds, the earliest claimed first."""
+    return list(session.scalars(select(Handoff).where(Handoff.agent_id == agent_id, Handoff.status == "active")
+                                .order_by(Handoff.claimed_at, Handoff.id)))
+
+
+def live_chat_counts(*, session: Session) -> dict[int, int]:
+    """How many live chats each agent holds (agents holding none are absent)."""
+    return dict(session.execute(select(Handoff.agent_id, func.count(Handoff.id)).where(Handoff.status == "active")
+                                .group_by(Handoff.agent_id)).all())
+
+
+def handoff_by_id(*, session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise NoSuchHandoff()
+    return handoff
+
+
+def transfer_to(*, session: Session, handoff_id: int, agent: User, to_agent_id: int) -> tuple[Handoff, User]:
+    """`transfer` to the staff member with this id (NotFound for no such account)."""
+    target = session.get(User, to_agent_id)
+    if target is None:
+        raise NotFound("no such agent")
+    return transfer(session=session, handoff_id=handoff_id, agent=agent, to_agent=target), target
+
+
+def resolve_with_ticket(*, session: Session, handoff_id: int, agent: User, ticket_ref: str | None = None,
+                        ticket_status: str | None = None) -> Handoff:
+    """`resolve`, and give the ticket the chat was about a new status in the same step."""
+    if ticket_status and not ticket_ref:
+        raise Invalid("ticket_status needs ticket_ref")
+    handoff, _ = resolve(session=session, handoff_id=handoff_id, agent=agent)
+    if ticket_ref:
+        ticket = get_ticket(session=session, reference=ticket_ref)
+        if ticket is None:
+            raise TicketNotFound()
+        if ticket_status:
+            change_status(session=session, ticket=ticket, to_status=ticket_status, actor=agent_actor(agent))
+    return handoff
+
+
+def conversations_of(*, session: Session, conversation_ids: set[str]) -> dict[str, Conversation]:
+    if not conversation_ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))}

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.conversations.models import Conversation
 from bot.db import contains_text, utcnow
-from bot.feedback.models import Feedback, InboxReview
+from bot.errors import Conflict, NotFound
+from bot.feedback.models import SURVEY_COMMENT, Feedback, InboxReview
 from bot.reports.kpis import within
 from bot.reports.period import Period
 from bot.surveys.models import SurveyAnswer, SurveyResponse
@@ -50,7 +51,7 @@ class InboxPage(BaseModel):
     items: list[InboxItem]
 
 
-class InboxError(ValueError):
+class InboxError(Conflict):
     """A change that cannot be made."""
 
 
@@ -61,7 +62,7 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
            max_score: int | None, q: list[str]):
     """The two kinds of item as one UNION ALL, filtered (`q`: words the text must all contain)."""
     parts = []
-    if kind in (None, "feedback") and min_score is None and max_score is None and category != "survey_comment":
+    if kind in (None, "feedback") and min_score is None and max_score is None and category != SURVEY_COMMENT:
         conditions = [within(Feedback.created_at, period)] if period else []
         if category:
             conditions.append(Feedback.category == category)
@@ -71,7 +72,7 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
             Feedback.text.label("text"), null().label("score"), Feedback.category.label("category"),
             Feedback.conversation_id.label("conversation_id"), Feedback.anonymous.label("anonymous"),
             func.coalesce(Feedback.customer_name, Feedback.customer_email).label("customer")).where(*conditions))
-    if kind in (None, "survey") and category in (None, "survey_comment"):
+    if kind in (None, "survey") and category in (None, SURVEY_COMMENT):
         headline, comment = aliased(SurveyAnswer), aliased(SurveyAnswer)
         conditions = [comment.text.is_not(None), comment.text != ""]
         if period:
@@ -84,7 +85,7 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
         parts.append(
             select(literal("survey").label("kind"), SurveyResponse.id.label("id"), comment.answered_at.label("at"),
                    comment.text.label("text"), headline.score.label("score"),
-                   literal("survey_comment").label("category"),
+                   literal(SURVEY_COMMENT).label("category"),
                    SurveyResponse.conversation_id.label("conversation_id"), literal(False).label("anonymous"),
                    SurveyResponse.customer_email.label("customer"))
             .join(comment, and_(comment.response_id == SurveyResponse.id, comment.question_type == "text"))
@@ -156,7 +157,7 @@ def review_item(*, session: Session, kind: str, item_id: int, by: User, reviewed
     model = Feedback if kind == "feedback" else SurveyResponse
     item = session.get(model, item_id)
     if item is None:
-        raise LookupError(f"no {kind} item {item_id}")
+        raise NotFound(f"no {kind} item {item_id}")
     if set_owner and owner_id is not None and active_user(session=session, user_id=owner_id) is None:
         raise InboxError(f"no active staff member with id {owner_id}")
     review = session.scalar(select(InboxReview).where(InboxReview.item_kind == kind, InboxReview.item_id == item_id))

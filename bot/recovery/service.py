@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.models import Conversation
 from bot.db import utcnow
+from bot.errors import Conflict, Forbidden, Invalid, NotFound
 from bot.feedback.models import Feedback
 from bot.recovery.models import RECOVERY_TRANSITIONS, RecoveryItem
 from bot.settings import Settings, get_settings
@@ -17,7 +18,7 @@ from bot.users.models import User
 from bot.users.service import active_user
 
 
-class RecoveryError(ValueError):
+class RecoveryError(Conflict):
     """A change the item's workflow does not allow."""
 
 
@@ -65,6 +66,21 @@ def open_for_complaint(*, session: Session, feedback: Feedback, settings: Settin
     return _open(session=session, settings=settings or get_settings(), now=now or utcnow(), source="feedback",
                  feedback_id=feedback.id, conversation_id=feedback.conversation_id,
                  reason=f"complaint {feedback.reference}")
+
+
+def change_item(*, session: Session, item_id: int, by: User, status: str | None = None, owner_id: int | None = None,
+                set_owner: bool = False, due_at: datetime | None = None, outcome: str | None = None) -> RecoveryItem:
+    """`update_item` on a staff member's behalf: an agent may move on the items they own; only
+    managers give items to someone else."""
+    item = session.get(RecoveryItem, item_id)
+    if item is None:
+        raise NotFound("no such recovery item")
+    if by.role == "agent" and (item.owner_id != by.id or set_owner):
+        raise Forbidden("agents move on their own recovery items only, and managers assign them")
+    if due_at is not None and due_at.tzinfo is None:
+        raise Invalid("due_at needs a time zone offset")
+    return update_item(session=session, item=item, status=status, owner_id=owner_id, set_owner=set_owner,
+                       due_at=due_at, outcome=outcome)
 
 
 def update_item(*, session: Session, item: RecoveryItem, status: str | None = None, owner_id: int | None = None,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
+from bot.errors import Conflict
 from bot.recovery.service import open_for_survey
 from bot.settings import Settings, get_settings
 from bot.surveys.definition import SurveyDefinition, SurveyQuestion
@@ -17,7 +18,7 @@ from bot.tickets.schemas import TicketCreate
 from bot.tickets.service import create_ticket
 
 
-class SurveyError(ValueError):
+class SurveyError(Conflict):
     """A survey step that is not allowed."""
 
 

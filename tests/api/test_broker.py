@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from api.broker import LocalBroker, RedisBroker, make_broker
+from api.live.broker import LocalBroker, RedisBroker, make_broker
 
 
 async def next_event(subscription, timeout: float = 5.0) -> dict:

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.chat import BOT_UNAVAILABLE, QUEUED
 from api.main import create_app
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
+from bot.conversations.relay import BOT_UNAVAILABLE, QUEUED
 from bot.db import transaction
 from tests.api.support import FakeRasa  # noqa: F401 - the `rasa` fixture gives one
 from tests.factories import make_user

@@ -64,7 +64,7 @@ def test_refusals_say_what_is_allowed(client):
 def test_a_download_stopped_half_way_leaves_no_file_behind(client, tmp_path, monkeypatch):
     from contextlib import ExitStack
 
-    from api import reports
+    from api.routes import reports
     from bot.db import read_transaction
     from bot.reports.exports import build_export
     from bot.reports.period import Period

@@ -63,9 +63,9 @@ def test_the_customer_sees_the_agent_join_and_write(client):
 
 
 def test_a_backlog_longer_than_one_batch_arrives_whole(client, monkeypatch):
-    import api.chat
+    import api.live.customer
 
-    monkeypatch.setattr(api.chat, "BATCH", 3)
+    monkeypatch.setattr(api.live.customer, "BATCH", 3)
     session_id, token, headers = start(client)
     for text in ("one", "two", "three", "four"):
         client.post(f"/api/v1/chat/sessions/{session_id}/messages", json={"text": text}, headers=headers)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.web import STATIC
+from api.routes.web import STATIC
 from bot.settings import get_settings
 
 

@@ -9,19 +9,19 @@ from contextlib import ExitStack
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.chat import agent_names
 from api.deps import SessionDep, require_role
 from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
 from bot.db import read_transaction, utcnow
-from bot.feedback.inbox import InboxError, InboxItem, InboxPage, item_of, list_inbox, review_item
-from bot.feedback.models import FEEDBACK_CATEGORIES
+from bot.errors import Forbidden, Invalid
+from bot.feedback.inbox import InboxItem, InboxPage, item_of, list_inbox, review_item
+from bot.feedback.models import FEEDBACK_CATEGORIES, SURVEY_COMMENT
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
-from bot.recovery.service import RecoveryError, list_items, update_item
+from bot.recovery.service import change_item, list_items
 from bot.reports.exports import (
     MEDIA_TYPES,
     Dataset,
@@ -33,11 +33,12 @@ from bot.reports.exports import (
     write_xlsx,
 )
 from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
-from bot.reports.period import Period, PeriodError, ReportFilters, requested_period
+from bot.reports.period import Period, ReportFilters, requested_period
 from bot.reports.schemas import Breaches, RecoveryOut, Summary
 from bot.reports.themes import Themes, find_themes
 from bot.settings import get_settings
 from bot.users.models import User
+from bot.users.service import staff_names
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 Manager = Annotated[User, Depends(require_role("manager"))]
@@ -45,19 +46,15 @@ Staff = Annotated[User, Depends(require_role("agent"))]
 
 
 def period_of(first: date | None, last: date | None) -> Period:
-    """The period asked for, or 422 saying what is wrong with it."""
-    try:
-        return requested_period(first, last, get_settings())
-    except PeriodError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+    """The period asked for (PeriodError, a 422, saying what is wrong with it)."""
+    return requested_period(first, last, get_settings())
 
 
 def checked(filters: ReportFilters) -> ReportFilters:
     """Filters must name things that exist (422 with the allowed values otherwise)."""
     categories = [category.key for category in get_settings().ticket_categories]
     if filters.category is not None and filters.category not in categories:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"unknown category {filters.category!r}; one of: {', '.join(categories)}")
+        raise Invalid(f"unknown category {filters.category!r}; one of: {', '.join(categories)}")
     return filters
 
 
@@ -130,7 +127,7 @@ def report_breaches(session: SessionDep, _: Manager, filters: Filters = None) ->
     items not closed yet (overdue first)."""
     filters = checked(filters or ReportFilters())
     items = list_items(session=session)
-    names = agent_names(session, {item.owner_id for item in items if item.owner_id})
+    names = staff_names(session, {item.owner_id for item in items if item.owner_id})
     return Breaches(generated_at=utcnow(), tickets=sla_watch(session=session, filters=filters),
                     recovery=recovery_out(items, names))
 
@@ -150,14 +147,14 @@ def recovery_items(session: SessionDep, user: Staff,
         owner_id = user.id
     elif owner is not None:
         if not owner.isdigit():
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="owner is a user id, 'me' or 'none'")
+            raise Invalid("owner is a user id, 'me' or 'none'")
         owner_id = int(owner)
     if user.role == "agent":
         if unowned or owner_id not in (None, user.id):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="agents see their own recovery items only")
+            raise Forbidden("agents see their own recovery items only")
         owner_id = user.id
     items = list_items(session=session, status=status_, owner_id=owner_id, unowned=unowned, overdue_only=overdue)
-    return recovery_out(items, agent_names(session, {item.owner_id for item in items if item.owner_id}))
+    return recovery_out(items, staff_names(session, {item.owner_id for item in items if item.owner_id}))
 
 
 class RecoveryPatch(BaseModel):
@@ -172,20 +169,9 @@ def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep,
     """Move an item on (open -> contacted -> closed; closing needs an outcome), give it an
     owner or a new due time. All the changes or none (409 for a refused one). An agent may
     move on the items they own; only managers give items to someone else."""
-    item = session.get(RecoveryItem, item_id)
-    if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such recovery item")
-    if user.role == "agent" and (item.owner_id != user.id or "owner_id" in body.model_fields_set):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail="agents move on their own recovery items only, and managers assign them")
-    if body.due_at is not None and body.due_at.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="due_at needs a time zone offset")
-    try:
-        update_item(session=session, item=item, status=body.status, owner_id=body.owner_id,
-                    set_owner="owner_id" in body.model_fields_set, due_at=body.due_at, outcome=body.outcome)
-    except RecoveryError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
-    return recovery_out([item], agent_names(session, {item.owner_id} if item.owner_id else set()))[0]
+    item = change_item(session=session, item_id=item_id, by=user, status=body.status, owner_id=body.owner_id,
+                       set_owner="owner_id" in body.model_fields_set, due_at=body.due_at, outcome=body.outcome)
+    return recovery_out([item], staff_names(session, {item.owner_id} if item.owner_id else set()))[0]
 
 
 EXTENSIONS = {"csv": "csv", "ndjson": "ndjson", "xlsx": "xlsx"}
@@ -274,10 +260,8 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
                                                     "anywhere, in any case")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> InboxPage:
     """Feedback items and survey comments together, newest first, with filters and search."""
-    if category is not None and category not in (*FEEDBACK_CATEGORIES, "survey_comment"):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"unknown category {category!r}; one of: "
-                                   f"{', '.join((*FEEDBACK_CATEGORIES, 'survey_comment'))}")
+    if category is not None and category not in (*FEEDBACK_CATEGORIES, SURVEY_COMMENT):
+        raise Invalid(f"unknown category {category!r}; one of: {', '.join((*FEEDBACK_CATEGORIES, SURVEY_COMMENT))}")
     return list_inbox(session=session, period=period_of(first, last), kind=kind, category=category,
                       min_score=min_score, max_score=max_score, agent_id=agent_id, status=status_, q=q,
                       limit=limit, offset=offset)
@@ -297,13 +281,8 @@ def review(kind: Literal["feedback", "survey"], number: int, body: ReviewPatch, 
     `number` is the feedback item's id, or the survey response's."""
     item_id = number
     if body.due_at is not None and body.due_at.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="due_at needs a time zone offset")
-    try:
-        review_item(session=session, kind=kind, item_id=item_id, by=manager, reviewed=body.reviewed,
-                    owner_id=body.owner_id, set_owner="owner_id" in body.model_fields_set, due_at=body.due_at,
-                    action_note=body.action_note)
-    except LookupError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
-    except InboxError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+        raise Invalid("due_at needs a time zone offset")
+    review_item(session=session, kind=kind, item_id=item_id, by=manager, reviewed=body.reviewed,
+                owner_id=body.owner_id, set_owner="owner_id" in body.model_fields_set, due_at=body.due_at,
+                action_note=body.action_note)
     return item_of(session=session, kind=kind, item_id=item_id)

@@ -1,57 +1,31 @@
-"""What the agent console needs beyond the handoff and ticket routes: its live WebSocket,
-the colleagues to transfer to, and the canned replies."""
+"""The agent console's live channel: the queue, the agent's own chats, their new lines and the
+customers' typing. While a console socket is open its agent shows as online."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 
-from api.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
-from api.chat import BATCH, Frames, read_frame, read_frames, to_out
-from api.deps import TOKEN_COOKIE, SessionDep, require_role
-from api.handoffs import HandoffOut, TypingIn, agent_typing, describe
-from bot.conversations.handoffs import NotYours, list_handoffs
-from bot.conversations.models import Handoff, Message
+from api.deps import TOKEN_COOKIE, signed_in
+from api.live.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
+from api.live.frames import BATCH, Frames, read_frame, read_frames
+from api.routes.handoffs import HandoffOut, TypingIn, agent_typing, describe
+from bot.conversations.handoffs import NotYours, held_handoffs, list_handoffs
+from bot.conversations.service import message_views, messages_after, newest_line_id
 from bot.db import transaction
-from bot.settings import CannedReply, get_settings
-from bot.users.models import ROLES, User
-from bot.users.security import InvalidToken, decode_access_token
-from bot.users.service import console_gone, console_seen
+from bot.users.models import User
+from bot.users.service import console_gone, console_seen, get_user, has_role
 
 logger = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1", tags=["agent console"])
-Agent = Annotated[User, Depends(require_role("agent"))]
+router = APIRouter(tags=["agent console"])
 # How often a console's pings are written down (its last_seen_at), at most.
 SEEN_EVERY_SECONDS = 5.0
-
-
-class Colleague(BaseModel):
-    id: int
-    name: str
-    presence: Literal["online", "away", "offline"]
-    live_chats: int
-
-
-@router.get("/agents", response_model=list[Colleague])
-def colleagues(session: SessionDep, _: Agent) -> list[Colleague]:
-    """Everyone who can take chats, with presence and live chats (to pick whom to transfer to)."""
-    live = dict(session.execute(select(Handoff.agent_id, func.count(Handoff.id)).where(Handoff.status == "active")
-                                .group_by(Handoff.agent_id)).all())
-    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.id))
-    return [Colleague(id=u.id, name=u.name, presence=u.presence, live_chats=live.get(u.id, 0)) for u in users]
-
-
-@router.get("/canned-replies", response_model=list[CannedReply])
-def canned_replies(_: Agent) -> list[CannedReply]:
-    """The replies agents insert with a click or by typing the shortcut (setting CANNED_REPLIES)."""
-    return get_settings().canned_replies
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -70,17 +44,8 @@ def _staff_id(websocket: WebSocket, token: str | None) -> int | None:
     raw = token
     if not raw and _same_origin(websocket):
         raw = websocket.cookies.get(TOKEN_COOKIE)
-    if not raw:
-        return None
-    try:
-        claims = decode_access_token(raw)
-    except InvalidToken:
-        return None
-    with transaction() as session:
-        user = session.get(User, claims.user_id)
-        if user is None or not user.active or ROLES.index(user.role) < ROLES.index("agent"):
-            return None
-        return user.id
+    user = signed_in(raw) if raw else None
+    return user.id if user is not None and has_role(user, "agent") else None
 
 
 class _Sockets:
@@ -108,9 +73,9 @@ def _sockets(websocket: WebSocket) -> _Sockets:
     return state.console_sockets
 
 
-@router.websocket("/agent/ws")
+@router.websocket("/api/v1/agent/ws")
 async def console_live(websocket: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
-    """The console's live channel; the frames are listed in the README ("Live events").
+    """The console's live channel; the frames are listed in docs/websocket.md.
     While it is open the agent shows as online; see AGENT_RECONNECT_GRACE_SECONDS for a drop."""
     user_id = await asyncio.to_thread(_staff_id, websocket, token)
     if user_id is None:
@@ -139,20 +104,16 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
 
         def _mine() -> list[HandoffOut]:
             with transaction() as session:
-                mine = session.scalars(select(Handoff).where(Handoff.agent_id == user_id, Handoff.status == "active")
-                                       .order_by(Handoff.claimed_at, Handoff.id)).all()
-                return describe(session, list(mine))
+                return describe(session, held_handoffs(session=session, agent_id=user_id))
 
         def _last_line(conversation_id: str) -> int:
             with transaction() as session:
-                newest = select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
-                return session.scalar(newest) or 0
+                return newest_line_id(session=session, conversation_id=conversation_id)
 
         def _lines(conversation_id: str, after: int) -> list[dict[str, Any]]:
             with transaction() as session:
-                lines = session.scalars(select(Message).where(Message.conversation_id == conversation_id,
-                                                              Message.id > after).order_by(Message.id).limit(BATCH))
-                return [line.model_dump(mode="json") for line in to_out(list(lines), session)]
+                lines = messages_after(session=session, conversation=conversation_id, after=after, limit=BATCH)
+                return [line.model_dump(mode="json") for line in message_views(lines, session)]
 
         async def _send_mine() -> None:
             mine = await asyncio.to_thread(_mine)
@@ -208,7 +169,7 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
 
         def _agent() -> User:
             with transaction() as session:
-                return session.get(User, user_id)
+                return get_user(session=session, user_id=user_id)
 
         listener = asyncio.create_task(read_frames(websocket, _handle, events, f"console socket of agent {user_id}"))
         try:

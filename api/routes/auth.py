@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.deps import TOKEN_COOKIE, CurrentUser, SessionDep, require_role
-from bot.db import transaction, utcnow
 from bot.settings import get_settings
 from bot.users.models import User
 from bot.users.schemas import UserOut
 from bot.users.security import create_access_token
-from bot.users.service import get_user_by_email, list_users, password_matches, set_presence
+from bot.users.service import list_users, set_presence
+from bot.users.service import sign_in as signed_in_user
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -35,16 +35,7 @@ class PresenceIn(BaseModel):
 def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], response: Response) -> TokenOut:
     """OAuth2 password flow: `username` is the e-mail. The token goes back in the body (for the
     `Authorization: Bearer` header) and in an HttpOnly, SameSite=Strict cookie for the console."""
-    with transaction() as session:
-        user = get_user_by_email(session=session, email=form.username)
-        if user is not None:
-            session.expunge(user)
-    # The slow hash check runs outside any transaction, so sign-ins never hold up the chats.
-    if not password_matches(user, form.password):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong e-mail or password",
-                            headers={"WWW-Authenticate": "Bearer"})
-    with transaction() as session:
-        session.get(User, user.id).last_login_at = utcnow()
+    user = signed_in_user(email=form.username, password=form.password)
     token, expires_at = create_access_token(user_id=user.id, role=user.role)
     response.set_cookie(TOKEN_COOKIE, token, max_age=get_settings().access_token_minutes * 60,
                         httponly=True, secure=get_settings().cookie_secure, samesite="strict", path="/")

@@ -6,22 +6,19 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.broker import conversation_channel
-from api.chat import agent_names, announce, refuse_if_too_long, store_bot_replies, to_out
 from api.deps import SessionDep, require_role
-from api.rasa_client import RasaUnavailable
+from api.live.broker import conversation_channel
+from api.live.frames import announce
 from bot.conversations.handoffs import (
-    AtCapacity,
-    ClaimConflict,
-    NotYours,
     add_note,
     agent_says,
     claim,
+    conversations_of,
+    handoff_by_id,
     handoff_priority,
     held_by,
     linked_tickets,
@@ -29,17 +26,17 @@ from bot.conversations.handoffs import (
     live_conversations,
     notes_of,
     queue_order,
-    resolve,
+    resolve_with_ticket,
     take_over,
-    transfer,
+    transfer_to,
 )
-from bot.conversations.models import Conversation, Handoff
+from bot.conversations.models import Handoff
+from bot.conversations.relay import BotUnavailable, refuse_if_too_long, store_bot_replies
 from bot.conversations.schemas import MessageOut
-from bot.conversations.service import ConversationError, messages_after
+from bot.conversations.service import message_views, messages_after
 from bot.db import transaction, utcnow
-from bot.tickets.service import TicketError, change_status, get_ticket, normalise_reference
 from bot.users.models import User
-from bot.users.service import get_user
+from bot.users.service import get_user, staff_names
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
 # queued: waiting; active: an agent holds it; resolved: the agent finished; cancelled: the customer
@@ -98,9 +95,8 @@ class TransferIn(BaseModel):
 
 def describe(session: Session, handoffs: list[Handoff]) -> list[HandoffOut]:
     """Handoffs as agents see them, with a handful of queries whatever their number."""
-    conversations = {c.id: c for c in session.scalars(
-        select(Conversation).where(Conversation.id.in_({h.conversation_id for h in handoffs})))} if handoffs else {}
-    names = agent_names(session, {h.agent_id for h in handoffs if h.agent_id})
+    conversations = conversations_of(session=session, conversation_ids={h.conversation_id for h in handoffs})
+    names = staff_names(session, {h.agent_id for h in handoffs if h.agent_id})
     tickets = linked_tickets(session=session, conversation_ids=set(conversations))
     positions = ({waiting.id: position for position, (waiting, _, _) in enumerate(queue_order(session=session), 1)}
                  if any(h.status == "queued" for h in handoffs) else {})
@@ -134,15 +130,12 @@ def handoffs(session: SessionDep, _: Agent,
 @router.get("/{handoff_id}", response_model=HandoffDetail)
 def handoff_detail(handoff_id: int, session: SessionDep, _: Agent) -> HandoffDetail:
     """The handoff, the whole transcript (the bot's part included) and the private notes."""
-    handoff = session.get(Handoff, handoff_id)
-    if handoff is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such handoff")
-    conversation = session.get(Conversation, handoff.conversation_id)
+    handoff = handoff_by_id(session=session, handoff_id=handoff_id)
     notes = notes_of(session=session, handoff_id=handoff_id)
-    names = agent_names(session, {note.agent_id for note in notes})
+    names = staff_names(session, {note.agent_id for note in notes})
+    lines = messages_after(session=session, conversation=handoff.conversation_id, limit=10_000)
     return HandoffDetail(
-        handoff=_out(session, handoff),
-        transcript=to_out(messages_after(session=session, conversation=conversation, limit=10_000), session),
+        handoff=_out(session, handoff), transcript=message_views(lines, session),
         notes=[NoteOut(id=n.id, agent_id=n.agent_id, agent_name=names.get(n.agent_id), text=n.text,
                        created_at=n.created_at) for n in notes])
 
@@ -150,12 +143,9 @@ def handoff_detail(handoff_id: int, session: SessionDep, _: Agent) -> HandoffDet
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
 def claim_handoff(handoff_id: int, agent: Agent, request: Request) -> HandoffOut:
     """Take a waiting conversation. With several agents at once exactly one wins; the others get 409."""
-    try:
-        with transaction() as session:
-            handoff = claim(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False))
-            out = _out(session, handoff)
-    except (ClaimConflict, AtCapacity) as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    with transaction() as session:
+        handoff = claim(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False))
+        out = _out(session, handoff)
     announce(request, out.conversation_id, queue=True, agents=[agent.id])
     return out
 
@@ -164,14 +154,11 @@ def claim_handoff(handoff_id: int, agent: Agent, request: Request) -> HandoffOut
 def agent_message(handoff_id: int, body: TextIn, agent: Agent, request: Request) -> MessageOut:
     """A line to the customer, from the agent who holds the conversation (403 for anyone else)."""
     refuse_if_too_long(body.text)
-    try:
-        with transaction() as session:
-            line = agent_says(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
-                              text=body.text)
-            out = to_out([line], session)[0]
-            conversation_id = line.conversation_id
-    except NotYours as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
+    with transaction() as session:
+        line = agent_says(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
+                          text=body.text)
+        out = message_views([line], session)[0]
+        conversation_id = line.conversation_id
     announce(request, conversation_id)
     return out
 
@@ -180,7 +167,7 @@ class TypingIn(BaseModel):
     typing: bool
 
 
-def agent_typing(app, handoff_id: int, agent: User, typing: bool) -> None:
+def agent_typing(app: FastAPI, handoff_id: int, agent: User, typing: bool) -> None:
     """Show the customer that the holder is (or stopped) typing; nothing is stored."""
     with transaction() as session:
         handoff, _ = held_by(session=session, handoff_id=handoff_id, agent=agent)
@@ -192,20 +179,14 @@ def agent_typing(app, handoff_id: int, agent: User, typing: bool) -> None:
 @router.post("/{handoff_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
 def typing_indicator(handoff_id: int, body: TypingIn, agent: Agent, request: Request) -> None:
     """The holder started or stopped typing (the console may also say so over its WebSocket)."""
-    try:
-        agent_typing(request.app, handoff_id, agent, body.typing)
-    except NotYours as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
+    agent_typing(request.app, handoff_id, agent, body.typing)
 
 
 @router.post("/{handoff_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
 def private_note(handoff_id: int, body: TextIn, session: SessionDep, agent: Agent) -> NoteOut:
     """A private note for colleagues; never shown to the customer."""
     refuse_if_too_long(body.text)
-    try:
-        note = add_note(session=session, handoff_id=handoff_id, agent=agent, text=body.text)
-    except NotYours:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such handoff") from None
+    note = add_note(session=session, handoff_id=handoff_id, agent=agent, text=body.text)
     return NoteOut(id=note.id, agent_id=agent.id, agent_name=agent.name, text=note.text, created_at=note.created_at)
 
 
@@ -213,16 +194,8 @@ def private_note(handoff_id: int, body: TextIn, session: SessionDep, agent: Agen
 def transfer_handoff(handoff_id: int, body: TransferIn, agent: Agent, request: Request) -> HandoffOut:
     """Hand a live conversation to another agent (who must have room for it)."""
     with transaction() as session:
-        target = get_user(session=session, user_id=body.agent_id)
-        if target is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such agent")
-        try:
-            handoff = transfer(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
-                               to_agent=target)
-        except NotYours as error:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
-        except ConversationError as error:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+        handoff, target = transfer_to(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
+                                      to_agent_id=body.agent_id)
         out = _out(session, handoff)
     announce(request, out.conversation_id, agents=[agent.id, target.id])
     return out
@@ -242,23 +215,8 @@ class ResolveOut(BaseModel):
 def _resolve(handoff_id: int, agent_id: int, body: ResolveIn) -> tuple[str, str]:
     with transaction() as session:
         agent = get_user(session=session, user_id=agent_id)
-        if body.ticket_status and not body.ticket_ref:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="ticket_status needs ticket_ref")
-        try:
-            handoff, _ = resolve(session=session, handoff_id=handoff_id, agent=agent)
-        except NotYours as error:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from None
-        if body.ticket_ref:
-            reference = normalise_reference(body.ticket_ref)
-            ticket = get_ticket(session=session, reference=reference) if reference else None
-            if ticket is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no ticket with that reference")
-            if body.ticket_status:
-                try:
-                    change_status(session=session, ticket=ticket, to_status=body.ticket_status,
-                                  actor=f"agent:{agent.id}")
-                except TicketError as error:
-                    raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+        handoff = resolve_with_ticket(session=session, handoff_id=handoff_id, agent=agent,
+                                      ticket_ref=body.ticket_ref, ticket_status=body.ticket_status)
         return handoff.conversation_id, agent.name
 
 
@@ -273,7 +231,7 @@ async def resolve_handoff(handoff_id: int, request: Request, agent: Agent,
     try:
         replies = await request.app.state.rasa.trigger_intent(conversation_id, "EXTERNAL_handoff_done",
                                                               {"agent": agent_name})
-    except RasaUnavailable:
+    except BotUnavailable:
         replies = []  # the customer can still talk to the bot; only the survey offer is missed
     chat = await asyncio.to_thread(store_bot_replies, conversation_id, replies)
     announce(request, conversation_id)
@@ -313,14 +271,8 @@ def join_conversation(conversation_id: str, agent: Agent, request: Request) -> H
     """Take over a chat from the bot without being asked: the customer sees "<name> joined the
     chat" and the bot stays silent until the agent resolves. 409 if it is no longer with the
     bot or the agent is at their limit; 404 for an unknown chat."""
-    try:
-        with transaction() as session:
-            if session.get(Conversation, conversation_id) is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such conversation")
-            handoff = take_over(session=session, conversation_id=conversation_id,
-                                agent=session.merge(agent, load=False))
-            out = _out(session, handoff)
-    except (ClaimConflict, AtCapacity) as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
+    with transaction() as session:
+        handoff = take_over(session=session, conversation_id=conversation_id, agent=session.merge(agent, load=False))
+        out = _out(session, handoff)
     announce(request, conversation_id, agents=[agent.id])
     return out
