@@ -386,7 +386,7 @@ async def read_frames(websocket: WebSocket, handle: Callable[[str], Awaitable[No
 async def live(websocket: WebSocket, session_id: str,
                token: Annotated[str | None, Query()] = None,
                after: Annotated[int | None, Query(ge=0)] = None) -> None:
-    """The customer's live channel; the frames are listed in the README ("Live events").
+    """The customer's live channel; the frames are listed in docs/websocket.md.
     The token goes in `?token=` (browsers cannot set headers here)."""
 
     def _check() -> bool:

@@ -110,7 +110,7 @@ def _sockets(websocket: WebSocket) -> _Sockets:
 
 @router.websocket("/agent/ws")
 async def console_live(websocket: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
-    """The console's live channel; the frames are listed in the README ("Live events").
+    """The console's live channel; the frames are listed in docs/websocket.md.
     While it is open the agent shows as online; see AGENT_RECONNECT_GRACE_SECONDS for a drop."""
     user_id = await asyncio.to_thread(_staff_id, websocket, token)
     if user_id is None:
