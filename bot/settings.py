@@ -121,7 +121,7 @@ DEFAULT_SLA = {
 
 
 class Settings(BaseSettings):
-    """Every setting has a working development default; see README for each one."""
+    """Every setting has a working development default; docs/configuration.md describes each one."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 

@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--level-seconds", type=float, default=90.0)
     bench.add_argument("--skip-training", action="store_true")
     bench.add_argument("--gateway-only", action="store_true",
-                       help="only the gateway overhead and relay latency (printed, README left alone)")
+                       help="only the gateway overhead and relay latency (printed; docs/performance.md left alone)")
     bench.add_argument("--reports-only", action="store_true",
-                       help="only the KPI summary and export figures (printed, README left alone)")
+                       help="only the KPI summary and export figures (printed; docs/performance.md left alone)")
     bench.set_defaults(handler=_bench)
     return parser
 

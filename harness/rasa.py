@@ -225,21 +225,24 @@ def evaluate() -> int:
         for expected, predicted, count in figures.confusions:
             print(f"  {expected} -> {predicted}: {count}")
     print(f"\nreports written to {out}")
-    write_readme_section("nlu", table + f"\n\nMeasured by `make eval` on `tests/nlu_holdout.yml` "
-                         f"({figures.examples} held-out examples).")
+    write_figures("nlu", table + f"\n\nMeasured by `make eval` on `tests/nlu_holdout.yml` "
+                  f"({figures.examples} held-out examples).")
     return 0 if all(value >= target for _, value, target, _ in targets) else 1
 
 
-def write_readme_section(name: str, body: str) -> None:
-    """Replace the text between <!-- figures:NAME --> and <!-- /figures:NAME --> in README.md."""
-    readme = PROJECT_ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
+FIGURES = PROJECT_ROOT / "docs" / "performance.md"
+
+
+def write_figures(name: str, body: str, path: Path = FIGURES) -> None:
+    """Replace the text between <!-- figures:NAME --> and <!-- /figures:NAME --> in `path`
+    (docs/performance.md); the rest of the file is left as it was. No markers: nothing written."""
+    text = path.read_text(encoding="utf-8")
     start, end = f"<!-- figures:{name} -->", f"<!-- /figures:{name} -->"
     if start not in text or end not in text:
         return
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{body.strip()}\n{end}{tail}", encoding="utf-8")
+    path.write_text(f"{head}{start}\n{body.strip()}\n{end}{tail}", encoding="utf-8")
 
 
 # --- recording test stories from real conversations ---------------------------------

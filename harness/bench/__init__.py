@@ -22,7 +22,7 @@ import httpx
 from bot import migrate
 from harness.bench.gateway import BENCH_ENV
 from harness.modelhash import model_path
-from harness.rasa import HOLDOUT, nlu_examples, run_rasa, write_readme_section
+from harness.rasa import HOLDOUT, nlu_examples, run_rasa, write_figures
 from harness.stack import Stack, free_port
 
 P95_BUDGET_MS = 300.0
@@ -250,5 +250,5 @@ def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_o
     from harness.bench.reports import reports_lines  # after the servers stopped: they would share the 2 cores
 
     lines += reports_lines()
-    write_readme_section("bench", "\n".join(lines) + "\n\nMeasured by `make bench` on this 2-core machine.")
+    write_figures("bench", "\n".join(lines) + "\n\nMeasured by `make bench` on this 2-core machine.")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.rasa import classify_warning, warnings_in
+from harness.rasa import classify_warning, warnings_in, write_figures
 
 FORM_SLOTS = {"customer_name", "ticket_ref"}
 
@@ -56,3 +56,26 @@ def test_external_intent_without_examples_is_a_known_false_positive_but_others_a
     assert classify_warning(external, set()).false_positive_reason
     typed = "The intent 'greet' is listed in the domain file, but is not found in the NLU training data."
     assert classify_warning(typed, set()).false_positive_reason is None
+
+
+def test_figures_writer_replaces_only_the_named_section(tmp_path):
+    page = tmp_path / "performance.md"
+    page.write_text(
+        "# Performance\n\nintro\n"
+        "<!-- figures:nlu -->\nold nlu table\n<!-- /figures:nlu -->\n\nbetween\n\n"
+        "<!-- figures:bench -->\nold bench table\n<!-- /figures:bench -->\n\nnotes after\n",
+        encoding="utf-8",
+    )
+    write_figures("bench", "| new | table |\n", path=page)
+    assert page.read_text(encoding="utf-8") == (
+        "# Performance\n\nintro\n"
+        "<!-- figures:nlu -->\nold nlu table\n<!-- /figures:nlu -->\n\nbetween\n\n"
+        "<!-- figures:bench -->\n| new | table |\n<!-- /figures:bench -->\n\nnotes after\n"
+    )
+
+
+def test_figures_writer_leaves_a_page_without_the_markers_alone(tmp_path):
+    page = tmp_path / "performance.md"
+    page.write_text("no markers here\n", encoding="utf-8")
+    write_figures("nlu", "table", path=page)
+    assert page.read_text(encoding="utf-8") == "no markers here\n"
