@@ -3,12 +3,13 @@ the bot is closed by the sweep. A closed chat refuses new lines with 409 and say
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from bot.conversations.models import ConversationEvent, Handoff, Message
-from bot.db import transaction
+from api.sweeper import sweep_once
+from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
+from bot.db import transaction, utcnow
 from bot.settings import get_settings
 from tests.api.support import queued_customer, staff
 
@@ -81,18 +82,14 @@ def test_ending_a_live_chat_ends_it_for_the_agent(client):
 
 def test_the_sweep_closes_chats_left_idle_with_the_bot_only(client, monkeypatch):
     monkeypatch.setenv("CHAT_IDLE_CLOSE_MINUTES", "0.01")  # 0.6 s
-    monkeypatch.setenv("HANDOFF_SWEEP_SECONDS", "0.1")
     get_settings.cache_clear()
-    with client:  # runs the app's start-up, which starts the sweep
-        idle_id, idle = new_chat(client)
-        queued_id, queued = queued_customer(client)  # waiting for a person: left to the queue timeout
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            seen = client.get(f"/api/v1/chat/sessions/{idle_id}/messages", headers=idle).json()
-            if seen["state"] == "closed":
-                break
-            time.sleep(0.1)
-        assert client.get(f"/api/v1/chat/sessions/{queued_id}/messages", headers=queued).json()["state"] == "queued"
+    idle_id, idle = new_chat(client)
+    queued_id, queued = queued_customer(client)  # waiting for a person: left to the queue timeout
+    with transaction() as session:  # a minute without a line from anyone
+        session.execute(update(Conversation).values(updated_at=utcnow() - timedelta(minutes=1)))
+    sweep_once(client.app)
+    seen = client.get(f"/api/v1/chat/sessions/{idle_id}/messages", headers=idle).json()
+    assert client.get(f"/api/v1/chat/sessions/{queued_id}/messages", headers=queued).json()["state"] == "queued"
     assert seen["state"] == "closed"
     assert seen["messages"][-1]["text"] == ("This chat was closed after 0.01 minutes without messages. "
                                             "You can start a new one any time.")

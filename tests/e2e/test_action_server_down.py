@@ -1,6 +1,7 @@
 """With the action server down, Rasa still answers: politely, never with silence.
 
-Named to run last in the e2e session: it stops and restarts the shared action server.
+It stops the shared action server and starts it again, waiting until it answers its health
+check, so the tests after it (in any order) find it as before.
 """
 
 from __future__ import annotations
