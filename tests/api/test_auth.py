@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 from api.deps import TOKEN_COOKIE
 from api.main import create_app
 from bot.db import transaction
-from bot.settings import get_settings
 from bot.users.schemas import UserCreate
 from bot.users.security import create_access_token
 from bot.users.service import create_user
@@ -17,10 +16,8 @@ PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def client(app_db, monkeypatch, tmp_path):
-    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
-    monkeypatch.setenv("COOKIE_SECURE", "false")  # the test client speaks plain HTTP
-    get_settings.cache_clear()
+def client(app_db, configure, tmp_path):
+    configure(secret_key_file=tmp_path / "secret_key", cookie_secure="false")  # the test client speaks plain HTTP
     with transaction() as session:
         for email, role in [("agent@example.com", "agent"), ("manager@example.com", "manager"),
                             ("admin@example.com", "admin")]:
@@ -47,9 +44,8 @@ def test_sign_in_returns_a_bearer_token_and_an_httponly_cookie(client):
     assert f"{TOKEN_COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
 
 
-def test_cookie_is_marked_secure_by_default(client, monkeypatch):
-    monkeypatch.delenv("COOKIE_SECURE")
-    get_settings.cache_clear()
+def test_cookie_is_marked_secure_by_default(client, configure):
+    configure(cookie_secure=None)
     assert "Secure" in sign_in(client, "agent@example.com").headers["set-cookie"]
 
 

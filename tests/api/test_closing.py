@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 from api.sweeper import sweep_once
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.db import transaction, utcnow
-from bot.settings import get_settings
 from tests.api.support import queued_customer, staff
 
 
@@ -80,9 +79,8 @@ def test_ending_a_live_chat_ends_it_for_the_agent(client):
     assert client.get("/api/v1/handoffs", params={"status": "active"}, headers=ann).json() == []
 
 
-def test_the_sweep_closes_chats_left_idle_with_the_bot_only(client, monkeypatch):
-    monkeypatch.setenv("CHAT_IDLE_CLOSE_MINUTES", "0.01")  # 0.6 s
-    get_settings.cache_clear()
+def test_the_sweep_closes_chats_left_idle_with_the_bot_only(client, configure):
+    configure(chat_idle_close_minutes=0.01)  # 0.6 s
     idle_id, idle = new_chat(client)
     queued_id, queued = queued_customer(client)  # waiting for a person: left to the queue timeout
     with transaction() as session:  # a minute without a line from anyone

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 
-from bot.settings import get_settings
 
-
-def test_config_serves_the_configured_limit_and_categories_without_sign_in(client, monkeypatch):
-    monkeypatch.setenv("CHAT_MAX_MESSAGE_CHARS", "321")
-    monkeypatch.setenv("COMPANY_NAME", "Acme")
-    monkeypatch.setenv("TICKET_CATEGORIES", json.dumps([{"key": "bikes", "label": "Bikes & parts"}]))
-    get_settings.cache_clear()
+def test_config_serves_the_configured_limit_and_categories_without_sign_in(client, configure):
+    configure(chat_max_message_chars=321, company_name="Acme",
+              ticket_categories=json.dumps([{"key": "bikes", "label": "Bikes & parts"}]))
     config = client.get("/api/v1/config").json()
     assert config["company_name"] == "Acme"
     assert config["max_message_chars"] == 321

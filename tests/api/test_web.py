@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.routes.web import STATIC
-from bot.settings import get_settings
 
 
 @pytest.mark.parametrize(("path", "marker"), [("/", "/static/widget.js"), ("/agent", "/static/agent.js"),
@@ -42,9 +41,8 @@ def test_front_end_code_never_turns_data_into_html(name):
         assert sink not in code, f"{name} uses {sink}"
 
 
-def test_other_sites_may_embed_the_widget_only_when_listed(app_db, rasa, monkeypatch):
-    monkeypatch.setenv("WIDGET_ORIGINS", '["https://shop.example"]')
-    get_settings.cache_clear()
+def test_other_sites_may_embed_the_widget_only_when_listed(app_db, rasa, configure):
+    configure(widget_origins='["https://shop.example"]')
     client = TestClient(create_app())
     preflight = {"Access-Control-Request-Method": "POST",
                  "Access-Control-Request-Headers": "authorization,content-type"}

@@ -127,11 +127,8 @@ async def test_when_the_bot_is_down_the_line_is_kept_and_the_customer_told(app_d
     assert _lines(conversation_id) == [("customer", "hello?", False), ("system", BOT_UNAVAILABLE, False)]
 
 
-async def test_refusals_store_nothing_and_tell_the_bot_nothing(app_db, monkeypatch):
-    monkeypatch.setenv("CHAT_MAX_MESSAGE_CHARS", "5")
-    from bot.settings import get_settings
-
-    get_settings.cache_clear()
+async def test_refusals_store_nothing_and_tell_the_bot_nothing(app_db, configure):
+    configure(chat_max_message_chars=5)
     bot = Bot()
     conversation_id, token = await _chat(bot)
     with pytest.raises(TooLong):
