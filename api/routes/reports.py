@@ -18,7 +18,6 @@ from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
 from bot.db import read_transaction, utcnow
 from bot.errors import Forbidden, Invalid
-from bot.feedback.inbox import InboxItem, InboxPage, item_of, list_inbox, review_item
 from bot.feedback.models import FEEDBACK_CATEGORIES, SURVEY_COMMENT
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
 from bot.recovery.service import change_item, list_items
@@ -32,6 +31,7 @@ from bot.reports.exports import (
     ndjson_chunks,
     write_xlsx,
 )
+from bot.reports.inbox import InboxItem, InboxPage, item_of, list_inbox, review_item
 from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
 from bot.reports.period import Period, ReportFilters, requested_period
 from bot.reports.schemas import Breaches, RecoveryOut, Summary
