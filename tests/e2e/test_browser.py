@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.db import make_engine, transaction
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
 from bot.surveys.models import SurveyResponse
 from bot.users.schemas import UserCreate
 from bot.users.service import create_user
@@ -54,6 +54,9 @@ def test_customer_and_agent_in_two_browsers(stack, browser):
     customer_page.get_by_test_id("widget-open").click()
     log = customer_page.get_by_test_id("widget-log")
     expect(log.locator('.sw-line[data-sender="bot"]').first).to_contain_text("Brightside")
+    # The widget's limit is the server's, from GET /api/v1/config.
+    expect(customer_page.get_by_test_id("widget-input")).to_have_attribute(
+        "maxlength", str(get_settings().chat_max_message_chars))
     customer_page.get_by_test_id("widget-input").fill("how long does delivery take?")
     customer_page.get_by_test_id("widget-send").click()
     expect(log.locator('.sw-line[data-sender="bot"]').last).to_contain_text("business days")
