@@ -132,13 +132,12 @@ def test_the_in_process_window_forgets_idle_keys():
     assert len(window) == 1
 
 
-def test_an_unreachable_redis_lets_customers_through_quickly():
-    import time
-
+def test_an_unreachable_redis_lets_customers_through_after_a_short_wait():
     from api.ratelimit import RateLimits
 
     rates = RateLimits(Settings(redis_url="redis://127.0.0.1:9/0"))  # the discard port: nothing listens
-    began = time.monotonic()
-    rates.message(session_id="abc", address="10.0.0.1")
+    rates.message(session_id="abc", address="10.0.0.1")  # no 429, no error: the customer goes on
     rates.new_session(address="10.0.0.1")
-    assert time.monotonic() - began < 10
+    # A Redis that takes the connection and then says nothing holds a customer this long at most.
+    pool = rates._shared.storage.storage.connection_pool.connection_kwargs
+    assert (pool["socket_timeout"], pool["socket_connect_timeout"]) == (1.0, 1.0)
