@@ -46,6 +46,10 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# The longest text search accepted (tickets, the feedback inbox).
+MAX_SEARCH_CHARS = 200
+
+
 def contains_text(column: ColumnElement, words: str) -> ColumnElement[bool]:
     """`column` contains `words`, case-insensitively and taken literally (% and _ are not
     wildcards): the same on SQLite and PostgreSQL."""

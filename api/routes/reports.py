@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.deps import SessionDep, require_role
 from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
-from bot.db import read_transaction, utcnow
+from bot.db import MAX_SEARCH_CHARS, read_transaction, utcnow
 from bot.errors import Forbidden, Invalid
 from bot.feedback.models import FEEDBACK_CATEGORIES, SURVEY_COMMENT
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
@@ -34,7 +34,7 @@ from bot.reports.exports import (
 from bot.reports.inbox import InboxItem, InboxPage, item_of, list_inbox, review_item
 from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
 from bot.reports.period import Period, ReportFilters, requested_period
-from bot.reports.schemas import Breaches, RecoveryOut, Summary
+from bot.reports.schemas import MAX_NOTE_CHARS, Breaches, RecoveryOut, Summary
 from bot.reports.themes import Themes, find_themes
 from bot.settings import get_settings
 from bot.users.models import User
@@ -161,7 +161,7 @@ class RecoveryPatch(BaseModel):
     status: Literal[RECOVERY_STATUSES] | None = None
     owner_id: int | None = Field(default=None, description="a staff member's id; null (given) unassigns")
     due_at: datetime | None = None
-    outcome: str | None = Field(default=None, min_length=1, max_length=5000)
+    outcome: str | None = Field(default=None, min_length=1, max_length=MAX_NOTE_CHARS)
 
 
 @router.patch("/recovery-items/{item_id}", response_model=RecoveryOut)
@@ -256,8 +256,8 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
           max_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at most")] = None,
           agent_id: int | None = None, status_: Annotated[Literal["new", "reviewed", "actioned"] | None,
                                                           Query(alias="status")] = None,
-          q: Annotated[str | None, Query(max_length=200, description="words the text contains, all of them, "
-                                                    "anywhere, in any case")] = None,
+          q: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS, description="words the text contains, all "
+                                                    "of them, anywhere, in any case")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> InboxPage:
     """Feedback items and survey comments together, newest first, with filters and search."""
     if category is not None and category not in (*FEEDBACK_CATEGORIES, SURVEY_COMMENT):
@@ -271,7 +271,8 @@ class ReviewPatch(BaseModel):
     reviewed: bool | None = None
     owner_id: int | None = Field(default=None, description="a staff member's id; null (given) unassigns")
     due_at: datetime | None = None
-    action_note: str | None = Field(default=None, max_length=5000, description="what was done; marks it actioned")
+    action_note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS,
+                                    description="what was done; marks it actioned")
 
 
 @router.patch("/inbox/{kind}/{number}", response_model=InboxItem)

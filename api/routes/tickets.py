@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep, require_role
 from api.live.frames import announce
 from bot.conversations.service import message_views, messages_after
-from bot.db import transaction, utcnow
+from bot.db import MAX_SEARCH_CHARS, transaction, utcnow
 from bot.errors import Invalid
 from bot.settings import get_settings
 from bot.tickets.models import Ticket
@@ -89,7 +89,7 @@ def list_tickets(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     assignee: Annotated[str | None, Query(description="a user id, `me`, or `none` for unassigned tickets",
                                           pattern=r"^(\d{1,18}|me|none)$")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="a reference, or words in the subject, "
+    q: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS, description="a reference, or words in the subject, "
                                    "description, or the customer's name or e-mail")] = None,
     conversation_id: Annotated[str | None, Query(max_length=128, description="tickets opened from this chat")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -12,6 +12,8 @@ def test_config_serves_the_configured_limit_and_categories_without_sign_in(clien
     assert config["company_name"] == "Acme"
     assert config["max_message_chars"] == 321
     assert {"key": "bikes", "label": "Bikes & parts"} in config["ticket_categories"]
+    limits = config["max_description_chars"], config["max_note_chars"], config["max_search_chars"]
+    assert limits == (10_000, 5000, 200)
 
 
 def test_config_labels_every_feedback_category_and_survey_comments(client):
