@@ -63,7 +63,7 @@ def looks_like_a_name(text: str) -> bool:
 
 def next_step(ticket: Ticket, now: datetime) -> str:
     if ticket.status == "new":
-        if ticket.first_response_due < now:
+        if ticket.is_first_response_overdue(now):
             return (
                 "It is waiting for an agent and is past the reply time we promised, sorry. "
                 "It has been flagged so someone picks it up first."

@@ -40,7 +40,6 @@ from bot.users.service import active_user
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 Staff = Annotated[User, Depends(require_role("agent"))]
-CLOSED = ("resolved", "closed")
 
 
 def actor_of(user: User) -> str:
@@ -56,8 +55,8 @@ def ticket_out(ticket: Ticket, names: dict[int, str]) -> TicketOut:
     now = utcnow()
     out = TicketOut.model_validate(ticket)
     out.assignee_name = names.get(ticket.assignee_id) if ticket.assignee_id else None
-    out.first_response_overdue = ticket.first_responded_at is None and ticket.first_response_due < now
-    out.resolution_overdue = ticket.status not in CLOSED and ticket.resolution_due < now
+    out.first_response_overdue = ticket.is_first_response_overdue(now)
+    out.resolution_overdue = ticket.is_resolution_overdue(now)
     return out
 
 

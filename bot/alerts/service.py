@@ -70,7 +70,7 @@ def metric_value(session: Session, rule: AlertRule, now: datetime, zone: str) ->
             return float(sla(session, period, everything, now).breaching_now)
         case "recovery_overdue":
             return float(session.scalar(select(func.count()).select_from(RecoveryItem).where(
-                RecoveryItem.status != "closed", RecoveryItem.due_at < now)) or 0)
+                RecoveryItem.is_overdue(now))) or 0)
         case "complaints":
             return float(volume(session, period, everything, 0).complaints)
     raise ValueError(f"unknown metric {rule.metric!r}")

@@ -66,7 +66,8 @@ class TicketOut(BaseModel):
     first_responded_at: datetime | None
     resolved_at: datetime | None
     first_response_overdue: bool = Field(
-        default=False, description="no public reply yet and the first-response due time has passed")
+        default=False, description="not resolved or closed, no public reply yet, and the first-response due "
+        "time has passed")
     resolution_overdue: bool = Field(
         default=False, description="not resolved or closed and the resolution due time has passed")
 

@@ -15,7 +15,7 @@ from bot.db import contains_text, utcnow
 from bot.settings import Settings, get_settings
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PREFIX, first
 from bot.tickets.classification import PRIORITY_FOR_CLASSIFICATION, classify
-from bot.tickets.models import Ticket, TicketEvent
+from bot.tickets.models import DONE_STATUSES, Ticket, TicketEvent
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
 
 # Which status may follow which. Resolved and closed tickets may be reopened.
@@ -321,7 +321,7 @@ def add_customer_info(
     if len(body) > MAX_DESCRIPTION:
         raise TicketError(f"the added information is longer than {MAX_DESCRIPTION} characters")
     event = _add_event(session, ticket, actor=actor, kind="note", body=body, now=now)
-    if ticket.status in ("pending", "resolved", "closed"):
+    if ticket.status in ("pending", *DONE_STATUSES):
         change_status(session=session, ticket=ticket, to_status="open", actor=actor, now=now)
     session.flush()
     return event
