@@ -15,6 +15,7 @@ from api.broker import conversation_channel
 from api.chat import agent_names, announce, refuse_if_too_long, store_bot_replies, to_out
 from api.deps import SessionDep, require_role
 from api.rasa_client import RasaUnavailable
+from bot.actors import agent_actor
 from bot.conversations.handoffs import (
     AtCapacity,
     ClaimConflict,
@@ -256,7 +257,7 @@ def _resolve(handoff_id: int, agent_id: int, body: ResolveIn) -> tuple[str, str]
             if body.ticket_status:
                 try:
                     change_status(session=session, ticket=ticket, to_status=body.ticket_status,
-                                  actor=f"agent:{agent.id}")
+                                  actor=agent_actor(agent))
                 except TicketError as error:
                     raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
         return handoff.conversation_id, agent.name

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.chat import agent_names, announce, to_out
 from api.deps import SessionDep, require_role
+from bot.actors import staff_actor, staff_id_of
 from bot.conversations.models import Conversation
 from bot.conversations.service import add_message, messages_after
 from bot.db import transaction, utcnow
@@ -42,15 +43,6 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 Staff = Annotated[User, Depends(require_role("agent"))]
 
 
-def actor_of(user: User) -> str:
-    return f"{user.role}:{user.id}"
-
-
-def _staff_id(actor: str) -> int | None:
-    role, _, number = actor.partition(":")
-    return int(number) if role in ("agent", "manager", "admin") and number.isdigit() else None
-
-
 def ticket_out(ticket: Ticket, names: dict[int, str]) -> TicketOut:
     now = utcnow()
     out = TicketOut.model_validate(ticket)
@@ -61,12 +53,12 @@ def ticket_out(ticket: Ticket, names: dict[int, str]) -> TicketOut:
 
 
 def _detail(session: Session, ticket: Ticket) -> TicketDetail:
-    ids = {i for i in (_staff_id(e.actor) for e in ticket.events) if i is not None}
+    ids = {i for i in (staff_id_of(e.actor) for e in ticket.events) if i is not None}
     names = agent_names(session, ids | ({ticket.assignee_id} if ticket.assignee_id else set()))
     events = []
     for event in ticket.events:
         out = TicketEventOut.model_validate(event)
-        staff_id = _staff_id(event.actor)
+        staff_id = staff_id_of(event.actor)
         out.actor_name = names.get(staff_id) if staff_id else None
         events.append(out)
     chat = session.get(Conversation, ticket.conversation_id) if ticket.conversation_id else None
@@ -115,7 +107,7 @@ def new_ticket(body: TicketCreate, session: SessionDep, user: Staff) -> TicketDe
     """A ticket opened by staff (for example during a live chat, with its conversation_id).
     It is classified and given SLA due times exactly as the bot's tickets are."""
     try:
-        ticket = create_ticket(session=session, data=body, actor=actor_of(user), settings=get_settings())
+        ticket = create_ticket(session=session, data=body, actor=staff_actor(user), settings=get_settings())
     except TicketError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
     return _detail(session, ticket)
@@ -143,7 +135,7 @@ def update_ticket(reference: str, body: TicketPatch, session: SessionDep, user: 
     """Change status, priority (which moves the SLA due times) and assignee in one step:
     all of it or none of it. A status the workflow does not allow from here is 409."""
     ticket = _found(session, reference)
-    actor = actor_of(user)
+    actor = staff_actor(user)
     try:
         if "assignee_id" in body.model_fields_set:
             if body.assignee_id is not None:
@@ -167,7 +159,7 @@ def comment(reference: str, body: CommentIn, user: Staff, request: Request) -> T
         ticket = _found(session, reference)
         try:
             event = add_comment(session=session, ticket=ticket, text=body.text, public=body.public,
-                                actor=actor_of(user))
+                                actor=staff_actor(user))
         except TicketError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
         chat = session.get(Conversation, ticket.conversation_id) if body.public and ticket.conversation_id else None

@@ -79,7 +79,8 @@ class TicketEventOut(BaseModel):
     kind: Literal["created", "status", "priority", "assignee", "note", "reply", "internal"] = Field(
         description="note: information the customer added; reply: an agent's public answer; "
                     "internal: a private note for staff")
-    actor: str = Field(description="who: bot, customer, or <role>:<user id>")
+    actor: str = Field(description="who: bot, system, customer, customer:<e-mail>, or a staff member as "
+                       "<role>:<user id> (agent:<user id> when set while resolving a live chat)")
     actor_name: str | None = None
     from_value: str | None
     to_value: str | None

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.actors import BOT, CUSTOMER
 from bot.db import contains_text, utcnow
 from bot.settings import Settings, get_settings
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PREFIX, first
@@ -106,7 +107,7 @@ def create_ticket(
     *,
     session: Session,
     data: TicketCreate,
-    actor: str = "bot",
+    actor: str = BOT,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -310,7 +311,7 @@ def search_tickets(
 
 
 def add_customer_info(
-    *, session: Session, ticket: Ticket, text: str, actor: str = "customer", now: datetime | None = None
+    *, session: Session, ticket: Ticket, text: str, actor: str = CUSTOMER, now: datetime | None = None
 ) -> TicketEvent:
     """Customer's extra information. A ticket waiting on the customer, or already
     resolved or closed, goes back to open so an agent looks at it again."""
