@@ -116,7 +116,7 @@ def recovery_out(items: list[RecoveryItem], names: dict[int, str]) -> list[Recov
     for item in items:
         one = RecoveryOut.model_validate(item)
         one.owner_name = names.get(item.owner_id) if item.owner_id else None
-        one.overdue = item.status != "closed" and item.due_at < now
+        one.overdue = item.is_overdue(now)
         out.append(one)
     return sorted(out, key=lambda one: (not one.overdue, one.due_at))
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, require_role
 from api.live.frames import announce
+from bot.actors import staff_actor, staff_id_of
 from bot.conversations.service import message_views, messages_after
 from bot.db import MAX_SEARCH_CHARS, transaction, utcnow
 from bot.errors import Invalid
@@ -39,34 +40,24 @@ from bot.users.service import active_user, staff_names
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 Staff = Annotated[User, Depends(require_role("agent"))]
-CLOSED = ("resolved", "closed")
-
-
-def actor_of(user: User) -> str:
-    return f"{user.role}:{user.id}"
-
-
-def _staff_id(actor: str) -> int | None:
-    role, _, number = actor.partition(":")
-    return int(number) if role in ("agent", "manager", "admin") and number.isdigit() else None
 
 
 def ticket_out(ticket: Ticket, names: dict[int, str]) -> TicketOut:
     now = utcnow()
     out = TicketOut.model_validate(ticket)
     out.assignee_name = names.get(ticket.assignee_id) if ticket.assignee_id else None
-    out.first_response_overdue = ticket.first_responded_at is None and ticket.first_response_due < now
-    out.resolution_overdue = ticket.status not in CLOSED and ticket.resolution_due < now
+    out.first_response_overdue = ticket.is_first_response_overdue(now)
+    out.resolution_overdue = ticket.is_resolution_overdue(now)
     return out
 
 
 def _detail(session: Session, ticket: Ticket) -> TicketDetail:
-    ids = {i for i in (_staff_id(e.actor) for e in ticket.events) if i is not None}
+    ids = {i for i in (staff_id_of(e.actor) for e in ticket.events) if i is not None}
     names = staff_names(session, ids | ({ticket.assignee_id} if ticket.assignee_id else set()))
     events = []
     for event in ticket.events:
         out = TicketEventOut.model_validate(event)
-        staff_id = _staff_id(event.actor)
+        staff_id = staff_id_of(event.actor)
         out.actor_name = names.get(staff_id) if staff_id else None
         events.append(out)
     lines = messages_after(session=session, conversation=ticket.conversation_id, limit=10_000) \
@@ -108,7 +99,7 @@ def list_tickets(
 def new_ticket(body: TicketCreate, session: SessionDep, user: Staff) -> TicketDetail:
     """A ticket opened by staff (for example during a live chat, with its conversation_id).
     It is classified and given SLA due times exactly as the bot's tickets are."""
-    ticket = create_ticket(session=session, data=body, actor=actor_of(user), settings=get_settings())
+    ticket = create_ticket(session=session, data=body, actor=staff_actor(user), settings=get_settings())
     return _detail(session, ticket)
 
 
@@ -134,7 +125,7 @@ def update_ticket(reference: str, body: TicketPatch, session: SessionDep, user: 
     """Change status, priority (which moves the SLA due times) and assignee in one step:
     all of it or none of it. A status the workflow does not allow from here is 409."""
     ticket = ticket_by_reference(session=session, reference=reference)
-    actor = actor_of(user)
+    actor = staff_actor(user)
     # A refusal rolls back every change before it (the request's one transaction).
     if "assignee_id" in body.model_fields_set:
         if body.assignee_id is not None:
@@ -155,7 +146,7 @@ def comment(reference: str, body: CommentIn, user: Staff, request: Request) -> T
     with transaction() as session:
         ticket = ticket_by_reference(session=session, reference=reference)
         event, chat_id = reply_on_ticket(session=session, ticket=ticket, text=body.text, public=body.public,
-                                         actor=actor_of(user), agent_id=user.id)
+                                         actor=staff_actor(user), agent_id=user.id)
         out = TicketEventOut.model_validate(event)
         out.actor_name = user.name
     if chat_id is not None:

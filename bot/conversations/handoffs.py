@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.actors import CUSTOMER, SYSTEM, agent_actor
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, HandoffNote, Message
 from bot.conversations.service import ConversationError, add_message, change_state
 from bot.db import utcnow
@@ -43,10 +44,6 @@ class NotYours(ConversationError, Forbidden):
 class NoSuchHandoff(NotFound):
     def __init__(self) -> None:
         super().__init__("no such handoff")
-
-
-def agent_actor(user: User) -> str:
-    return f"agent:{user.id}"
 
 
 def live_chats(*, session: Session, agent: User) -> int:
@@ -248,7 +245,7 @@ def transfer(*, session: Session, handoff_id: int, agent: User, to_agent: User,
     conversation.agent_id = to_agent.id
     session.add(ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id, from_state="agent",
                                   to_state="agent", actor=agent_actor(agent),
-                                  reason=f"transferred to agent:{to_agent.id}", created_at=now))
+                                  reason=f"transferred to {agent_actor(to_agent)}", created_at=now))
     add_message(session=session, conversation=conversation, sender="system",
                 text=f"{agent.name} handed the chat to {to_agent.name}.", now=now)
     return handoff
@@ -269,7 +266,7 @@ def cancel_by_customer(*, session: Session, conversation: Conversation,
                                                    Handoff.status == "cancelled")
                              .order_by(Handoff.id.desc()).limit(1).execution_options(populate_existing=True))
     session.refresh(conversation)
-    change_state(session=session, conversation=conversation, to_state="bot", actor="customer",
+    change_state(session=session, conversation=conversation, to_state="bot", actor=CUSTOMER,
                  reason="customer cancelled", handoff=handoff, now=now)
     line = add_message(session=session, conversation=conversation, sender="system",
                        text="You left the queue; the assistant is back with you.", now=now)
@@ -296,7 +293,7 @@ def end_by_customer(*, session: Session, conversation: Conversation, now: dateti
     if conversation.state == "closed":
         raise ConversationError("this conversation is already closed")
     agent_id = ended.agent_id if ended is not None and ended.status == "resolved" else None
-    change_state(session=session, conversation=conversation, to_state="closed", actor="customer",
+    change_state(session=session, conversation=conversation, to_state="closed", actor=CUSTOMER,
                  reason="customer ended the chat", handoff=ended, now=now)
     line = add_message(session=session, conversation=conversation, sender="system", now=now,
                        text="You ended the chat. Thank you for contacting us.")
@@ -328,7 +325,7 @@ def close_if_idle(*, session: Session, conversation_id: str, now: datetime | Non
         return None
     minutes = f"{settings.chat_idle_close_minutes:g} minute" + ("" if settings.chat_idle_close_minutes == 1 else "s")
     session.add(ConversationEvent(conversation_id=conversation_id, from_state="bot", to_state="closed",
-                                  actor="system", reason="inactive", created_at=now))
+                                  actor=SYSTEM, reason="inactive", created_at=now))
     session.add(Message(conversation_id=conversation_id, sender="system", created_at=now,
                         text=f"This chat was closed after {minutes} without messages. "
                              "You can start a new one any time."))
@@ -377,7 +374,7 @@ def divert_to_ticket(*, session: Session, conversation: Conversation, handoff: H
         # This chat already has an open ticket (e.g. the recovery ticket after a low score):
         # no second one; the request for a person is noted on it.
         ticket = existing
-        add_customer_info(session=session, ticket=ticket, actor="system", now=now,
+        add_customer_info(session=session, ticket=ticket, actor=SYSTEM, now=now,
                           text=f"The customer asked to talk to a person in the chat; {why}.")
     else:
         said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
@@ -387,7 +384,7 @@ def divert_to_ticket(*, session: Session, conversation: Conversation, handoff: H
         known = [category.key for category in settings.ticket_categories]
         category = guess_category(description, settings.ticket_categories) or (
             "other" if "other" in known else known[-1])
-        ticket = create_ticket(session=session, settings=settings, now=now, actor="system", data=TicketCreate(
+        ticket = create_ticket(session=session, settings=settings, now=now, actor=SYSTEM, data=TicketCreate(
             description=description, category=category, customer_name=conversation.customer_name,
             customer_email=conversation.customer_email, conversation_id=conversation.id, channel="chat"))
     target = settings.sla_policy[ticket.priority]
@@ -415,7 +412,7 @@ def refuse_handoff(*, session: Session, conversation: Conversation, reason: str,
     session.add(handoff)
     session.flush()
     session.add(ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id, from_state="bot",
-                                  to_state="bot", actor="system", reason=why, created_at=now))
+                                  to_state="bot", actor=SYSTEM, reason=why, created_at=now))
     _, line = divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=why, now=now,
                                settings=settings)
     return handoff, line
@@ -445,7 +442,7 @@ def expire_if_waiting(*, session: Session, handoff_id: int, now: datetime | None
     handoff = session.get(Handoff, handoff_id)
     session.refresh(handoff)
     conversation = session.get(Conversation, handoff.conversation_id)
-    change_state(session=session, conversation=conversation, to_state="bot", actor="system", reason=NOBODY_IN_TIME,
+    change_state(session=session, conversation=conversation, to_state="bot", actor=SYSTEM, reason=NOBODY_IN_TIME,
                  handoff=handoff, now=now)
     divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=NOBODY_IN_TIME, now=now,
                      settings=settings)
@@ -489,8 +486,8 @@ def back_to_queue(*, session: Session, handoff_id: int, now: datetime | None = N
     agent_id, handoff.agent_id = handoff.agent_id, None
     conversation = session.get(Conversation, handoff.conversation_id)
     agent = session.get(User, agent_id)
-    change_state(session=session, conversation=conversation, to_state="queued", actor="system",
-                 reason=f"agent:{agent_id} disconnected", handoff=handoff, now=now)
+    change_state(session=session, conversation=conversation, to_state="queued", actor=SYSTEM,
+                 reason=f"{agent_actor(agent)} disconnected", handoff=handoff, now=now)
     conversation.agent_id = None
     add_message(session=session, conversation=conversation, sender="system", now=now,
                 text=f"{agent.name} lost their connection. You're back at the front of the queue for the next "

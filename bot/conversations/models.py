@@ -100,7 +100,7 @@ class ConversationEvent(Base):
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
-    # "customer", "bot", "system", or "agent:<user id>".
+    # "customer", "bot", "system", or "agent:<user id>" (built and read in bot/actors.py).
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.actors import BOT
 from bot.conversations.models import (
     SENDERS,
     Conversation,
@@ -184,7 +185,7 @@ def change_state(*, session: Session, conversation: Conversation, to_state: str,
     return event
 
 
-def request_handoff(*, session: Session, conversation: Conversation, reason: str, actor: str = "bot",
+def request_handoff(*, session: Session, conversation: Conversation, reason: str, actor: str = BOT,
                     now: datetime | None = None) -> Handoff:
     """Put the conversation in the queue for a person (from state bot only)."""
     now = now or utcnow()

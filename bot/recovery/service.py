@@ -114,8 +114,7 @@ def update_item(*, session: Session, item: RecoveryItem, status: str | None = No
 
 def overdue(*, session: Session, now: datetime | None = None) -> list[RecoveryItem]:
     now = now or utcnow()
-    return list(session.scalars(select(RecoveryItem).where(RecoveryItem.status != "closed", RecoveryItem.due_at < now)
-                                .order_by(RecoveryItem.due_at)))
+    return list(session.scalars(select(RecoveryItem).where(RecoveryItem.is_overdue(now)).order_by(RecoveryItem.due_at)))
 
 
 def list_items(*, session: Session, status: str | None = None, owner_id: int | None = None,
@@ -125,7 +124,7 @@ def list_items(*, session: Session, status: str | None = None, owner_id: int | N
     now = now or utcnow()
     query = select(RecoveryItem)
     if status is None:
-        query = query.where(RecoveryItem.status != "closed")
+        query = query.where(RecoveryItem.is_open)
     elif status != "all":
         query = query.where(RecoveryItem.status == status)
     if owner_id is not None:
@@ -133,5 +132,5 @@ def list_items(*, session: Session, status: str | None = None, owner_id: int | N
     if unowned:
         query = query.where(RecoveryItem.owner_id.is_(None))
     if overdue_only:
-        query = query.where(RecoveryItem.status != "closed", RecoveryItem.due_at < now)
+        query = query.where(RecoveryItem.is_overdue(now))
     return list(session.scalars(query.order_by(RecoveryItem.due_at, RecoveryItem.id).limit(limit)))

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.actors import BOT
 from bot.db import utcnow
 from bot.errors import Conflict
 from bot.recovery.service import open_for_survey
@@ -142,7 +143,7 @@ def open_recovery_ticket(
             customer_email=customer_email or response.customer_email,
             conversation_id=response.conversation_id,
         ),
-        actor="bot",
+        actor=BOT,
         settings=settings,
         now=now,
     )

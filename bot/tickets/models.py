@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, ForeignKey, Index, String, Text, event, exists, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    and_,
+    event,
+    exists,
+    func,
+    text,
+    update,
+)
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 import bot.users.models  # noqa: F401 - registers `users`, which assignee_id refers to
@@ -14,8 +28,10 @@ from bot.db import Base, UTCDateTime, utcnow
 PRIORITIES = ("low", "normal", "high", "urgent")
 CLASSIFICATIONS = ("routine", "urgent", "complex")
 STATUSES = ("new", "open", "pending", "resolved", "closed")
+# Finished: the SLA clocks stop.
+DONE_STATUSES = ("resolved", "closed")
 # Not finished: the SLA clocks run.
-OPEN_STATUSES = ("new", "open", "pending")
+OPEN_STATUSES = tuple(status for status in STATUSES if status not in DONE_STATUSES)
 
 
 class Ticket(Base):
@@ -57,6 +73,75 @@ class Ticket(Base):
         Index("ix_tickets_report", "created_at", "category", "priority", "classification", "first_response_due",
               "first_responded_at", "resolution_due", "resolved_at", "first_response_seconds", "resolution_seconds"),
     )
+
+    # The SLA rules, each defined once for a loaded ticket and for SQL (`Ticket.is_open` in a
+    # where clause, `Ticket.is_first_response_overdue(now)` in a count), so the agents' ticket list,
+    # the SLA watch, the KPIs and the alerts agree.
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Not resolved or closed: its SLA clocks run."""
+        return self.status in OPEN_STATUSES
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls) -> ColumnElement[bool]:
+        return cls.status.in_(OPEN_STATUSES)
+
+    @hybrid_property
+    def first_answered_at(self) -> datetime | None:
+        """When the customer first had an answer: the first public reply, or else the resolution
+        (resolving without a reply answers too). None while they have had neither."""
+        return self.first_responded_at if self.first_responded_at is not None else self.resolved_at
+
+    @first_answered_at.inplace.expression
+    @classmethod
+    def _first_answered_at_expression(cls) -> ColumnElement[datetime | None]:
+        return func.coalesce(cls.first_responded_at, cls.resolved_at)
+
+    @hybrid_method
+    def is_first_response_late(self, now: datetime) -> bool:
+        """No answer yet and the first-response due time has passed (whatever the status; on an
+        open ticket this is overdue)."""
+        return self.first_answered_at is None and self.first_response_due < now
+
+    @is_first_response_late.inplace.expression
+    @classmethod
+    def _is_first_response_late_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.first_answered_at.is_(None), cls.first_response_due < now)
+
+    @hybrid_method
+    def is_resolution_late(self, now: datetime) -> bool:
+        """The resolution due time has passed (whatever the status; on an open ticket this is overdue)."""
+        return self.resolution_due < now
+
+    @is_resolution_late.inplace.expression
+    @classmethod
+    def _is_resolution_late_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return cls.resolution_due < now
+
+    # Overdue: open and late. Queries that already select open tickets only (the SLA watch and
+    # its counts) test just the lateness, so the status is not tested again for every row.
+
+    @hybrid_method
+    def is_first_response_overdue(self, now: datetime) -> bool:
+        """Open, no answer yet, and the first-response due time has passed."""
+        return self.is_open and self.is_first_response_late(now)
+
+    @is_first_response_overdue.inplace.expression
+    @classmethod
+    def _is_first_response_overdue_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.is_open, cls.is_first_response_late(now))
+
+    @hybrid_method
+    def is_resolution_overdue(self, now: datetime) -> bool:
+        """Open (not resolved or closed) and the resolution due time has passed."""
+        return self.is_open and self.is_resolution_late(now)
+
+    @is_resolution_overdue.inplace.expression
+    @classmethod
+    def _is_resolution_overdue_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.is_open, cls.is_resolution_late(now))
 
 
 class TicketEvent(Base):

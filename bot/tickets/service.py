@@ -11,12 +11,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.actors import BOT, CUSTOMER
 from bot.db import contains_text, utcnow
 from bot.errors import Conflict, DomainError, Invalid, NotFound
 from bot.settings import Settings, get_settings
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PREFIX, first
 from bot.tickets.classification import PRIORITY_FOR_CLASSIFICATION, classify
-from bot.tickets.models import Ticket, TicketEvent
+from bot.tickets.models import DONE_STATUSES, Ticket, TicketEvent
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
 
 # Which status may follow which. Resolved and closed tickets may be reopened.
@@ -120,7 +121,7 @@ def create_ticket(
     *,
     session: Session,
     data: TicketCreate,
-    actor: str = "bot",
+    actor: str = BOT,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -348,7 +349,7 @@ def search_tickets(
 
 
 def add_customer_info(
-    *, session: Session, ticket: Ticket, text: str, actor: str = "customer", now: datetime | None = None
+    *, session: Session, ticket: Ticket, text: str, actor: str = CUSTOMER, now: datetime | None = None
 ) -> TicketEvent:
     """Customer's extra information. A ticket waiting on the customer, or already
     resolved or closed, goes back to open so an agent looks at it again."""
@@ -359,7 +360,7 @@ def add_customer_info(
     if len(body) > MAX_DESCRIPTION:
         raise TicketInvalid(f"the added information is longer than {MAX_DESCRIPTION} characters")
     event = _add_event(session, ticket, actor=actor, kind="note", body=body, now=now)
-    if ticket.status in ("pending", "resolved", "closed"):
+    if ticket.status in ("pending", *DONE_STATUSES):
         change_status(session=session, ticket=ticket, to_status="open", actor=actor, now=now)
     session.flush()
     return event

@@ -65,6 +65,16 @@ def test_detail_shows_history_and_overdue_flags(client):
     assert fresh["first_response_overdue"] is False and fresh["resolution_overdue"] is False
 
 
+def test_a_ticket_closed_without_a_reply_is_not_flagged_overdue(client):
+    """As the SLA watch counts it: a closed ticket's clocks have stopped, reply or not."""
+    ann = staff(client, "ann")
+    reference = ticket(now=utcnow() - timedelta(days=10))
+    assert client.patch(f"/api/v1/tickets/{reference}", json={"status": "closed"}, headers=ann).status_code == 200
+    closed = client.get(f"/api/v1/tickets/{reference}", headers=ann).json()["ticket"]
+    assert (closed["first_responded_at"], closed["first_response_overdue"], closed["resolution_overdue"]) == (
+        None, False, False)
+
+
 def test_unknown_reference_is_404(client):
     ann = staff(client, "ann")
     assert client.get("/api/v1/tickets/TCK-2222AA", headers=ann).status_code == 404
