@@ -112,11 +112,6 @@ def update_item(*, session: Session, item: RecoveryItem, status: str | None = No
     return item
 
 
-def overdue(*, session: Session, now: datetime | None = None) -> list[RecoveryItem]:
-    now = now or utcnow()
-    return list(session.scalars(select(RecoveryItem).where(RecoveryItem.is_overdue(now)).order_by(RecoveryItem.due_at)))
-
-
 def list_items(*, session: Session, status: str | None = None, owner_id: int | None = None,
                unowned: bool = False, overdue_only: bool = False, now: datetime | None = None,
                limit: int = 500) -> list[RecoveryItem]:
