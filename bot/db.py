@@ -92,6 +92,8 @@ def _begin_sqlite(connection) -> None:
 
 def make_engine(url: str) -> Engine:
     """Build an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    import bot.reports.rollups  # noqa: F401 - the reports' kept counts follow every write from here on
+
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         database = engine.url.database

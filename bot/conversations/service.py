@@ -17,11 +17,11 @@ from bot.conversations.models import (
     ConversationEvent,
     Handoff,
     Message,
-    count_customer_lines,
 )
 from bot.conversations.schemas import MessageOut, SessionCreate
 from bot.db import utcnow
 from bot.errors import Conflict, Unauthenticated
+from bot.reports.rollups import count_customer_lines
 from bot.users.service import staff_names
 
 # Which owner changes are allowed; anything else is a bug or a race, and is refused.

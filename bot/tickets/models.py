@@ -6,23 +6,17 @@ from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     ForeignKey,
     Index,
     String,
     Text,
     and_,
-    event,
-    exists,
     func,
-    text,
-    update,
 )
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
-from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import bot.users.models  # noqa: F401 - registers `users`, which assignee_id refers to
-from bot.conversations.models import Conversation
 from bot.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -161,48 +155,3 @@ class TicketEvent(Base):
     body: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
-
-
-def _seconds_after(later: datetime | None, earlier: datetime) -> float | None:
-    return None if later is None else (later - earlier).total_seconds()
-
-
-@event.listens_for(Ticket, "before_insert")
-@event.listens_for(Ticket, "before_update")
-def _time_taken(mapper, connection: Connection, ticket: Ticket) -> None:
-    if any(attributes.get_history(ticket, name).has_changes()
-           for name in ("created_at", "first_responded_at", "resolved_at")):
-        ticket.first_response_seconds = _seconds_after(ticket.first_responded_at, ticket.created_at)
-        ticket.resolution_seconds = _seconds_after(ticket.resolved_at, ticket.created_at)
-
-
-def _mark_conversations(connection: Connection, ids) -> None:
-    """Conversation.has_ticket again for these conversations, from the tickets themselves."""
-    for conversation_id in {i for i in ids if i}:
-        connection.execute(update(Conversation).where(Conversation.id == conversation_id)
-                           .values(has_ticket=exists().where(Ticket.conversation_id == conversation_id)))
-
-
-@event.listens_for(Ticket, "after_insert")
-def _ticket_written(mapper, connection: Connection, ticket: Ticket) -> None:
-    _mark_conversations(connection, [ticket.conversation_id])
-
-
-@event.listens_for(Ticket, "after_update")
-def _ticket_changed(mapper, connection: Connection, ticket: Ticket) -> None:
-    history = attributes.get_history(ticket, "conversation_id")
-    if history.has_changes():
-        _mark_conversations(connection, [*history.deleted, *history.added])
-
-
-def time_tickets(connection: Connection) -> None:
-    """Every ticket's first_response_seconds and resolution_seconds from its times (the migration
-    that added them; to the millisecond on SQLite, whose date arithmetic is no finer)."""
-    if connection.dialect.name == "postgresql":
-        def between(later: str) -> str:
-            return f"extract(epoch from ({later} - created_at))"
-    else:
-        def between(later: str) -> str:
-            return f"round((julianday({later}) - julianday(created_at)) * 86400.0, 3)"
-    connection.execute(text(f"UPDATE tickets SET first_response_seconds = {between('first_responded_at')}, "
-                            f"resolution_seconds = {between('resolved_at')}"))

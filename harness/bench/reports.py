@@ -145,7 +145,7 @@ COLUMNS = {
 
 def fill(engine: Engine, now: datetime) -> float:
     """Write the synthetic data; the seconds it took."""
-    from bot.surveys.models import rebuild_answer_summaries
+    from bot.reports.rollups import rebuild_answer_summaries
 
     sqlite = engine.dialect.name == "sqlite"
     began = time.perf_counter()

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import migrate
-from bot.conversations.models import Conversation, recount_conversation_facts
+from bot.conversations.models import Conversation
 from bot.db import make_engine
+from bot.reports.rollups import recount_conversation_facts, time_tickets
 from bot.surveys.models import SurveyAnswer, SurveyResponse
-from bot.tickets.models import Ticket, time_tickets
+from bot.tickets.models import Ticket
 from harness.bench import reports as bench_reports
 
 
