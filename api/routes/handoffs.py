@@ -238,7 +238,7 @@ async def resolve_handoff(handoff_id: int, request: Request, agent: Agent,
 
     def _handoff() -> HandoffOut:
         with transaction() as session:
-            return _out(session, session.get(Handoff, handoff_id))
+            return _out(session, handoff_by_id(session=session, handoff_id=handoff_id))
 
     return ResolveOut(handoff=await asyncio.to_thread(_handoff), messages=chat.messages)
 
