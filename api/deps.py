@@ -84,3 +84,8 @@ def require_role(minimum: str) -> Callable[[User], User]:
         return user
 
     return check
+
+
+# The signed-in staff member, admitted from that role up (see `require_role`).
+Agent = Annotated[User, Depends(require_role("agent"))]
+Manager = Annotated[User, Depends(require_role("manager"))]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import TOKEN_COOKIE, CurrentUser, SessionDep, require_role
+from api.deps import TOKEN_COOKIE, CurrentUser, Manager, SessionDep
 from bot.settings import get_settings
 from bot.users.models import User
 from bot.users.schemas import UserOut
@@ -59,6 +59,6 @@ def change_presence(body: PresenceIn, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("/users", response_model=list[UserOut])
-def users(session: SessionDep, _: Annotated[User, Depends(require_role("manager"))]) -> list[User]:
+def users(session: SessionDep, _: Manager) -> list[User]:
     """Every staff account (manager or admin)."""
     return list_users(session=session)

@@ -3,19 +3,17 @@ to and the canned replies. Its live WebSocket is api/live/agent.py."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import SessionDep, require_role
+from api.deps import Agent, SessionDep
 from bot.conversations.handoffs import live_chat_counts
 from bot.settings import CannedReply, get_settings
-from bot.users.models import User
 from bot.users.service import active_staff
 
 router = APIRouter(prefix="/api/v1", tags=["agent console"])
-Agent = Annotated[User, Depends(require_role("agent"))]
 
 
 class Colleague(BaseModel):

@@ -6,11 +6,11 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, require_role
+from api.deps import Agent, SessionDep
 from api.live.broker import conversation_channel
 from api.live.frames import announce
 from bot.conversations.handoffs import (
@@ -43,7 +43,6 @@ router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
 # left the queue; expired: nobody claimed it in time; unavailable: nobody could come (hours, no one
 # online). The last two became tickets.
 HandoffStatus = Literal["queued", "active", "resolved", "cancelled", "expired", "unavailable"]
-Agent = Annotated[User, Depends(require_role("agent"))]
 
 
 class HandoffOut(BaseModel):

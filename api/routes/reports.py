@@ -9,11 +9,11 @@ from contextlib import ExitStack
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep, require_role
+from api.deps import Agent, Manager, SessionDep
 from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
 from bot.db import MAX_SEARCH_CHARS, read_transaction, utcnow
@@ -37,12 +37,9 @@ from bot.reports.period import Period, ReportFilters, requested_period
 from bot.reports.schemas import MAX_NOTE_CHARS, Breaches, RecoveryOut, Summary
 from bot.reports.themes import Themes, find_themes
 from bot.settings import get_settings
-from bot.users.models import User
 from bot.users.service import staff_names
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
-Manager = Annotated[User, Depends(require_role("manager"))]
-Staff = Annotated[User, Depends(require_role("agent"))]
 
 
 def period_of(first: date | None, last: date | None) -> Period:
@@ -133,7 +130,7 @@ def report_breaches(session: SessionDep, _: Manager, filters: Filters = None) ->
 
 
 @router.get("/recovery-items", response_model=list[RecoveryOut])
-def recovery_items(session: SessionDep, user: Staff,
+def recovery_items(session: SessionDep, user: Agent,
                    status_: Annotated[Literal["open", "contacted", "closed", "all"] | None,
                                       Query(alias="status", description="default: all but closed")] = None,
                    owner: Annotated[str | None, Query(description="a user id, 'me' or 'none'; agents see only "
@@ -165,7 +162,7 @@ class RecoveryPatch(BaseModel):
 
 
 @router.patch("/recovery-items/{item_id}", response_model=RecoveryOut)
-def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep, user: Staff) -> RecoveryOut:
+def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep, user: Agent) -> RecoveryOut:
     """Move an item on (open -> contacted -> closed; closing needs an outcome), give it an
     owner or a new due time. All the changes or none (409 for a refused one). An agent may
     move on the items they own; only managers give items to someone else."""

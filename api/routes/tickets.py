@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, require_role
+from api.deps import Agent, SessionDep
 from api.live.frames import announce
 from bot.actors import staff_actor, staff_id_of
 from bot.conversations.service import message_views, messages_after
@@ -39,7 +39,6 @@ from bot.users.models import User
 from bot.users.service import active_user, staff_names
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
-Staff = Annotated[User, Depends(require_role("agent"))]
 
 
 def ticket_out(ticket: Ticket, names: dict[int, str]) -> TicketOut:
@@ -76,7 +75,7 @@ def _assignee(session: Session, assignee_id: int) -> User:
 @router.get("", response_model=TicketPage)
 def list_tickets(
     session: SessionDep,
-    user: Staff,
+    user: Agent,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     assignee: Annotated[str | None, Query(description="a user id, `me`, or `none` for unassigned tickets",
                                           pattern=r"^(\d{1,18}|me|none)$")] = None,
@@ -96,7 +95,7 @@ def list_tickets(
 
 
 @router.post("", response_model=TicketDetail, status_code=status.HTTP_201_CREATED)
-def new_ticket(body: TicketCreate, session: SessionDep, user: Staff) -> TicketDetail:
+def new_ticket(body: TicketCreate, session: SessionDep, user: Agent) -> TicketDetail:
     """A ticket opened by staff (for example during a live chat, with its conversation_id).
     It is classified and given SLA due times exactly as the bot's tickets are."""
     ticket = create_ticket(session=session, data=body, actor=staff_actor(user), settings=get_settings())
@@ -109,19 +108,19 @@ class CategoryOut(BaseModel):
 
 
 @router.get("/categories", response_model=list[CategoryOut])
-def categories(_: Staff) -> list[CategoryOut]:
+def categories(_: Agent) -> list[CategoryOut]:
     """The ticket categories (setting TICKET_CATEGORIES), for forms."""
     return [CategoryOut(key=c.key, label=c.label) for c in get_settings().ticket_categories]
 
 
 @router.get("/{reference}", response_model=TicketDetail)
-def ticket_detail(reference: str, session: SessionDep, _: Staff) -> TicketDetail:
+def ticket_detail(reference: str, session: SessionDep, _: Agent) -> TicketDetail:
     """The ticket and its whole history: changes, customer notes, public replies, private notes."""
     return _detail(session, ticket_by_reference(session=session, reference=reference))
 
 
 @router.patch("/{reference}", response_model=TicketDetail)
-def update_ticket(reference: str, body: TicketPatch, session: SessionDep, user: Staff) -> TicketDetail:
+def update_ticket(reference: str, body: TicketPatch, session: SessionDep, user: Agent) -> TicketDetail:
     """Change status, priority (which moves the SLA due times) and assignee in one step:
     all of it or none of it. A status the workflow does not allow from here is 409."""
     ticket = ticket_by_reference(session=session, reference=reference)
@@ -139,7 +138,7 @@ def update_ticket(reference: str, body: TicketPatch, session: SessionDep, user: 
 
 
 @router.post("/{reference}/comments", response_model=TicketEventOut, status_code=status.HTTP_201_CREATED)
-def comment(reference: str, body: CommentIn, user: Staff, request: Request) -> TicketEventOut:
+def comment(reference: str, body: CommentIn, user: Agent, request: Request) -> TicketEventOut:
     """A public reply to the customer or a private note for staff. A public reply is shown when
     the customer checks the ticket with the bot and, when the ticket came from a chat that is
     still open, appears in that chat too. The first public reply sets first_responded_at."""
