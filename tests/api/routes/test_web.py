@@ -24,6 +24,11 @@ IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["'
 JS_TYPES = ("text/javascript", "application/javascript")
 STATIC_FILES = sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*") if path.is_file())
 SCRIPTS = [name for name in STATIC_FILES if name.endswith(".js")]
+STAFF_PAGES = ("/agent", "/manager")
+STAFF_SCRIPTS = [name for name in SCRIPTS if name.split("/")[0] in ("staff", "agent", "manager")]
+# A maxlength written as a number: maxlength="200" in HTML; .maxLength = 200 or
+# setAttribute("maxlength", "200") in a script.
+LITERAL_MAXLENGTH = re.compile(r"""maxlength["']?\s*(?:=|,)\s*["']?(\d+)""", re.IGNORECASE)
 
 
 def page_scripts(html: str) -> list[tuple[str, bool]]:
@@ -104,8 +109,8 @@ def test_front_end_code_never_turns_data_into_html(name):
 
 
 def test_pages_take_labels_and_limits_from_the_server(client):
-    """The category labels and the chat line limit are defined once, on the server (GET
-    /api/v1/config): no page or script keeps a copy of them."""
+    """The category labels, the company's name and the text limits are defined once, on the server
+    (GET /api/v1/config): no page or script keeps a copy of them."""
     config = client.get("/api/v1/config").json()
     categories = config["ticket_categories"] + config["feedback_categories"]
     pages = {path: client.get(path).text for path in ENTRIES}
@@ -119,6 +124,17 @@ def test_pages_take_labels_and_limits_from_the_server(client):
             assert f'"{category["label"]}"' not in text, (name, category)
     assert not re.search(rf"\b{config['max_message_chars']}\b", code["widget.js"])
     assert "/api/v1/config" in code["widget.js"]
+
+    limits = {config[key] for key in ("max_message_chars", "max_description_chars", "max_note_chars",
+                                      "max_search_chars")}
+    assert {10_000, 5_000, 200} <= limits
+    staff = {**{path: pages[path] for path in STAFF_PAGES}, **{name: code[name] for name in STAFF_SCRIPTS}}
+    assert "staff/config.js" in staff and "agent/main.js" in staff
+    for where, text in staff.items():
+        copied = {int(n) for n in LITERAL_MAXLENGTH.findall(text)} & limits
+        assert not copied, f"{where} copies the limit {copied} of GET /api/v1/config"
+        for name in {"Brightside", config["company_name"]}:  # the demo shop alone is the company's own page
+            assert name.lower() not in text.lower(), f"{where} names the company {name}"
 
 
 def test_other_sites_may_embed_the_widget_only_when_listed(app_db, rasa, configure):
