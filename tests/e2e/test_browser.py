@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,6 +49,12 @@ def test_customer_and_agent_in_two_browsers(stack, browser):
     agent_page.get_by_test_id("login-password").fill(PASSWORD)
     agent_page.get_by_test_id("login-submit").click()
     expect(agent_page.get_by_test_id("agent-name")).to_have_text("Ria")
+    # The console's limits and the company's name are the server's, from GET /api/v1/config.
+    config = httpx.get(f"{base}/api/v1/config").json()
+    expect(agent_page.get_by_test_id("ticket-description")).to_have_attribute(
+        "maxlength", str(config["max_description_chars"]))
+    expect(agent_page.get_by_test_id("chat-input")).to_have_attribute("maxlength", str(config["max_message_chars"]))
+    expect(agent_page).to_have_title(f"Support console — {config['company_name']}")
 
     # The customer opens the widget on the shop page; the bot greets.
     customer_page.goto(base + "/")

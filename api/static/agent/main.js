@@ -1,6 +1,7 @@
 /** The agent console (/agent): signs the agent in, sets their presence, and wires the page's
  * parts together. Live updates come over the agent socket; while it is down the lists are
  * polled. Every text from the server or a person is shown with textContent, never as HTML. */
+import { applyPageConfig } from "../staff/config.js";
 import { $ } from "../staff/dom.js";
 import { startBotChats, stopBotChats } from "./bots.js";
 import { closeChat } from "./chat.js";
@@ -69,5 +70,7 @@ function bindEvents() {
   $("resolve").addEventListener("click", resolveChat);
 }
 
+// The company's name in the title, and the longest reply and ticket description, from the server.
+applyPageConfig({ "chat-input": "max_message_chars", "ticket-description": "max_description_chars" });
 bindEvents();
 signIn.boot({ start: startConsole, reset, beforeSignOut: goOffline });

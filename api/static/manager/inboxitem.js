@@ -1,5 +1,6 @@
 /** One item of the feedback inbox: what was said, by whom, and its follow-up (reviewed, owner,
  * due date, action taken), saved in place. */
+import { setMaxLength } from "../staff/config.js";
 import { $, button, el } from "../staff/dom.js";
 import { badge, ownerSelect, setRowBusy } from "./controls.js";
 import { api, showStatus, state } from "./dashboard.js";
@@ -91,7 +92,7 @@ export function inboxItem(item) {
   const note = el("textarea");
   note.id = noteId;
   note.rows = 2;
-  note.maxLength = 5000;
+  setMaxLength(note, "max_note_chars");
   note.value = item.action_note || "";
   note.dataset.testid = "inbox-note";
   note.dataset.role = "note";

@@ -2,7 +2,7 @@
  * role), fills the filters and wires the page's sections together. Every text from the server is
  * shown with textContent; the charts are SVG built node by node. */
 import { ApiError } from "../staff/api.js";
-import { pageConfig } from "../staff/config.js";
+import { applyPageConfig, pageConfig } from "../staff/config.js";
 import { $ } from "../staff/dom.js";
 import { api, session, signIn, state } from "./dashboard.js";
 import { buildDownloads, updateDownloads } from "./exports.js";
@@ -60,7 +60,9 @@ function bindEvents() {
   $("redact").addEventListener("change", updateDownloads);
 }
 
-pageConfig(); // asked now, used once signed in
+// Asked now: the company's name in the title and the longest search at once; the categories and the
+// longest note (the rows built once signed in) after.
+applyPageConfig({ "inbox-q": "max_search_chars" });
 bindEvents();
 buildDownloads();
 updateDownloads();

@@ -1,5 +1,6 @@
 /** Open service-recovery items (an unhappy survey or a complaint): their owner, marking one
  * contacted, and closing it with an outcome. */
+import { setMaxLength } from "../staff/config.js";
 import { $, button, el } from "../staff/dom.js";
 import { badge, emptyRow, ownerSelect, setRowBusy, visuallyHiddenLabel } from "./controls.js";
 import { api, showStatus, state } from "./dashboard.js";
@@ -62,7 +63,7 @@ function recoveryRow(item) {
   const outcome = el("input", "outcome");
   outcome.id = outcomeId;
   outcome.type = "text";
-  outcome.maxLength = 5000;
+  setMaxLength(outcome, "max_note_chars");
   outcome.placeholder = "Outcome";
   outcome.dataset.testid = "recovery-outcome";
   outcome.dataset.role = "outcome";

@@ -1,7 +1,8 @@
 """The pages the API serves (demo shop, agent console, manager dashboard, static files), their
-security headers, their scripts and ES modules (all served, as JavaScript, none left over), the
-widget's cross-site access, and checks that the front-end code never writes HTML and keeps no
-copy of what GET /api/v1/config defines."""
+security headers, their scripts and ES modules (all served, as JavaScript, none left over), their
+stylesheets (each linked by a page, the staff pages' shared one first), the widget's cross-site
+access, and checks that the front-end code never writes HTML and keeps no copy of what
+GET /api/v1/config defines."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["'
 JS_TYPES = ("text/javascript", "application/javascript")
 STATIC_FILES = sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*") if path.is_file())
 SCRIPTS = [name for name in STATIC_FILES if name.endswith(".js")]
+STYLESHEETS = [name for name in STATIC_FILES if name.endswith(".css")]
+STAFF_PAGES = ("/agent", "/manager")
+STAFF_SCRIPTS = [name for name in SCRIPTS if name.split("/")[0] in ("staff", "agent", "manager")]
+STYLESHEET_TAG = re.compile(r"""<link\b[^>]*\brel=["']stylesheet["'][^>]*>""", re.IGNORECASE)
+# A maxlength written as a number: maxlength="200" in HTML; .maxLength = 200 or
+# setAttribute("maxlength", "200") in a script.
+LITERAL_MAXLENGTH = re.compile(r"""maxlength["']?\s*(?:=|,)\s*["']?(\d+)""", re.IGNORECASE)
 
 
 def page_scripts(html: str) -> list[tuple[str, bool]]:
@@ -34,6 +42,11 @@ def page_scripts(html: str) -> list[tuple[str, bool]]:
         assert src, f"inline script: <script{attributes}>"
         found.append((src.group(1), bool(re.search(r"""\btype=["']module["']""", attributes))))
     return found
+
+
+def page_stylesheets(html: str) -> list[str]:
+    """The href of each stylesheet a page links, in order."""
+    return [re.search(r"""\bhref=["']([^"']+)["']""", tag).group(1) for tag in STYLESHEET_TAG.findall(html)]
 
 
 def module_graph(client, entry: str) -> set[str]:
@@ -86,6 +99,18 @@ def test_every_static_script_is_loaded_by_a_page(client):
     assert loaded == {f"/static/{name}" for name in SCRIPTS}  # no stray or left-over script
 
 
+def test_every_static_stylesheet_is_linked_by_a_page(client):
+    linked = set()
+    for path in ENTRIES:
+        for href in page_stylesheets(client.get(path).text):
+            assert client.get(href).headers["content-type"].startswith("text/css"), (path, href)
+            linked.add(href)
+    assert linked == {f"/static/{name}" for name in STYLESHEETS}  # no stray or left-over stylesheet
+    for path in STAFF_PAGES:  # what the staff pages share comes first, so each page's own CSS adds to it
+        sheets = page_stylesheets(client.get(path).text)
+        assert sheets[0] == "/static/staff/staff.css" and len(sheets) == 2, (path, sheets)
+
+
 @pytest.mark.parametrize("name", STATIC_FILES)
 def test_static_files_are_served(client, name):
     answer = client.get(f"/static/{name}")
@@ -104,8 +129,8 @@ def test_front_end_code_never_turns_data_into_html(name):
 
 
 def test_pages_take_labels_and_limits_from_the_server(client):
-    """The category labels and the chat line limit are defined once, on the server (GET
-    /api/v1/config): no page or script keeps a copy of them."""
+    """The category labels, the company's name and the text limits are defined once, on the server
+    (GET /api/v1/config): no page or script keeps a copy of them."""
     config = client.get("/api/v1/config").json()
     categories = config["ticket_categories"] + config["feedback_categories"]
     pages = {path: client.get(path).text for path in ENTRIES}
@@ -119,6 +144,17 @@ def test_pages_take_labels_and_limits_from_the_server(client):
             assert f'"{category["label"]}"' not in text, (name, category)
     assert not re.search(rf"\b{config['max_message_chars']}\b", code["widget.js"])
     assert "/api/v1/config" in code["widget.js"]
+
+    limits = {config[key] for key in ("max_message_chars", "max_description_chars", "max_note_chars",
+                                      "max_search_chars")}
+    assert {10_000, 5_000, 200} <= limits
+    staff = {**{path: pages[path] for path in STAFF_PAGES}, **{name: code[name] for name in STAFF_SCRIPTS}}
+    assert "staff/config.js" in staff and "agent/main.js" in staff
+    for where, text in staff.items():
+        copied = {int(n) for n in LITERAL_MAXLENGTH.findall(text)} & limits
+        assert not copied, f"{where} copies the limit {copied} of GET /api/v1/config"
+        for name in {"Brightside", config["company_name"]}:  # the demo shop alone is the company's own page
+            assert name.lower() not in text.lower(), f"{where} names the company {name}"
 
 
 def test_other_sites_may_embed_the_widget_only_when_listed(app_db, rasa, configure):
