@@ -71,6 +71,9 @@ function bindEvents() {
 }
 
 // The company's name in the title, and the longest reply and ticket description, from the server.
-applyPageConfig({ "chat-input": "max_message_chars", "ticket-description": "max_description_chars" });
+// Private notes are held to the chat line limit too (the server checks both the same way).
+applyPageConfig({
+  "chat-input": "max_message_chars", "note-input": "max_message_chars", "ticket-description": "max_description_chars",
+});
 bindEvents();
 signIn.boot({ start: startConsole, reset, beforeSignOut: goOffline });
