@@ -16,7 +16,8 @@ from api.deps import TOKEN_COOKIE, signed_in
 from api.live.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
 from api.live.frames import BATCH, Frames, read_frame, read_frames
 from api.routes.handoffs import HandoffOut, TypingIn, agent_typing, describe
-from bot.conversations.handoffs import NotYours, held_handoffs, list_handoffs
+from bot.conversations.handoffs import NotYours, held_handoffs
+from bot.conversations.queue import list_handoffs
 from bot.conversations.service import message_views, messages_after, newest_line_id
 from bot.db import transaction
 from bot.users.models import User

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from api.live.broker import QUEUE_CHANNEL, conversation_channel
 from api.live.frames import BATCH, Frames, read_frame, read_frames
 from api.routes.chat import client_address, relay
-from bot.conversations.handoffs import waiting_place
 from bot.conversations.models import Conversation
+from bot.conversations.queue import waiting_place
 from bot.conversations.schemas import CustomerMessageIn, MessageOut
 from bot.conversations.service import message_views, messages_after, open_conversation
 from bot.db import transaction

@@ -19,18 +19,15 @@ from bot.conversations.handoffs import (
     claim,
     conversations_of,
     handoff_by_id,
-    handoff_priority,
     held_by,
-    linked_tickets,
-    list_handoffs,
     live_conversations,
     notes_of,
-    queue_order,
     resolve_with_ticket,
     take_over,
     transfer_to,
 )
 from bot.conversations.models import Handoff
+from bot.conversations.queue import handoff_priority, linked_tickets, list_handoffs, queue_order
 from bot.conversations.relay import BotUnavailable, refuse_if_too_long, store_bot_replies
 from bot.conversations.schemas import MessageOut
 from bot.conversations.service import message_views, messages_after

@@ -18,8 +18,9 @@ from typing import Protocol
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.conversations.handoffs import cancel_by_customer, end_by_customer, refuse_handoff, why_nobody_can_come
+from bot.conversations.handoffs import cancel_by_customer, end_by_customer
 from bot.conversations.models import Conversation, Message
+from bot.conversations.queue import refuse_handoff, why_nobody_can_come
 from bot.conversations.schemas import ChatReply, CustomerMessageIn, SessionCreate, SessionOut
 from bot.conversations.service import (
     ChatClosed,
