@@ -76,7 +76,7 @@ db: $(VENV)/.installed
 # The model is named by the hash of config.yml, domain.yml and data/: an unchanged
 # bot reuses its model, a changed one is retrained once.
 model: venvs
-	@model=$$($(PY) -m bot model path); \
+	@model=$$($(PY) -m harness model path); \
 	if [ -f "$$model" ]; then echo "model up to date: $$model"; \
 	else echo "training $$model"; \
 	  PYTHONWARNINGS=ignore::DeprecationWarning $(RASA) train --config config.yml --domain domain.yml --data data --out models \
@@ -86,31 +86,31 @@ model: venvs
 # --- the two commands -------------------------------------------------------
 
 run: venvs db model
-	$(PY) -m bot run
+	$(PY) -m harness run
 
 shell: venvs db model
-	$(PY) -m bot shell
+	$(PY) -m harness shell
 
 test: venvs system-packages model validate test-unit test-stories
 	@echo "make test: all checks passed"
 
 validate: venvs
-	$(PY) -m bot rasa validate
+	$(PY) -m harness rasa validate
 
 test-unit: venvs system-packages model
 	$(PY) -m pytest tests
 
 test-stories: venvs model
-	$(PY) -m bot rasa test-stories
+	$(PY) -m harness rasa test-stories
 
 eval: venvs model
-	$(PY) -m bot rasa eval
+	$(PY) -m harness rasa eval
 
 bench: venvs db model
-	$(PY) -m bot bench
+	$(PY) -m harness bench
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot actions api tests
+	$(VENV)/bin/ruff check bot actions api harness tests
 
 lock: $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements.in

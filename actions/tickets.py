@@ -21,6 +21,7 @@ from actions.common import (
     say_database_trouble,
 )
 from actions.forms import GuardedFormValidation, substantive_text
+from bot.actors import BOT, customer_actor
 from bot.db import utcnow
 from bot.settings import get_settings
 from bot.tickets.classification import guess_category
@@ -63,7 +64,7 @@ def looks_like_a_name(text: str) -> bool:
 
 def next_step(ticket: Ticket, now: datetime) -> str:
     if ticket.status == "new":
-        if ticket.first_response_due < now:
+        if ticket.is_first_response_overdue(now):
             return (
                 "It is waiting for an agent and is past the reply time we promised, sorry. "
                 "It has been flagged so someone picks it up first."
@@ -237,7 +238,7 @@ class ActionSubmitTicket(Action):
             return [SlotSet(slot, None) for slot in TICKET_SLOTS]
 
         def _create(session):
-            ticket = create_ticket(session=session, data=data, actor="bot")
+            ticket = create_ticket(session=session, data=data, actor=BOT)
             return ticket, sla_promise(ticket)
 
         try:
@@ -430,7 +431,7 @@ class ActionAddTicketInfo(Action):
             ticket = find_ticket_for_customer(session=session, reference=reference, email=email)
             if ticket is None:
                 return None
-            add_customer_info(session=session, ticket=ticket, text=note, actor=f"customer:{email}")
+            add_customer_info(session=session, ticket=ticket, text=note, actor=customer_actor(email))
             return ticket.reference, ticket.status
 
         try:

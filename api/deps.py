@@ -10,9 +10,9 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from bot.db import transaction
-from bot.users.models import ROLES, User
+from bot.users.models import User
 from bot.users.security import InvalidToken, decode_access_token
-from bot.users.service import get_user
+from bot.users.service import get_user, has_role
 
 TOKEN_URL = "/api/v1/auth/token"
 # The console may keep the token in this HttpOnly cookie instead of sending the header.
@@ -48,12 +48,28 @@ def current_user(request: Request, header_token: Annotated[str | None, Depends(o
         claims = decode_access_token(token)
     except InvalidToken:
         raise _unauthorised("the token is invalid or has expired; sign in again") from None
+    user = _active(claims.user_id)
+    if user is None:
+        raise _unauthorised("this account no longer exists or is disabled")
+    return user
+
+
+def _active(user_id: int) -> User | None:
     with transaction() as session:
-        user = get_user(session=session, user_id=claims.user_id)
+        user = get_user(session=session, user_id=user_id)
         if user is None or not user.active:
-            raise _unauthorised("this account no longer exists or is disabled")
+            return None
         session.expunge(user)
     return user
+
+
+def signed_in(token: str) -> User | None:
+    """The active staff member a token belongs to, or None (for sockets, which cannot get a 401)."""
+    try:
+        claims = decode_access_token(token)
+    except InvalidToken:
+        return None
+    return _active(claims.user_id)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -62,11 +78,14 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_role(minimum: str) -> Callable[[User], User]:
     """Roles are ranked agent < manager < admin; a route names the lowest it admits.
     The role is read from the database on every request, so a changed role applies at once."""
-    rank = ROLES.index(minimum)
-
     def check(user: CurrentUser) -> User:
-        if ROLES.index(user.role) < rank:
+        if not has_role(user, minimum):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this needs the {minimum} role or above")
         return user
 
     return check
+
+
+# The signed-in staff member, admitted from that role up (see `require_role`).
+Agent = Annotated[User, Depends(require_role("agent"))]
+Manager = Annotated[User, Depends(require_role("manager"))]

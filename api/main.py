@@ -11,10 +11,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import auth, chat, console, handoffs, logredact, reports, tickets, web
-from api.broker import make_broker
+from api import errors, logredact
+from api.live import agent as agent_socket
+from api.live import customer as customer_socket
+from api.live.broker import make_broker
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimits
+from api.routes import auth, chat, config, console, handoffs, reports, tickets, web
 from api.sweeper import check_alerts_forever, sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
@@ -52,6 +55,13 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(reports.router)
     app.include_router(console.router)
+    app.include_router(config.router)
+    app.include_router(customer_socket.router)
+    app.include_router(agent_socket.router)
+    errors.install(app)
+    app.include_router(customer_socket.router)
+    app.include_router(agent_socket.router)
+    errors.install(app)
     web.mount(app)
     if settings.widget_origins:
         # Only what the widget needs: its own token in a header, no cookies across sites.

@@ -9,10 +9,12 @@ import logging
 
 import aiohttp
 
+from bot.conversations.relay import BotUnavailable
+
 logger = logging.getLogger(__name__)
 
 
-class RasaUnavailable(Exception):
+class RasaUnavailable(BotUnavailable):
     """Rasa did not answer, or answered with something that is not a list of messages."""
 
 

@@ -17,15 +17,9 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from api.chat import announce
-from bot.conversations.handoffs import (
-    back_to_queue,
-    chats_of_vanished_agents,
-    close_if_idle,
-    expire_if_waiting,
-    idle_conversations,
-    overdue_handoffs,
-)
+from api.live.frames import announce
+from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, close_if_idle, idle_conversations
+from bot.conversations.queue import expire_if_waiting, overdue_handoffs
 from bot.db import transaction, utcnow
 from bot.settings import get_settings
 from bot.users.service import mark_silent_consoles_offline

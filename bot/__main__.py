@@ -1,4 +1,4 @@
-"""Command line: `python -m bot db upgrade`, `python -m bot run`, `python -m bot model-path`."""
+"""Command line: `python -m bot db upgrade`, `python -m bot users create`, `python -m bot export ...`."""
 
 from bot.cli import main
 

@@ -46,6 +46,10 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# The longest text search accepted (tickets, the feedback inbox).
+MAX_SEARCH_CHARS = 200
+
+
 def contains_text(column: ColumnElement, words: str) -> ColumnElement[bool]:
     """`column` contains `words`, case-insensitively and taken literally (% and _ are not
     wildcards): the same on SQLite and PostgreSQL."""
@@ -88,6 +92,8 @@ def _begin_sqlite(connection) -> None:
 
 def make_engine(url: str) -> Engine:
     """Build an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    import bot.reports.rollups  # noqa: F401 - the reports' kept counts follow every write from here on
+
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         database = engine.url.database

@@ -34,10 +34,8 @@ def recount(url: str | None = None) -> None:
     """Work out the figures the reports keep alongside the rows (per-day survey counts, the
     questions each survey version asked, each chat's facts, each ticket's timings) again from
     the rows themselves: after rows were written around the application, e.g. an import."""
-    from bot.conversations.models import recount_conversation_facts
     from bot.db import get_engine, make_engine
-    from bot.surveys.models import rebuild_answer_summaries
-    from bot.tickets.models import time_tickets
+    from bot.reports.rollups import rebuild_answer_summaries, recount_conversation_facts, time_tickets
 
     engine = make_engine(url) if url else get_engine()
     with engine.begin() as connection:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.alerts.metrics import AlertMetric
 from bot.business_hours import OpeningHours
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,14 +41,9 @@ DEFAULT_CANNED_REPLIES = [
 ]
 
 
-AlertMetric = Literal["csat_satisfied_pct", "response_rate_pct", "first_response_met_pct", "resolution_met_pct",
-                      "containment_rate_pct", "fallback_rate_pct", "handoff_wait_p90_minutes",
-                      "first_response_p90_minutes", "sla_breaching", "recovery_overdue", "complaints"]
-
-
 class AlertRule(BaseModel):
-    """A warning threshold: fires while `metric` (over the last `days` days, or right now for
-    sla_breaching and recovery_overdue) is above or below `threshold`."""
+    """A warning threshold: fires while `metric` (one of bot/alerts/metrics.py's, over the last
+    `days` days, or right now for the point-in-time ones) is above or below `threshold`."""
 
     key: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
     metric: AlertMetric
@@ -121,7 +116,7 @@ DEFAULT_SLA = {
 
 
 class Settings(BaseSettings):
-    """Every setting has a working development default; see README for each one."""
+    """Every setting has a working development default; docs/configuration.md describes each one."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 

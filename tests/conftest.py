@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from bot import db as bot_db
 from bot import migrate
-from bot.pgserver import PostgresServer, PostgresUnavailable
 from bot.settings import get_settings
-from tests.redisserver import RedisServer, RedisUnavailable
+from harness.pgserver import PostgresServer, PostgresUnavailable
+from harness.redisserver import RedisServer, RedisUnavailable
 
 
 def _clear_caches() -> None:
@@ -61,6 +61,24 @@ def redis_url() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+@pytest.fixture
+def configure(monkeypatch) -> Iterator[Callable[..., None]]:
+    """The one way tests change settings: `configure(chat_max_message_chars=5)` sets them as the
+    environment would (None removes one) and makes the next `get_settings()` read them. Undone
+    when the test ends."""
+
+    def apply(**values: object) -> None:
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name.upper(), raising=False)
+            else:
+                monkeypatch.setenv(name.upper(), str(value))
+        get_settings.cache_clear()
+
+    yield apply
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@
   const API = ((script && script.dataset.api) || scriptOrigin).replace(/\/+$/, "");
   const TITLE = (script && script.dataset.title) || "Chat with us";
   const STORE_KEY = "support-widget:" + API;
-  const MAX_CHARS = 2000;
   const POLL_MS = 3000;
   const BACKOFF_MAX_MS = 15000;
   const TYPING_EVERY_MS = 3000; // at most one "typing: true" frame this often
@@ -190,8 +189,7 @@
 
     ui.form = el("form", "sw-form");
     ui.input = el("textarea", "sw-input", {
-      "data-testid": "widget-input", "aria-label": "Your message", maxlength: String(MAX_CHARS),
-      placeholder: "Type your message…", rows: "1",
+      "data-testid": "widget-input", "aria-label": "Your message", placeholder: "Type your message…", rows: "1",
     });
     ui.send = el("button", "sw-send", { type: "submit", "data-testid": "widget-send" });
     ui.send.textContent = "Send";
@@ -648,9 +646,21 @@
     ui.end.addEventListener("click", endChat);
   }
 
+  /** The longest line the server takes (GET /api/v1/config), asked once, as the input's
+   * maxlength. Without an answer there is none here, and the server still refuses a longer line. */
+  async function applyServerLimit() {
+    try {
+      const response = await fetch(API + "/api/v1/config");
+      const config = response.ok ? await response.json() : null;
+      const limit = config && config.max_message_chars;
+      if (Number.isInteger(limit) && limit > 0) ui.input.maxLength = limit;
+    } catch { /* offline or refused: no maxlength */ }
+  }
+
   function init() {
     buildDom();
     bindEvents();
+    applyServerLimit();
     session = loadSession();
     if (session) restoreSession();
   }

@@ -6,6 +6,7 @@ timeout, so a broken webhook never holds up the evaluation."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from bot.alerts.metrics import ALERT_METRICS
 from bot.alerts.models import Alert
 from bot.db import transaction, utcnow
 from bot.recovery.models import RecoveryItem
@@ -25,15 +27,7 @@ from bot.settings import AlertRule, Settings, get_settings
 logger = logging.getLogger(__name__)
 WEBHOOK_ATTEMPTS = 3
 
-DESCRIPTIONS = {
-    "csat_satisfied_pct": "% satisfied (4-5)", "response_rate_pct": "survey response rate %",
-    "first_response_met_pct": "% of first responses on time", "resolution_met_pct": "% of resolutions on time",
-    "containment_rate_pct": "bot containment %", "fallback_rate_pct": "% of lines not understood",
-    "handoff_wait_p90_minutes": "wait for a person, p90 minutes",
-    "first_response_p90_minutes": "ticket first response, p90 minutes", "sla_breaching": "tickets breaching an SLA",
-    "recovery_overdue": "overdue recovery items", "complaints": "complaints",
-}
-POINT_IN_TIME = ("sla_breaching", "recovery_overdue")
+EVERYTHING = ReportFilters()
 
 
 def _percent(value: float | None) -> float | None:
@@ -44,42 +38,49 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 60
 
 
+def _recovery_overdue(session: Session, now: datetime) -> float:
+    return float(session.scalar(select(func.count()).select_from(RecoveryItem).where(
+        RecoveryItem.is_overdue(now))) or 0)
+
+
+# How each metric of bot/alerts/metrics.py is measured, from the session, the rule's period and now
+# (a test checks that the two list the same names).
+COMPUTE: dict[str, Callable[[Session, Period, datetime], float | None]] = {
+    "csat_satisfied_pct": lambda session, period, now: _percent(
+        satisfaction(session, period, EVERYTHING).csat_satisfied),
+    "response_rate_pct": lambda session, period, now: _percent(
+        satisfaction(session, period, EVERYTHING).response_rate),
+    "first_response_met_pct": lambda session, period, now: _percent(
+        sla(session, period, EVERYTHING, now).first_response_met),
+    "resolution_met_pct": lambda session, period, now: _percent(sla(session, period, EVERYTHING, now).resolution_met),
+    "containment_rate_pct": lambda session, period, now: _percent(
+        bot_figures(session, period, EVERYTHING).containment_rate),
+    "fallback_rate_pct": lambda session, period, now: _percent(bot_figures(session, period, EVERYTHING).fallback_rate),
+    "handoff_wait_p90_minutes": lambda session, period, now: _minutes(
+        speed(session, period, EVERYTHING).handoff_wait.p90),
+    "first_response_p90_minutes": lambda session, period, now: _minutes(
+        speed(session, period, EVERYTHING).first_response.p90),
+    "sla_breaching": lambda session, period, now: float(sla(session, period, EVERYTHING, now).breaching_now),
+    "recovery_overdue": lambda session, period, now: _recovery_overdue(session, now),
+    "complaints": lambda session, period, now: float(volume(session, period, EVERYTHING, 0).complaints),
+}
+
+
 def metric_value(session: Session, rule: AlertRule, now: datetime, zone: str) -> float | None:
     """The rule's metric over its last `days` days (today included), or now; None when there is
     nothing to measure (an alert never fires on no data)."""
+    compute = COMPUTE.get(rule.metric)
+    if compute is None:
+        raise ValueError(f"unknown metric {rule.metric!r}")
     today = now.astimezone(ZoneInfo(zone)).date()
-    period, everything = Period(today - timedelta(days=rule.days - 1), today, zone), ReportFilters()
-    match rule.metric:
-        case "csat_satisfied_pct":
-            return _percent(satisfaction(session, period, everything).csat_satisfied)
-        case "response_rate_pct":
-            return _percent(satisfaction(session, period, everything).response_rate)
-        case "first_response_met_pct":
-            return _percent(sla(session, period, everything, now).first_response_met)
-        case "resolution_met_pct":
-            return _percent(sla(session, period, everything, now).resolution_met)
-        case "containment_rate_pct":
-            return _percent(bot_figures(session, period, everything).containment_rate)
-        case "fallback_rate_pct":
-            return _percent(bot_figures(session, period, everything).fallback_rate)
-        case "handoff_wait_p90_minutes":
-            return _minutes(speed(session, period, everything).handoff_wait.p90)
-        case "first_response_p90_minutes":
-            return _minutes(speed(session, period, everything).first_response.p90)
-        case "sla_breaching":
-            return float(sla(session, period, everything, now).breaching_now)
-        case "recovery_overdue":
-            return float(session.scalar(select(func.count()).select_from(RecoveryItem).where(
-                RecoveryItem.status != "closed", RecoveryItem.due_at < now)) or 0)
-        case "complaints":
-            return float(volume(session, period, everything, 0).complaints)
-    raise ValueError(f"unknown metric {rule.metric!r}")
+    return compute(session, Period(today - timedelta(days=rule.days - 1), today, zone), now)
 
 
 def describe(rule: AlertRule, value: float) -> str:
     side, threshold = ("above", rule.above) if rule.above is not None else ("below", rule.below)
-    when = "now" if rule.metric in POINT_IN_TIME else f"over the last {rule.days} days"
-    return f"{DESCRIPTIONS[rule.metric]} is {value:g} ({side} {threshold:g}) {when}"
+    metric = ALERT_METRICS[rule.metric]
+    when = "now" if metric.point_in_time else f"over the last {rule.days} days"
+    return f"{metric.label} is {value:g} ({side} {threshold:g}) {when}"
 
 
 def evaluate(*, now: datetime | None = None, settings: Settings | None = None) -> list[Alert]:

@@ -1,5 +1,6 @@
-"""Handoffs to people: the queue, race-safe claims with a per-agent limit, agent lines,
-private notes, transfers, and the customer going back to the bot."""
+"""Handoffs to people: race-safe claims with a per-agent limit, an agent joining unasked, agent
+lines, private notes, transfers, resolving, the customer leaving, idle chats closed, and chats
+going back to the queue when their agent is gone. The waiting list itself is queue.py."""
 
 from __future__ import annotations
 
@@ -8,25 +9,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.actors import CUSTOMER, SYSTEM, agent_actor
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, HandoffNote, Message
 from bot.conversations.service import ConversationError, add_message, change_state
 from bot.db import utcnow
+from bot.errors import Forbidden, Invalid, NotFound
 from bot.settings import Settings, get_settings
-from bot.tickets.classification import guess_category
-from bot.tickets.models import OPEN_STATUSES, PRIORITIES, Ticket
-from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
-from bot.tickets.service import add_customer_info, create_ticket
-from bot.tickets.wording import plain_duration, plain_time
+from bot.tickets.service import TicketNotFound, change_status, get_ticket
 from bot.users.models import User
 
+
 # Why nobody can take the chat, as a handoff's end reason.
-OUTSIDE_HOURS = "outside business hours"
-NOBODY_ONLINE = "no agent online"
-NOBODY_IN_TIME = "no agent in time"
-# A handoff's priority from its reason when no open ticket says more; others are normal.
-REASON_PRIORITY = {"recovery": "high"}
-
-
 class ClaimConflict(ConversationError):
     """Someone else claimed it first, or it is no longer waiting."""
 
@@ -35,86 +28,18 @@ class AtCapacity(ConversationError):
     """The agent already holds as many live chats as allowed."""
 
 
-class NotYours(ConversationError):
+class NotYours(ConversationError, Forbidden):
     """The handoff is held by another agent (or by nobody)."""
 
 
-def agent_actor(user: User) -> str:
-    return f"agent:{user.id}"
+class NoSuchHandoff(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such handoff")
 
 
 def live_chats(*, session: Session, agent: User) -> int:
     return session.scalar(select(func.count(Handoff.id)).where(Handoff.agent_id == agent.id,
                                                                 Handoff.status == "active")) or 0
-
-
-def list_handoffs(*, session: Session, status: str) -> list[Handoff]:
-    """Handoffs in one status; the queue in serving order (see `queue_order`), others newest first."""
-    if status == "queued":
-        return [handoff for handoff, _, _ in queue_order(session=session)]
-    query = select(Handoff).where(Handoff.status == status).order_by(Handoff.requested_at.desc(), Handoff.id.desc())
-    return list(session.scalars(query.limit(500)))
-
-
-def linked_tickets(*, session: Session, conversation_ids: set[str]) -> dict[str, Ticket]:
-    """The newest ticket of each conversation that has one."""
-    if not conversation_ids:
-        return {}
-    found: dict[str, Ticket] = {}
-    for ticket in session.scalars(select(Ticket).where(Ticket.conversation_id.in_(conversation_ids))
-                                  .order_by(Ticket.created_at, Ticket.id)):
-        found[ticket.conversation_id] = ticket
-    return found
-
-
-def handoff_priority(handoff: Handoff, ticket: Ticket | None) -> str:
-    """The higher of what the reason implies (an unhappy customer's follow-up is high) and the
-    priority of the open ticket the chat is about."""
-    priority = REASON_PRIORITY.get(handoff.reason, "normal")
-    if ticket is not None and ticket.status in OPEN_STATUSES and PRIORITIES.index(ticket.priority) > PRIORITIES.index(
-            priority):
-        priority = ticket.priority
-    return priority
-
-
-def queue_order(*, session: Session) -> list[tuple[Handoff, str, Ticket | None]]:
-    """Waiting handoffs in the order they should be served: higher priority first, then the
-    longest wait. Each with its priority and linked ticket."""
-    waiting = list(session.scalars(select(Handoff).where(Handoff.status == "queued")))
-    tickets = linked_tickets(session=session, conversation_ids={handoff.conversation_id for handoff in waiting})
-    rows = [(handoff, handoff_priority(handoff, tickets.get(handoff.conversation_id)),
-             tickets.get(handoff.conversation_id)) for handoff in waiting]
-    rows.sort(key=lambda row: (-PRIORITIES.index(row[1]), row[0].requested_at, row[0].id))
-    return rows
-
-
-def queue_position(*, session: Session, handoff: Handoff) -> int | None:
-    """1 for the next in line; None when not waiting."""
-    if handoff.status != "queued":
-        return None
-    for position, (waiting, _, _) in enumerate(queue_order(session=session), start=1):
-        if waiting.id == handoff.id:
-            return position
-    return None
-
-
-def online_agents(*, session: Session) -> int:
-    return session.scalar(select(func.count(User.id)).where(User.active.is_(True), User.presence == "online")) or 0
-
-
-def wait_estimate(*, session: Session, position: int, recent: int = 20) -> int | None:
-    """Seconds until a person joins, roughly: the median wait of the last `recent` claims (chats
-    an agent joined unasked never waited), times the position, shared among the agents online.
-    None until there is a claim to learn from."""
-    waits = sorted((claimed - requested).total_seconds() for requested, claimed in session.execute(
-        select(Handoff.requested_at, Handoff.claimed_at).where(Handoff.claimed_at.is_not(None),
-                                                               Handoff.reason != "agent_joined")
-        .order_by(Handoff.claimed_at.desc()).limit(recent)))
-    if not waits:
-        return None
-    middle = len(waits) // 2
-    median = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
-    return round(median * position / max(1, online_agents(session=session)))
 
 
 def claim(*, session: Session, handoff_id: int, agent: User, now: datetime | None = None) -> Handoff:
@@ -177,6 +102,8 @@ def take_over(*, session: Session, conversation_id: str, agent: User, now: datet
         .values(state="agent", agent_id=agent.id, updated_at=now).execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
+        if session.get(Conversation, conversation_id) is None:
+            raise NotFound("no such conversation")
         raise ClaimConflict("this chat is no longer with the bot: someone else has it, or it ended")
     session.execute(select(User.id).where(User.id == agent.id).with_for_update(key_share=True))
     limit = get_settings().agent_max_live_chats
@@ -212,7 +139,7 @@ def agent_says(*, session: Session, handoff_id: int, agent: User, text: str) -> 
 def add_note(*, session: Session, handoff_id: int, agent: User, text: str) -> HandoffNote:
     """Any agent may annotate any handoff they can see; notes never reach the customer."""
     if session.get(Handoff, handoff_id) is None:
-        raise NotYours("no such handoff")
+        raise NoSuchHandoff()
     note = HandoffNote(handoff_id=handoff_id, agent_id=agent.id, text=text)
     session.add(note)
     session.flush()
@@ -240,7 +167,7 @@ def transfer(*, session: Session, handoff_id: int, agent: User, to_agent: User,
     conversation.agent_id = to_agent.id
     session.add(ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id, from_state="agent",
                                   to_state="agent", actor=agent_actor(agent),
-                                  reason=f"transferred to agent:{to_agent.id}", created_at=now))
+                                  reason=f"transferred to {agent_actor(to_agent)}", created_at=now))
     add_message(session=session, conversation=conversation, sender="system",
                 text=f"{agent.name} handed the chat to {to_agent.name}.", now=now)
     return handoff
@@ -261,7 +188,7 @@ def cancel_by_customer(*, session: Session, conversation: Conversation,
                                                    Handoff.status == "cancelled")
                              .order_by(Handoff.id.desc()).limit(1).execution_options(populate_existing=True))
     session.refresh(conversation)
-    change_state(session=session, conversation=conversation, to_state="bot", actor="customer",
+    change_state(session=session, conversation=conversation, to_state="bot", actor=CUSTOMER,
                  reason="customer cancelled", handoff=handoff, now=now)
     line = add_message(session=session, conversation=conversation, sender="system",
                        text="You left the queue; the assistant is back with you.", now=now)
@@ -288,7 +215,7 @@ def end_by_customer(*, session: Session, conversation: Conversation, now: dateti
     if conversation.state == "closed":
         raise ConversationError("this conversation is already closed")
     agent_id = ended.agent_id if ended is not None and ended.status == "resolved" else None
-    change_state(session=session, conversation=conversation, to_state="closed", actor="customer",
+    change_state(session=session, conversation=conversation, to_state="closed", actor=CUSTOMER,
                  reason="customer ended the chat", handoff=ended, now=now)
     line = add_message(session=session, conversation=conversation, sender="system", now=now,
                        text="You ended the chat. Thank you for contacting us.")
@@ -320,7 +247,7 @@ def close_if_idle(*, session: Session, conversation_id: str, now: datetime | Non
         return None
     minutes = f"{settings.chat_idle_close_minutes:g} minute" + ("" if settings.chat_idle_close_minutes == 1 else "s")
     session.add(ConversationEvent(conversation_id=conversation_id, from_state="bot", to_state="closed",
-                                  actor="system", reason="inactive", created_at=now))
+                                  actor=SYSTEM, reason="inactive", created_at=now))
     session.add(Message(conversation_id=conversation_id, sender="system", created_at=now,
                         text=f"This chat was closed after {minutes} without messages. "
                              "You can start a new one any time."))
@@ -339,109 +266,6 @@ def resolve(*, session: Session, handoff_id: int, agent: User, now: datetime | N
     line = add_message(session=session, conversation=conversation, sender="system",
                        text=f"{agent.name} has left the chat.", now=now)
     return handoff, line
-
-
-def why_nobody_can_come(*, session: Session, now: datetime, settings: Settings | None = None) -> str | None:
-    """None when a person may take the chat; otherwise the reason nobody can."""
-    settings = settings or get_settings()
-    if not settings.opening_hours.is_open(now):
-        return OUTSIDE_HOURS
-    return None if online_agents(session=session) else NOBODY_ONLINE
-
-
-def _apology(why: str, settings: Settings) -> str:
-    if why == OUTSIDE_HOURS:
-        return f"Sorry, our team isn't in right now: we chat {settings.opening_hours.describe()}."
-    if why == NOBODY_ONLINE:
-        return "Sorry, no one from our team is available to chat right now."
-    return "Sorry, no one from our team was free in time."
-
-
-def divert_to_ticket(*, session: Session, conversation: Conversation, handoff: Handoff, why: str,
-                     now: datetime | None = None, settings: Settings | None = None) -> tuple[Ticket, Message]:
-    """Nobody can take the chat: what the customer said becomes a ticket linked to this
-    conversation (its transcript goes with it), and a system line gives them the reference
-    and when to expect an answer. The conversation stays with, or goes back to, the bot."""
-    settings = settings or get_settings()
-    now = now or utcnow()
-    existing = linked_tickets(session=session, conversation_ids={conversation.id}).get(conversation.id)
-    if existing is not None and existing.status in OPEN_STATUSES:
-        # This chat already has an open ticket (e.g. the recovery ticket after a low score):
-        # no second one; the request for a person is noted on it.
-        ticket = existing
-        add_customer_info(session=session, ticket=ticket, actor="system", now=now,
-                          text=f"The customer asked to talk to a person in the chat; {why}.")
-    else:
-        said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
-                                                          Message.sender == "customer").order_by(Message.id)).all()
-        description = "\n".join(text for text in said if text.strip())[-MAX_DESCRIPTION:].strip()
-        description = description or "The customer asked to talk to a person."
-        known = [category.key for category in settings.ticket_categories]
-        category = guess_category(description, settings.ticket_categories) or (
-            "other" if "other" in known else known[-1])
-        ticket = create_ticket(session=session, settings=settings, now=now, actor="system", data=TicketCreate(
-            description=description, category=category, customer_name=conversation.customer_name,
-            customer_email=conversation.customer_email, conversation_id=conversation.id, channel="chat"))
-    target = settings.sla_policy[ticket.priority]
-    when = f"within {plain_duration(target.first_response_hours)} (by {plain_time(ticket.first_response_due)})"
-    if conversation.customer_email:
-        follow = (f"Our team will reply {when}. The answer will appear here, and you can ask me about "
-                  f"{ticket.reference} with your e-mail address any time.")
-    else:
-        follow = (f"Our team will reply {when}, and the answer will appear here in this chat: keep this page, "
-                  f"or note the reference.")
-    saved = "added this conversation to your ticket" if ticket is existing else "saved this conversation as ticket"
-    text = (f"{_apology(why, settings)} I've {saved} {ticket.reference}. {follow} "
-            "Meanwhile the assistant is here if you need anything else.")
-    line = add_message(session=session, conversation=conversation, sender="system", text=text, now=now)
-    handoff.ended_at = now
-    return ticket, line
-
-
-def refuse_handoff(*, session: Session, conversation: Conversation, reason: str, why: str,
-                   now: datetime | None = None, settings: Settings | None = None) -> tuple[Handoff, Message]:
-    """The bot asked for a person while nobody can come: the request is recorded (status
-    `unavailable`, for the reports) and becomes a ticket; the bot keeps the conversation."""
-    now = now or utcnow()
-    handoff = Handoff(conversation_id=conversation.id, status="unavailable", reason=reason[:32], requested_at=now)
-    session.add(handoff)
-    session.flush()
-    session.add(ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id, from_state="bot",
-                                  to_state="bot", actor="system", reason=why, created_at=now))
-    _, line = divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=why, now=now,
-                               settings=settings)
-    return handoff, line
-
-
-def overdue_handoffs(*, session: Session, now: datetime, settings: Settings | None = None) -> list[int]:
-    """Ids of handoffs waiting for longer than the queue timeout (counted from when they last
-    started waiting), longest waiting first."""
-    settings = settings or get_settings()
-    limit = now - timedelta(seconds=settings.handoff_queue_timeout_seconds)
-    waiting_since = func.coalesce(Handoff.queued_at, Handoff.requested_at)
-    return list(session.scalars(select(Handoff.id).where(Handoff.status == "queued", waiting_since <= limit)
-                                .order_by(Handoff.requested_at, Handoff.id)))
-
-
-def expire_if_waiting(*, session: Session, handoff_id: int, now: datetime | None = None,
-                      settings: Settings | None = None) -> Handoff | None:
-    """Nobody claimed it in time: the customer gets a ticket and the bot back. Race-safe like
-    a claim (a conditional UPDATE first), so a claim at the same moment, or the same sweep in
-    another API process, wins or loses cleanly. None if it was no longer waiting."""
-    now = now or utcnow()
-    won = session.execute(
-        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "queued")
-        .values(status="expired", ended_at=now).execution_options(synchronize_session=False)).rowcount
-    if won != 1:
-        return None
-    handoff = session.get(Handoff, handoff_id)
-    session.refresh(handoff)
-    conversation = session.get(Conversation, handoff.conversation_id)
-    change_state(session=session, conversation=conversation, to_state="bot", actor="system", reason=NOBODY_IN_TIME,
-                 handoff=handoff, now=now)
-    divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=NOBODY_IN_TIME, now=now,
-                     settings=settings)
-    return handoff
 
 
 def chats_of_vanished_agents(*, session: Session, now: datetime, settings: Settings | None = None) -> list[int]:
@@ -481,10 +305,58 @@ def back_to_queue(*, session: Session, handoff_id: int, now: datetime | None = N
     agent_id, handoff.agent_id = handoff.agent_id, None
     conversation = session.get(Conversation, handoff.conversation_id)
     agent = session.get(User, agent_id)
-    change_state(session=session, conversation=conversation, to_state="queued", actor="system",
-                 reason=f"agent:{agent_id} disconnected", handoff=handoff, now=now)
+    change_state(session=session, conversation=conversation, to_state="queued", actor=SYSTEM,
+                 reason=f"{agent_actor(agent)} disconnected", handoff=handoff, now=now)
     conversation.agent_id = None
     add_message(session=session, conversation=conversation, sender="system", now=now,
                 text=f"{agent.name} lost their connection. You're back at the front of the queue for the next "
                      "free person.")
     return handoff, agent_id
+
+
+def held_handoffs(*, session: Session, agent_id: int) -> list[Handoff]:
+    """The live chats this agent holds, the earliest claimed first."""
+    return list(session.scalars(select(Handoff).where(Handoff.agent_id == agent_id, Handoff.status == "active")
+                                .order_by(Handoff.claimed_at, Handoff.id)))
+
+
+def live_chat_counts(*, session: Session) -> dict[int, int]:
+    """How many live chats each agent holds (agents holding none are absent)."""
+    return dict(session.execute(select(Handoff.agent_id, func.count(Handoff.id)).where(Handoff.status == "active")
+                                .group_by(Handoff.agent_id)).all())
+
+
+def handoff_by_id(*, session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise NoSuchHandoff()
+    return handoff
+
+
+def transfer_to(*, session: Session, handoff_id: int, agent: User, to_agent_id: int) -> tuple[Handoff, User]:
+    """`transfer` to the staff member with this id (NotFound for no such account)."""
+    target = session.get(User, to_agent_id)
+    if target is None:
+        raise NotFound("no such agent")
+    return transfer(session=session, handoff_id=handoff_id, agent=agent, to_agent=target), target
+
+
+def resolve_with_ticket(*, session: Session, handoff_id: int, agent: User, ticket_ref: str | None = None,
+                        ticket_status: str | None = None) -> Handoff:
+    """`resolve`, and give the ticket the chat was about a new status in the same step."""
+    if ticket_status and not ticket_ref:
+        raise Invalid("ticket_status needs ticket_ref")
+    handoff, _ = resolve(session=session, handoff_id=handoff_id, agent=agent)
+    if ticket_ref:
+        ticket = get_ticket(session=session, reference=ticket_ref)
+        if ticket is None:
+            raise TicketNotFound()
+        if ticket_status:
+            change_status(session=session, ticket=ticket, to_status=ticket_status, actor=agent_actor(agent))
+    return handoff
+
+
+def conversations_of(*, session: Session, conversation_ids: set[str]) -> dict[str, Conversation]:
+    if not conversation_ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids)))}

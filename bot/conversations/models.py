@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Connection, ForeignKey, Index, String, Text, event, false, text, true, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 import bot.users.models  # noqa: F401 - registers `users`, which agent_id refers to
@@ -100,7 +100,7 @@ class ConversationEvent(Base):
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
-    # "customer", "bot", "system", or "agent:<user id>".
+    # "customer", "bot", "system", or "agent:<user id>" (built and read in bot/actors.py).
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -116,34 +116,3 @@ class HandoffNote(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-def count_customer_lines(connection: Connection, conversation_id: str, lines: int) -> None:
-    """Add `lines` customer lines to the conversation's count (same transaction as the lines)."""
-    if lines:
-        connection.execute(update(Conversation).where(Conversation.id == conversation_id)
-                           .values(customer_lines=Conversation.customer_lines + lines))
-
-
-@event.listens_for(Message, "after_insert")
-def _line_written(mapper, connection: Connection, message: Message) -> None:
-    if message.sender == "customer":
-        count_customer_lines(connection, message.conversation_id, 1)
-
-
-@event.listens_for(Handoff, "after_insert")
-def _person_asked_for(mapper, connection: Connection, handoff: Handoff) -> None:
-    connection.execute(update(Conversation).where(Conversation.id == handoff.conversation_id,
-                                                  Conversation.asked_for_person.is_not(True))
-                       .values(asked_for_person=true()))
-
-
-def recount_conversation_facts(connection: Connection) -> None:
-    """Work out every conversation's facts again from its lines, handoffs and tickets (the
-    migration that added them, and after a bulk load)."""
-    connection.execute(text(
-        "UPDATE conversations SET "
-        "customer_lines = (SELECT count(*) FROM messages m WHERE m.conversation_id = conversations.id "
-        "AND m.sender = 'customer'), "
-        "asked_for_person = EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = conversations.id), "
-        "has_ticket = EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = conversations.id)"))

@@ -7,19 +7,22 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.actors import BOT
 from bot.conversations.models import (
     SENDERS,
     Conversation,
     ConversationEvent,
     Handoff,
     Message,
-    count_customer_lines,
 )
-from bot.conversations.schemas import SessionCreate
+from bot.conversations.schemas import MessageOut, SessionCreate
 from bot.db import utcnow
+from bot.errors import Conflict, Unauthenticated
+from bot.reports.rollups import count_customer_lines
+from bot.users.service import staff_names
 
 # Which owner changes are allowed; anything else is a bug or a race, and is refused.
 TRANSITIONS = {
@@ -30,8 +33,20 @@ TRANSITIONS = {
 }
 
 
-class ConversationError(ValueError):
+class ConversationError(Conflict):
     """A change the conversation's current state does not allow."""
+
+
+class ChatClosed(ConversationError):
+    def __init__(self) -> None:
+        super().__init__("this conversation is closed; start a new session")
+
+
+class UnknownSession(Unauthenticated):
+    """The same answer for an unknown session and a wrong token, so session ids cannot be probed."""
+
+    def __init__(self) -> None:
+        super().__init__("unknown session or wrong token")
 
 
 def _hash_token(token: str) -> str:
@@ -124,12 +139,26 @@ def add_message(*, session: Session, conversation: Conversation, sender: str, te
     return message
 
 
-def messages_after(*, session: Session, conversation: Conversation, after: int | None = None,
+def messages_after(*, session: Session, conversation: Conversation | str, after: int | None = None,
                    limit: int = 500) -> list[Message]:
-    query = select(Message).where(Message.conversation_id == conversation.id)
+    """The conversation's lines (given as the row or its id) after the line `after`, oldest first."""
+    conversation_id = conversation if isinstance(conversation, str) else conversation.id
+    query = select(Message).where(Message.conversation_id == conversation_id)
     if after is not None:
         query = query.where(Message.id > after)
     return list(session.scalars(query.order_by(Message.id).limit(limit)))
+
+
+def newest_line_id(*, session: Session, conversation_id: str) -> int:
+    """The id of the conversation's latest line (0 before the first)."""
+    return session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation_id)) or 0
+
+
+def message_views(messages: list[Message], db: Session | Connection) -> list[MessageOut]:
+    """Transcript lines as customers and agents see them, each agent's line with the agent's name."""
+    names = staff_names(db, {m.agent_id for m in messages if m.agent_id is not None})
+    return [MessageOut(id=m.id, sender=m.sender, text=m.text, buttons=m.buttons or [], created_at=m.created_at,
+                       agent_name=names.get(m.agent_id)) for m in messages]
 
 
 def last_bot_buttons(*, connection: Connection, conversation_id: str) -> list[dict]:
@@ -156,7 +185,7 @@ def change_state(*, session: Session, conversation: Conversation, to_state: str,
     return event
 
 
-def request_handoff(*, session: Session, conversation: Conversation, reason: str, actor: str = "bot",
+def request_handoff(*, session: Session, conversation: Conversation, reason: str, actor: str = BOT,
                     now: datetime | None = None) -> Handoff:
     """Put the conversation in the queue for a person (from state bot only)."""
     now = now or utcnow()

@@ -10,7 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 import bot.users.models  # noqa: F401 - registers `users`, which the inbox reviews refer to
 from bot.db import Base, UTCDateTime, utcnow
 
-FEEDBACK_CATEGORIES = ("service_quality", "product", "process", "suggestion", "complaint")
+# Each feedback category and how people read it (the staff pages get the labels from the API).
+FEEDBACK_CATEGORY_LABELS = {
+    "service_quality": "Service quality",
+    "product": "Product",
+    "process": "Process",
+    "suggestion": "Suggestion",
+    "complaint": "Complaint",
+}
+FEEDBACK_CATEGORIES = tuple(FEEDBACK_CATEGORY_LABELS)
+# Survey comments stand in the feedback inbox beside feedback, under this category.
+SURVEY_COMMENT = "survey_comment"
 FEEDBACK_STATUSES = ("new", "reviewed", "actioned")
 
 

@@ -10,13 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
+from bot.errors import Invalid
 from bot.feedback.models import FEEDBACK_STATUSES, Feedback
 from bot.feedback.schemas import FeedbackCreate
 from bot.recovery.service import open_for_complaint
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH
 
 
-class FeedbackError(ValueError):
+class FeedbackError(Invalid):
     """A feedback change that is not allowed."""
 
 

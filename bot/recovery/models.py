@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, and_
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 import bot.feedback.models  # noqa: F401 - registers `feedback`, which feedback_id refers to
@@ -40,3 +41,26 @@ class RecoveryItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # "Overdue", defined once for a loaded item and for SQL (the manager's list, the
+    # overdue-only filter, the recovery_overdue alert).
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Not closed yet: the customer still waits for an outcome (status open or contacted)."""
+        return self.status != "closed"
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls) -> ColumnElement[bool]:
+        return cls.status != "closed"
+
+    @hybrid_method
+    def is_overdue(self, now: datetime) -> bool:
+        """Not closed and its due time has passed."""
+        return self.is_open and self.due_at < now
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.is_open, cls.due_at < now)

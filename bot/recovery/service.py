@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.models import Conversation
 from bot.db import utcnow
+from bot.errors import Conflict, Forbidden, Invalid, NotFound
 from bot.feedback.models import Feedback
 from bot.recovery.models import RECOVERY_TRANSITIONS, RecoveryItem
 from bot.settings import Settings, get_settings
@@ -17,7 +18,7 @@ from bot.users.models import User
 from bot.users.service import active_user
 
 
-class RecoveryError(ValueError):
+class RecoveryError(Conflict):
     """A change the item's workflow does not allow."""
 
 
@@ -67,6 +68,21 @@ def open_for_complaint(*, session: Session, feedback: Feedback, settings: Settin
                  reason=f"complaint {feedback.reference}")
 
 
+def change_item(*, session: Session, item_id: int, by: User, status: str | None = None, owner_id: int | None = None,
+                set_owner: bool = False, due_at: datetime | None = None, outcome: str | None = None) -> RecoveryItem:
+    """`update_item` on a staff member's behalf: an agent may move on the items they own; only
+    managers give items to someone else."""
+    item = session.get(RecoveryItem, item_id)
+    if item is None:
+        raise NotFound("no such recovery item")
+    if by.role == "agent" and (item.owner_id != by.id or set_owner):
+        raise Forbidden("agents move on their own recovery items only, and managers assign them")
+    if due_at is not None and due_at.tzinfo is None:
+        raise Invalid("due_at needs a time zone offset")
+    return update_item(session=session, item=item, status=status, owner_id=owner_id, set_owner=set_owner,
+                       due_at=due_at, outcome=outcome)
+
+
 def update_item(*, session: Session, item: RecoveryItem, status: str | None = None, owner_id: int | None = None,
                 set_owner: bool = False, due_at: datetime | None = None, outcome: str | None = None,
                 now: datetime | None = None) -> RecoveryItem:
@@ -96,12 +112,6 @@ def update_item(*, session: Session, item: RecoveryItem, status: str | None = No
     return item
 
 
-def overdue(*, session: Session, now: datetime | None = None) -> list[RecoveryItem]:
-    now = now or utcnow()
-    return list(session.scalars(select(RecoveryItem).where(RecoveryItem.status != "closed", RecoveryItem.due_at < now)
-                                .order_by(RecoveryItem.due_at)))
-
-
 def list_items(*, session: Session, status: str | None = None, owner_id: int | None = None,
                unowned: bool = False, overdue_only: bool = False, now: datetime | None = None,
                limit: int = 500) -> list[RecoveryItem]:
@@ -109,7 +119,7 @@ def list_items(*, session: Session, status: str | None = None, owner_id: int | N
     now = now or utcnow()
     query = select(RecoveryItem)
     if status is None:
-        query = query.where(RecoveryItem.status != "closed")
+        query = query.where(RecoveryItem.is_open)
     elif status != "all":
         query = query.where(RecoveryItem.status == status)
     if owner_id is not None:
@@ -117,5 +127,5 @@ def list_items(*, session: Session, status: str | None = None, owner_id: int | N
     if unowned:
         query = query.where(RecoveryItem.owner_id.is_(None))
     if overdue_only:
-        query = query.where(RecoveryItem.status != "closed", RecoveryItem.due_at < now)
+        query = query.where(RecoveryItem.is_overdue(now))
     return list(session.scalars(query.order_by(RecoveryItem.due_at, RecoveryItem.id).limit(limit)))

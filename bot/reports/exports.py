@@ -158,7 +158,6 @@ def _feedback(connection: Connection, period: Period, filters: ReportFilters, no
 
 def _tickets(connection: Connection, period: Period, filters: ReportFilters, now: datetime,
              dialect: str) -> tuple[list[Column], list, list, type]:
-    answered = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
     columns = [
         Column("reference", Ticket.reference), Column("opened_at", Ticket.created_at, "time"),
         Column("status", Ticket.status), Column("category", Ticket.category), Column("priority", Ticket.priority),
@@ -171,7 +170,7 @@ def _tickets(connection: Connection, period: Period, filters: ReportFilters, now
         Column("first_response_due", Ticket.first_response_due, "time"),
         Column("first_responded_at", Ticket.first_responded_at, "time"),
         Column("first_response_seconds", _seconds(dialect, Ticket.first_responded_at, Ticket.created_at), "seconds"),
-        Column("first_response_met", _met(answered, Ticket.first_response_due, now), "met"),
+        Column("first_response_met", _met(Ticket.first_answered_at, Ticket.first_response_due, now), "met"),
         Column("resolution_due", Ticket.resolution_due, "time"),
         Column("resolved_at", Ticket.resolved_at, "time"),
         Column("resolution_seconds", _seconds(dialect, Ticket.resolved_at, Ticket.created_at), "seconds"),

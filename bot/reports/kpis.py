@@ -18,7 +18,7 @@ from bot.feedback.models import Feedback
 from bot.reports.period import Period, ReportFilters
 from bot.reports.schemas import BotFigures, BreachingTicket, Satisfaction, Sla, Speed, Spread, Summary, Volume
 from bot.surveys.models import SurveyAnswer, SurveyOfferDay, SurveyResponse, SurveyScoreDay
-from bot.tickets.models import OPEN_STATUSES, Ticket
+from bot.tickets.models import Ticket
 from bot.users.models import User
 
 TOP_UNRECOGNISED = 10
@@ -255,15 +255,16 @@ def speed(session: Session, period: Period, filters: ReportFilters) -> Speed:
 class SlaWatch:
     """An open ticket's SLA state at `now`, as SQL conditions: a due time passed and not met
     (breaching), or one coming within the hour (due soon). A reply counts as the first
-    response; so does resolving without one."""
+    response; so does resolving without one. For queries that select `Ticket.is_open` only:
+    there, late is overdue (Ticket.is_first_response_overdue and is_resolution_overdue), without
+    testing the status again in every sum."""
 
     def __init__(self, now: datetime) -> None:
-        answered_at = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
         soon = now + timedelta(hours=1)
-        self.late_reply = and_(answered_at.is_(None), Ticket.first_response_due < now)
-        self.late_resolution = Ticket.resolution_due < now
+        self.late_reply = Ticket.is_first_response_late(now)
+        self.late_resolution = Ticket.is_resolution_late(now)
         self.breaching = or_(self.late_reply, self.late_resolution)
-        self.reply_soon = and_(answered_at.is_(None), Ticket.first_response_due >= now,
+        self.reply_soon = and_(Ticket.first_answered_at.is_(None), Ticket.first_response_due >= now,
                                Ticket.first_response_due < soon)
         self.resolution_soon = and_(Ticket.resolution_due >= now, Ticket.resolution_due < soon)
         self.only_due_soon = and_(not_(self.breaching), or_(self.reply_soon, self.resolution_soon))
@@ -272,7 +273,6 @@ class SlaWatch:
 def sla_met(session: Session, period: Period, filters: ReportFilters, now: datetime) -> tuple[float | None,
                                                                                          float | None]:
     """The shares of first responses and of resolutions on time, for tickets opened in the period."""
-    answered_at = func.coalesce(Ticket.first_responded_at, Ticket.resolved_at)
     tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
 
     def decided_and_met(done: ColumnElement, due: ColumnElement) -> list[ColumnElement[int]]:
@@ -280,7 +280,7 @@ def sla_met(session: Session, period: Period, filters: ReportFilters, now: datet
         return [sum_if(or_(done.is_not(None), due < now)), sum_if(and_(done.is_not(None), done <= due))]
 
     reply_decided, reply_met, resolution_decided, resolution_met = session.execute(
-        select(*decided_and_met(answered_at, Ticket.first_response_due),
+        select(*decided_and_met(Ticket.first_answered_at, Ticket.first_response_due),
                *decided_and_met(Ticket.resolved_at, Ticket.resolution_due)).where(*tickets)).one()
     return ratio(reply_met, reply_decided), ratio(resolution_met, resolution_decided)
 
@@ -289,7 +289,7 @@ def sla_now(session: Session, filters: ReportFilters, now: datetime) -> tuple[in
     """Open tickets (any age) breaching now, and those only due within the hour."""
     watch = SlaWatch(now)
     return tuple(session.execute(select(sum_if(watch.breaching), sum_if(watch.only_due_soon))
-                                 .where(Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters))).one())
+                                 .where(Ticket.is_open, *ticket_conditions(filters))).one())
 
 
 def sla(session: Session, period: Period, filters: ReportFilters, now: datetime,
@@ -365,14 +365,13 @@ def sla_watch(*, session: Session, filters: ReportFilters | None = None, now: da
     rows = session.execute(
         select(Ticket, User.name, watch.late_reply, watch.late_resolution, watch.reply_soon, watch.resolution_soon)
         .outerjoin(User, User.id == Ticket.assignee_id)
-        .where(Ticket.status.in_(OPEN_STATUSES), *ticket_conditions(filters), or_(watch.breaching, watch.only_due_soon))
+        .where(Ticket.is_open, *ticket_conditions(filters), or_(watch.breaching, watch.only_due_soon))
         .order_by(Ticket.first_response_due, Ticket.id).limit(limit)).all()
     out = []
     for ticket, name, late_reply, late_resolution, reply_soon, resolution_soon in rows:
         missed = [what for what, late in (("first_response", late_reply), ("resolution", late_resolution)) if late]
         soon = None if missed else ("first_response" if reply_soon else "resolution" if resolution_soon else None)
-        unmet = [ticket.resolution_due] + ([ticket.first_response_due] if ticket.first_responded_at is None
-                                           and ticket.resolved_at is None else [])
+        unmet = [ticket.resolution_due] + ([ticket.first_response_due] if ticket.first_answered_at is None else [])
         out.append(BreachingTicket(reference=ticket.reference, subject=ticket.subject, priority=ticket.priority,
                                    status=ticket.status, assignee_id=ticket.assignee_id, assignee_name=name,
                                    missed=missed, due_soon=soon, next_due=min(unmet)))

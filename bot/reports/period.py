@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from bot.errors import Invalid
 from bot.settings import Settings
 from bot.tickets.models import CLASSIFICATIONS, PRIORITIES
 
 
-class PeriodError(ValueError):
+class PeriodError(Invalid):
     """A range that cannot be reported on; the message says why, for the person who asked."""
 
 

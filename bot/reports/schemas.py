@@ -12,6 +12,9 @@ from pydantic import BaseModel, Field
 
 from bot.reports.period import ReportFilters
 
+# The longest note staff may keep on a follow-up: a recovery item's outcome, an inbox item's action.
+MAX_NOTE_CHARS = 5000
+
 
 class Spread(BaseModel):
     count: int = Field(description="how many values were measured")

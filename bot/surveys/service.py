@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.actors import BOT
 from bot.db import utcnow
+from bot.errors import Conflict
 from bot.recovery.service import open_for_survey
 from bot.settings import Settings, get_settings
 from bot.surveys.definition import SurveyDefinition, SurveyQuestion
@@ -17,7 +19,7 @@ from bot.tickets.schemas import TicketCreate
 from bot.tickets.service import create_ticket
 
 
-class SurveyError(ValueError):
+class SurveyError(Conflict):
     """A survey step that is not allowed."""
 
 
@@ -141,7 +143,7 @@ def open_recovery_ticket(
             customer_email=customer_email or response.customer_email,
             conversation_id=response.conversation_id,
         ),
-        actor="bot",
+        actor=BOT,
         settings=settings,
         now=now,
     )

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, ForeignKey, Index, String, Text, event, exists, text, update
-from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    and_,
+    func,
+)
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import bot.users.models  # noqa: F401 - registers `users`, which assignee_id refers to
-from bot.conversations.models import Conversation
 from bot.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 CLASSIFICATIONS = ("routine", "urgent", "complex")
 STATUSES = ("new", "open", "pending", "resolved", "closed")
+# Finished: the SLA clocks stop.
+DONE_STATUSES = ("resolved", "closed")
 # Not finished: the SLA clocks run.
-OPEN_STATUSES = ("new", "open", "pending")
+OPEN_STATUSES = tuple(status for status in STATUSES if status not in DONE_STATUSES)
 
 
 class Ticket(Base):
@@ -58,6 +68,75 @@ class Ticket(Base):
               "first_responded_at", "resolution_due", "resolved_at", "first_response_seconds", "resolution_seconds"),
     )
 
+    # The SLA rules, each defined once for a loaded ticket and for SQL (`Ticket.is_open` in a
+    # where clause, `Ticket.is_first_response_overdue(now)` in a count), so the agents' ticket list,
+    # the SLA watch, the KPIs and the alerts agree.
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Not resolved or closed: its SLA clocks run."""
+        return self.status in OPEN_STATUSES
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls) -> ColumnElement[bool]:
+        return cls.status.in_(OPEN_STATUSES)
+
+    @hybrid_property
+    def first_answered_at(self) -> datetime | None:
+        """When the customer first had an answer: the first public reply, or else the resolution
+        (resolving without a reply answers too). None while they have had neither."""
+        return self.first_responded_at if self.first_responded_at is not None else self.resolved_at
+
+    @first_answered_at.inplace.expression
+    @classmethod
+    def _first_answered_at_expression(cls) -> ColumnElement[datetime | None]:
+        return func.coalesce(cls.first_responded_at, cls.resolved_at)
+
+    @hybrid_method
+    def is_first_response_late(self, now: datetime) -> bool:
+        """No answer yet and the first-response due time has passed (whatever the status; on an
+        open ticket this is overdue)."""
+        return self.first_answered_at is None and self.first_response_due < now
+
+    @is_first_response_late.inplace.expression
+    @classmethod
+    def _is_first_response_late_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.first_answered_at.is_(None), cls.first_response_due < now)
+
+    @hybrid_method
+    def is_resolution_late(self, now: datetime) -> bool:
+        """The resolution due time has passed (whatever the status; on an open ticket this is overdue)."""
+        return self.resolution_due < now
+
+    @is_resolution_late.inplace.expression
+    @classmethod
+    def _is_resolution_late_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return cls.resolution_due < now
+
+    # Overdue: open and late. Queries that already select open tickets only (the SLA watch and
+    # its counts) test just the lateness, so the status is not tested again for every row.
+
+    @hybrid_method
+    def is_first_response_overdue(self, now: datetime) -> bool:
+        """Open, no answer yet, and the first-response due time has passed."""
+        return self.is_open and self.is_first_response_late(now)
+
+    @is_first_response_overdue.inplace.expression
+    @classmethod
+    def _is_first_response_overdue_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.is_open, cls.is_first_response_late(now))
+
+    @hybrid_method
+    def is_resolution_overdue(self, now: datetime) -> bool:
+        """Open (not resolved or closed) and the resolution due time has passed."""
+        return self.is_open and self.is_resolution_late(now)
+
+    @is_resolution_overdue.inplace.expression
+    @classmethod
+    def _is_resolution_overdue_expression(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.is_open, cls.is_resolution_late(now))
+
 
 class TicketEvent(Base):
     """One change to a ticket: who did what, when, from which value to which."""
@@ -76,48 +155,3 @@ class TicketEvent(Base):
     body: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
-
-
-def _seconds_after(later: datetime | None, earlier: datetime) -> float | None:
-    return None if later is None else (later - earlier).total_seconds()
-
-
-@event.listens_for(Ticket, "before_insert")
-@event.listens_for(Ticket, "before_update")
-def _time_taken(mapper, connection: Connection, ticket: Ticket) -> None:
-    if any(attributes.get_history(ticket, name).has_changes()
-           for name in ("created_at", "first_responded_at", "resolved_at")):
-        ticket.first_response_seconds = _seconds_after(ticket.first_responded_at, ticket.created_at)
-        ticket.resolution_seconds = _seconds_after(ticket.resolved_at, ticket.created_at)
-
-
-def _mark_conversations(connection: Connection, ids) -> None:
-    """Conversation.has_ticket again for these conversations, from the tickets themselves."""
-    for conversation_id in {i for i in ids if i}:
-        connection.execute(update(Conversation).where(Conversation.id == conversation_id)
-                           .values(has_ticket=exists().where(Ticket.conversation_id == conversation_id)))
-
-
-@event.listens_for(Ticket, "after_insert")
-def _ticket_written(mapper, connection: Connection, ticket: Ticket) -> None:
-    _mark_conversations(connection, [ticket.conversation_id])
-
-
-@event.listens_for(Ticket, "after_update")
-def _ticket_changed(mapper, connection: Connection, ticket: Ticket) -> None:
-    history = attributes.get_history(ticket, "conversation_id")
-    if history.has_changes():
-        _mark_conversations(connection, [*history.deleted, *history.added])
-
-
-def time_tickets(connection: Connection) -> None:
-    """Every ticket's first_response_seconds and resolution_seconds from its times (the migration
-    that added them; to the millisecond on SQLite, whose date arithmetic is no finer)."""
-    if connection.dialect.name == "postgresql":
-        def between(later: str) -> str:
-            return f"extract(epoch from ({later} - created_at))"
-    else:
-        def between(later: str) -> str:
-            return f"round((julianday({later}) - julianday(created_at)) * 86400.0, 3)"
-    connection.execute(text(f"UPDATE tickets SET first_response_seconds = {between('first_responded_at')}, "
-                            f"resolution_seconds = {between('resolved_at')}"))

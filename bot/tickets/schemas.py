@@ -66,7 +66,8 @@ class TicketOut(BaseModel):
     first_responded_at: datetime | None
     resolved_at: datetime | None
     first_response_overdue: bool = Field(
-        default=False, description="no public reply yet and the first-response due time has passed")
+        default=False, description="not resolved or closed, no public reply yet, and the first-response due "
+        "time has passed")
     resolution_overdue: bool = Field(
         default=False, description="not resolved or closed and the resolution due time has passed")
 
@@ -78,7 +79,8 @@ class TicketEventOut(BaseModel):
     kind: Literal["created", "status", "priority", "assignee", "note", "reply", "internal"] = Field(
         description="note: information the customer added; reply: an agent's public answer; "
                     "internal: a private note for staff")
-    actor: str = Field(description="who: bot, customer, or <role>:<user id>")
+    actor: str = Field(description="who: bot, system, customer, customer:<e-mail>, or a staff member as "
+                       "<role>:<user id> (agent:<user id> when set while resolving a live chat)")
     actor_name: str | None = None
     from_value: str | None
     to_value: str | None

@@ -11,11 +11,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.actors import BOT, CUSTOMER
 from bot.db import contains_text, utcnow
+from bot.errors import Conflict, DomainError, Invalid, NotFound
 from bot.settings import Settings, get_settings
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PREFIX, first
 from bot.tickets.classification import PRIORITY_FOR_CLASSIFICATION, classify
-from bot.tickets.models import Ticket, TicketEvent
+from bot.tickets.models import DONE_STATUSES, Ticket, TicketEvent
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
 
 # Which status may follow which. Resolved and closed tickets may be reopened.
@@ -30,8 +32,21 @@ TRANSITIONS: dict[str, set[str]] = {
 _BARE_CODE = re.compile(rf"^[a-z2-7]{{{TICKET_CODE_LENGTH}}}$", re.IGNORECASE)
 
 
-class TicketError(ValueError):
+class TicketError(DomainError):
     """A ticket change that is not allowed, in words fit to show an agent."""
+
+
+class TicketInvalid(TicketError, Invalid):
+    """An unknown category or priority, an empty or too long text."""
+
+
+class TicketConflict(TicketError, Conflict):
+    """A status the workflow does not allow from the ticket's current one."""
+
+
+class TicketNotFound(TicketError, NotFound):
+    def __init__(self) -> None:
+        super().__init__("no ticket with that reference")
 
 
 def new_reference() -> str:
@@ -106,7 +121,7 @@ def create_ticket(
     *,
     session: Session,
     data: TicketCreate,
-    actor: str = "bot",
+    actor: str = BOT,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -115,7 +130,7 @@ def create_ticket(
     now = now or utcnow()
     known = {category.key for category in settings.ticket_categories}
     if data.category not in known:
-        raise TicketError(f"unknown category {data.category!r}")
+        raise TicketInvalid(f"unknown category {data.category!r}")
     earlier = (
         count_recent_tickets(
             session=session, email=data.customer_email, days=settings.repeat_contact_days, now=now
@@ -189,7 +204,7 @@ def change_status(
     if to_status == ticket.status:
         return ticket
     if to_status not in TRANSITIONS.get(ticket.status, set()):
-        raise TicketError(f"a {ticket.status} ticket cannot become {to_status}")
+        raise TicketConflict(f"a {ticket.status} ticket cannot become {to_status}")
     _add_event(
         session, ticket, actor=actor, kind="status", from_value=ticket.status, to_value=to_status, now=now
     )
@@ -210,7 +225,7 @@ def set_priority(
     settings = settings or get_settings()
     now = now or utcnow()
     if priority not in settings.sla_policy:
-        raise TicketError(f"unknown priority {priority!r}")
+        raise TicketInvalid(f"unknown priority {priority!r}")
     if priority == ticket.priority:
         return ticket
     _add_event(
@@ -248,9 +263,9 @@ def add_comment(
     now = now or utcnow()
     body = (text or "").strip()
     if not body:
-        raise TicketError("the comment is empty")
+        raise TicketInvalid("the comment is empty")
     if len(body) > MAX_DESCRIPTION:
-        raise TicketError(f"the comment is longer than {MAX_DESCRIPTION} characters")
+        raise TicketInvalid(f"the comment is longer than {MAX_DESCRIPTION} characters")
     event = _add_event(session, ticket, actor=actor, kind="reply" if public else "internal", body=body, now=now)
     if public:
         if ticket.first_responded_at is None:
@@ -259,6 +274,30 @@ def add_comment(
             change_status(session=session, ticket=ticket, to_status="open", actor=actor, now=now)
     session.flush()
     return event
+
+
+def ticket_by_reference(*, session: Session, reference: str) -> Ticket:
+    """`get_ticket`, or TicketNotFound."""
+    ticket = get_ticket(session=session, reference=reference)
+    if ticket is None:
+        raise TicketNotFound()
+    return ticket
+
+
+def reply_on_ticket(*, session: Session, ticket: Ticket, text: str, public: bool, actor: str,
+                    agent_id: int) -> tuple[TicketEvent, str | None]:
+    """`add_comment` by a staff member; a public reply on a ticket that came from a chat still
+    open appears in that chat too. The comment, and the id of the chat that got the reply."""
+    from bot.conversations.models import Conversation
+    from bot.conversations.service import add_message
+
+    event = add_comment(session=session, ticket=ticket, text=text, public=public, actor=actor)
+    chat = session.get(Conversation, ticket.conversation_id) if public and ticket.conversation_id else None
+    if chat is None or chat.state == "closed":
+        return event, None
+    add_message(session=session, conversation=chat, sender="agent", agent_id=agent_id,
+                text=f"Reply on ticket {ticket.reference}: {event.body}")
+    return event, chat.id
 
 
 def latest_reply(*, session: Session, ticket: Ticket) -> TicketEvent | None:
@@ -310,18 +349,18 @@ def search_tickets(
 
 
 def add_customer_info(
-    *, session: Session, ticket: Ticket, text: str, actor: str = "customer", now: datetime | None = None
+    *, session: Session, ticket: Ticket, text: str, actor: str = CUSTOMER, now: datetime | None = None
 ) -> TicketEvent:
     """Customer's extra information. A ticket waiting on the customer, or already
     resolved or closed, goes back to open so an agent looks at it again."""
     now = now or utcnow()
     body = (text or "").strip()
     if not body:
-        raise TicketError("the added information is empty")
+        raise TicketInvalid("the added information is empty")
     if len(body) > MAX_DESCRIPTION:
-        raise TicketError(f"the added information is longer than {MAX_DESCRIPTION} characters")
+        raise TicketInvalid(f"the added information is longer than {MAX_DESCRIPTION} characters")
     event = _add_event(session, ticket, actor=actor, kind="note", body=body, now=now)
-    if ticket.status in ("pending", "resolved", "closed"):
+    if ticket.status in ("pending", *DONE_STATUSES):
         change_status(session=session, ticket=ticket, to_status="open", actor=actor, now=now)
     session.flush()
     return event

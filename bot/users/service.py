@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from bot.db import utcnow
-from bot.users.models import PRESENCE, User
+from bot.db import transaction, utcnow
+from bot.errors import Unauthenticated
+from bot.users.models import PRESENCE, ROLES, User
 from bot.users.schemas import UserCreate
 from bot.users.security import burn_a_verification, hash_password, verify_password
 
 
 class UserError(ValueError):
     """A user change that cannot be made, in words fit for the person who asked."""
+
+
+class WrongPassword(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__("wrong e-mail or password")
+
+
+def staff_names(db: Session | Connection, user_ids: set[int]) -> dict[int, str]:
+    """The names staff are shown by (to customers and colleagues), by user id."""
+    if not user_ids:
+        return {}
+    return {user_id: name for user_id, name in db.execute(select(User.id, User.name).where(User.id.in_(user_ids)))}
 
 
 def create_user(*, session: Session, data: UserCreate) -> User:
@@ -48,6 +61,16 @@ def list_users(*, session: Session, role: str | None = None) -> list[User]:
     return list(session.scalars(query))
 
 
+def has_role(user: User, minimum: str) -> bool:
+    """Roles rank agent < manager < admin: whether `user` has `minimum` or a higher one."""
+    return ROLES.index(user.role) >= ROLES.index(minimum)
+
+
+def active_staff(*, session: Session) -> list[User]:
+    """Every active staff account, by name."""
+    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.id)))
+
+
 def password_matches(user: User | None, password: str) -> bool:
     """Whether `user` is an active account with this password. No user costs as much time as a
     wrong password, so the answer time does not tell which accounts exist. Needs no database:
@@ -63,6 +86,22 @@ def authenticate(*, session: Session, email: str, password: str, now: datetime |
     user = get_user_by_email(session=session, email=email)
     if not password_matches(user, password):
         return None
+    user.last_login_at = now or utcnow()
+    return user
+
+
+def sign_in(*, email: str, password: str, now: datetime | None = None) -> User:
+    """`authenticate` in three short steps, each with its own transaction, so that the slow
+    password hash holds none and sign-ins never hold up the chats. The user comes back detached;
+    WrongPassword for an unknown e-mail, a wrong password or a disabled account alike."""
+    with transaction() as session:
+        user = get_user_by_email(session=session, email=email)
+        if user is not None:
+            session.expunge(user)
+    if not password_matches(user, password):
+        raise WrongPassword()
+    with transaction() as session:
+        session.get(User, user.id).last_login_at = now or utcnow()
     user.last_login_at = now or utcnow()
     return user
 

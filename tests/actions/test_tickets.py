@@ -127,18 +127,12 @@ async def test_change_button_on_the_summary_clears_that_field(app_db, domain):
     assert slots["ticket_confirmed"] is None
 
 
-async def test_category_buttons_come_from_the_settings(app_db, domain, monkeypatch):
-    monkeypatch.setenv(
-        "TICKET_CATEGORIES", '[{"key": "repairs", "label": "Repairs"}, {"key": "other", "label": "Other"}]'
-    )
-    from bot.settings import get_settings
-
-    get_settings.cache_clear()
+async def test_category_buttons_come_from_the_settings(app_db, domain, configure):
+    configure(ticket_categories='[{"key": "repairs", "label": "Repairs"}, {"key": "other", "label": "Other"}]')
     dispatcher = CollectingDispatcher()
     await ActionAskTicketCategory().run(dispatcher, make_tracker(), domain)
     titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
     assert titles == ["Repairs", "Other"]
-    get_settings.cache_clear()
 
 
 async def test_confirmed_ticket_is_stored_and_reference_and_sla_told(app_db, domain):
@@ -262,7 +256,7 @@ async def test_update_form_checks_the_pair_before_asking_for_the_note(app_db, do
     assert slots["lookup_email"] is None and slots["lookup_failures"] == 1.0
 
 
-async def test_locked_database_keeps_the_ticket_details_and_apologises(app_db, domain, monkeypatch):
+async def test_locked_database_keeps_the_ticket_details_and_apologises(app_db, domain, monkeypatch, configure):
     from sqlalchemy.exc import OperationalError
 
     import actions.common as common
@@ -271,10 +265,7 @@ async def test_locked_database_keeps_the_ticket_details_and_apologises(app_db, d
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(common, "transaction", locked)
-    monkeypatch.setenv("DB_RETRY_ATTEMPTS", "2")
-    from bot.settings import get_settings
-
-    get_settings.cache_clear()
+    configure(db_retry_attempts=2)
     tracker = make_tracker("yes", intent="affirm", slots={
         "customer_name": "Dana", "customer_email": "dana@example.com", "ticket_category": "other",
         "ticket_description": "Something went wrong", "ticket_confirmed": True,

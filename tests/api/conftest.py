@@ -7,7 +7,6 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from bot.db import transaction
-from bot.settings import get_settings
 from bot.users.schemas import UserCreate
 from bot.users.service import create_user
 from tests.api.support import PASSWORD, FakeRasa
@@ -19,11 +18,9 @@ def rasa() -> FakeRasa:
 
 
 @pytest.fixture
-def client(app_db, rasa, monkeypatch, tmp_path) -> TestClient:
+def client(app_db, rasa, configure, tmp_path) -> TestClient:
     """Agents ann and ben (online), manager meg (offline); each agent may hold two live chats."""
-    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
-    monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", "2")
-    get_settings.cache_clear()
+    configure(secret_key_file=tmp_path / "secret_key", agent_max_live_chats=2)
     with transaction() as session:
         for name, role in (("ann", "agent"), ("ben", "agent"), ("meg", "manager")):
             user = create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(),

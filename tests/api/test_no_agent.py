@@ -3,15 +3,14 @@ ticket with the chat attached and the bot back; a public reply on it reaches the
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 
+from api.sweeper import sweep_once
 from bot.business_hours import DAYS
 from bot.conversations.models import Handoff
-from bot.db import transaction
-from bot.settings import get_settings
+from bot.db import transaction, utcnow
 from bot.tickets.models import Ticket
 from bot.users.models import User
 from tests.api.support import queued_customer, staff
@@ -53,27 +52,22 @@ def test_nobody_online_gives_a_ticket_and_the_bot_keeps_the_chat(client, rasa):
     assert client.get("/api/v1/handoffs", headers=staff(client, "ann")).json() == []
 
 
-def test_outside_business_hours_the_customer_is_told_when_we_chat(client, monkeypatch):
+def test_outside_business_hours_the_customer_is_told_when_we_chat(client, configure):
     other_day = DAYS[(datetime.now(timezone.utc).weekday() + 3) % 7]
-    monkeypatch.setenv("BUSINESS_HOURS", f"{other_day} 09:00-17:00")
-    get_settings.cache_clear()
+    configure(business_hours=f"{other_day} 09:00-17:00")
     _, _, reply = ask_for_a_person(client)
     assert reply["state"] == "bot"
     assert f"we chat {other_day.title()} 09:00\u201317:00 (UTC time)" in reply["messages"][-1]["text"]
 
 
-def test_the_sweep_gives_a_ticket_to_whoever_waited_too_long(client, monkeypatch):
-    monkeypatch.setenv("HANDOFF_QUEUE_TIMEOUT_SECONDS", "0.5")
-    monkeypatch.setenv("HANDOFF_SWEEP_SECONDS", "0.1")
-    get_settings.cache_clear()
-    with client:  # runs the app's start-up, which starts the sweep
-        session_id, headers = queued_customer(client)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            seen = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=headers).json()
-            if seen["state"] == "bot":
-                break
-            time.sleep(0.1)
+def test_the_sweep_gives_a_ticket_to_whoever_waited_too_long(client, configure):
+    configure(handoff_queue_timeout_seconds=0.5)
+    session_id, headers = queued_customer(client)
+    with transaction() as session:  # waiting for a minute
+        session.execute(update(Handoff).values(requested_at=utcnow() - timedelta(minutes=1),
+                                               queued_at=utcnow() - timedelta(minutes=1)))
+    sweep_once(client.app)
+    seen = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=headers).json()
     assert seen["state"] == "bot"
     assert "no one from our team was free in time" in seen["messages"][-1]["text"]
     with transaction() as session:

@@ -7,13 +7,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from bot.settings import Settings, get_settings
+from bot.settings import Settings
 
 
-def app_with(monkeypatch, rasa, **rates) -> TestClient:
-    for name, value in rates.items():
-        monkeypatch.setenv(name.upper(), value)
-    get_settings.cache_clear()
+def app_with(configure, rasa, **rates) -> TestClient:
+    configure(**rates)
     return TestClient(create_app(rasa=rasa))
 
 
@@ -23,8 +21,8 @@ def open_chat(client) -> tuple[str, dict]:
     return created.json()["session_id"], {"Authorization": f"Bearer {created.json()['token']}"}
 
 
-def test_one_session_sending_too_fast_gets_429_and_the_extra_line_is_not_kept(app_db, rasa, monkeypatch):
-    client = app_with(monkeypatch, rasa, chat_rate_per_session="3/minute")
+def test_one_session_sending_too_fast_gets_429_and_the_extra_line_is_not_kept(app_db, rasa, configure):
+    client = app_with(configure, rasa, chat_rate_per_session="3/minute")
     session_id, headers = open_chat(client)
     url = f"/api/v1/chat/sessions/{session_id}/messages"
     codes = [client.post(url, json={"text": f"line {n}"}, headers=headers).status_code for n in range(4)]
@@ -40,8 +38,8 @@ def test_one_session_sending_too_fast_gets_429_and_the_extra_line_is_not_kept(ap
                        headers=other_headers).status_code == 200
 
 
-def test_one_address_spreading_over_many_sessions_is_limited_too(app_db, rasa, monkeypatch):
-    client = app_with(monkeypatch, rasa, chat_rate_per_address="4/minute")
+def test_one_address_spreading_over_many_sessions_is_limited_too(app_db, rasa, configure):
+    client = app_with(configure, rasa, chat_rate_per_address="4/minute")
     codes = []
     for _ in range(5):
         session_id, headers = open_chat(client)
@@ -50,14 +48,14 @@ def test_one_address_spreading_over_many_sessions_is_limited_too(app_db, rasa, m
     assert codes == [200, 200, 200, 200, 429]
 
 
-def test_opening_chats_is_limited_per_address(app_db, rasa, monkeypatch):
-    client = app_with(monkeypatch, rasa, chat_sessions_per_address="2/minute")
+def test_opening_chats_is_limited_per_address(app_db, rasa, configure):
+    client = app_with(configure, rasa, chat_sessions_per_address="2/minute")
     codes = [client.post("/api/v1/chat/sessions", json={}).status_code for _ in range(3)]
     assert codes == [201, 201, 429]
 
 
-def test_a_wrong_token_does_not_use_up_the_sessions_allowance(app_db, rasa, monkeypatch):
-    client = app_with(monkeypatch, rasa, chat_rate_per_session="2/minute")
+def test_a_wrong_token_does_not_use_up_the_sessions_allowance(app_db, rasa, configure):
+    client = app_with(configure, rasa, chat_rate_per_session="2/minute")
     session_id, headers = open_chat(client)
     url = f"/api/v1/chat/sessions/{session_id}/messages"
     for _ in range(5):
@@ -65,8 +63,8 @@ def test_a_wrong_token_does_not_use_up_the_sessions_allowance(app_db, rasa, monk
     assert [client.post(url, json={"text": "hi"}, headers=headers).status_code for _ in range(2)] == [200, 200]
 
 
-def test_the_socket_is_limited_like_the_post(app_db, rasa, monkeypatch):
-    client = app_with(monkeypatch, rasa, chat_rate_per_session="1/minute")
+def test_the_socket_is_limited_like_the_post(app_db, rasa, configure):
+    client = app_with(configure, rasa, chat_rate_per_session="1/minute")
     created = client.post("/api/v1/chat/sessions", json={}).json()
     with client.websocket_connect(f"/api/v1/chat/sessions/{created['session_id']}/ws?token={created['token']}") as ws:
         assert ws.receive_json()["type"] == "state"
@@ -78,9 +76,9 @@ def test_the_socket_is_limited_like_the_post(app_db, rasa, monkeypatch):
         assert error["type"] == "error" and "too many messages" in error["detail"]
 
 
-def test_limits_are_shared_by_processes_through_redis(app_db, rasa, monkeypatch, redis_url):
+def test_limits_are_shared_by_processes_through_redis(app_db, rasa, monkeypatch, configure, redis_url):
     monkeypatch.setenv("REDIS_URL", redis_url)
-    first = app_with(monkeypatch, rasa, chat_rate_per_session="2/minute")
+    first = app_with(configure, rasa, chat_rate_per_session="2/minute")
     second = TestClient(create_app(rasa=rasa))
     session_id, headers = open_chat(first)
     url = f"/api/v1/chat/sessions/{session_id}/messages"
@@ -134,13 +132,12 @@ def test_the_in_process_window_forgets_idle_keys():
     assert len(window) == 1
 
 
-def test_an_unreachable_redis_lets_customers_through_quickly():
-    import time
-
+def test_an_unreachable_redis_lets_customers_through_after_a_short_wait():
     from api.ratelimit import RateLimits
 
     rates = RateLimits(Settings(redis_url="redis://127.0.0.1:9/0"))  # the discard port: nothing listens
-    began = time.monotonic()
-    rates.message(session_id="abc", address="10.0.0.1")
+    rates.message(session_id="abc", address="10.0.0.1")  # no 429, no error: the customer goes on
     rates.new_session(address="10.0.0.1")
-    assert time.monotonic() - began < 10
+    # A Redis that takes the connection and then says nothing holds a customer this long at most.
+    pool = rates._shared.storage.storage.connection_pool.connection_kwargs
+    assert (pool["socket_timeout"], pool["socket_connect_timeout"]) == (1.0, 1.0)

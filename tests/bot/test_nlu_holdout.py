@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from bot.rasatools import HOLDOUT, nlu_examples
 from bot.settings import PROJECT_ROOT
+from harness.rasa import HOLDOUT, nlu_examples
 
 ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 

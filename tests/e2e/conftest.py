@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from bot import migrate
-from bot.modelhash import model_path
-from bot.stack import RASA_BIN, Stack, free_port
+from harness.modelhash import model_path
+from harness.stack import RASA_BIN, Stack, free_port
 
 
 class Chat:

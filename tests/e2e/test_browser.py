@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.db import make_engine, transaction
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
 from bot.surveys.models import SurveyResponse
 from bot.users.schemas import UserCreate
 from bot.users.service import create_user
@@ -48,12 +49,21 @@ def test_customer_and_agent_in_two_browsers(stack, browser):
     agent_page.get_by_test_id("login-password").fill(PASSWORD)
     agent_page.get_by_test_id("login-submit").click()
     expect(agent_page.get_by_test_id("agent-name")).to_have_text("Ria")
+    # The console's limits and the company's name are the server's, from GET /api/v1/config.
+    config = httpx.get(f"{base}/api/v1/config").json()
+    expect(agent_page.get_by_test_id("ticket-description")).to_have_attribute(
+        "maxlength", str(config["max_description_chars"]))
+    expect(agent_page.get_by_test_id("chat-input")).to_have_attribute("maxlength", str(config["max_message_chars"]))
+    expect(agent_page).to_have_title(f"Support console — {config['company_name']}")
 
     # The customer opens the widget on the shop page; the bot greets.
     customer_page.goto(base + "/")
     customer_page.get_by_test_id("widget-open").click()
     log = customer_page.get_by_test_id("widget-log")
     expect(log.locator('.sw-line[data-sender="bot"]').first).to_contain_text("Brightside")
+    # The widget's limit is the server's, from GET /api/v1/config.
+    expect(customer_page.get_by_test_id("widget-input")).to_have_attribute(
+        "maxlength", str(get_settings().chat_max_message_chars))
     customer_page.get_by_test_id("widget-input").fill("how long does delivery take?")
     customer_page.get_by_test_id("widget-send").click()
     expect(log.locator('.sw-line[data-sender="bot"]').last).to_contain_text("business days")

@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import date, datetime, timedelta, timezone
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,6 +109,11 @@ def test_a_manager_filters_the_dashboard_and_downloads_a_csv(stack, browser):
         assert charts.nth(index).locator("polyline, path, rect, circle").count() > 0
     expect(page.get_by_test_id("themes-list")).to_contain_text("refund")
     expect(page.get_by_test_id("inbox-item").first).to_be_visible()
+    # The fields' limits and the company's name are the server's, from GET /api/v1/config.
+    config = httpx.get(f"{base}/api/v1/config").json()
+    expect(page.get_by_test_id("inbox-q")).to_have_attribute("maxlength", str(config["max_search_chars"]))
+    expect(page.get_by_test_id("inbox-note").first).to_have_attribute("maxlength", str(config["max_note_chars"]))
+    expect(page).to_have_title(f"Manager dashboard — {config['company_name']}")
 
     # A filter: billing tickets only. The tiles and the download links follow it.
     page.get_by_test_id("filter-category").select_option("billing_payments")

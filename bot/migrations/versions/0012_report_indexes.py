@@ -12,9 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bot.conversations.models import recount_conversation_facts
-from bot.surveys.models import rebuild_answer_summaries
-from bot.tickets.models import time_tickets
+from bot.reports.rollups import rebuild_answer_summaries, recount_conversation_facts, time_tickets
 
 revision = '0012'
 down_revision = '0011'

@@ -7,13 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.conversations.handoffs import (
-    back_to_queue,
-    chats_of_vanished_agents,
-    claim,
-    queue_order,
-)
+from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, claim
 from bot.conversations.models import ConversationEvent, Message
+from bot.conversations.queue import queue_order
 from bot.conversations.schemas import SessionCreate
 from bot.conversations.service import request_handoff, start_conversation
 from bot.users.service import console_gone, console_seen, mark_silent_consoles_offline
@@ -115,7 +111,7 @@ def test_an_agent_who_came_back_or_never_used_the_console_keeps_their_chats(sess
 
 
 def test_a_chat_back_in_the_queue_gets_a_fresh_queue_timeout(session):
-    from bot.conversations.handoffs import overdue_handoffs
+    from bot.conversations.queue import overdue_handoffs
 
     ann = make_user(session, name="Ann", presence="online", last_seen_at=NOW)
     _, handoff = live_chat(session, ann, at=NOW)

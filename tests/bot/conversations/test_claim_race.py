@@ -19,7 +19,6 @@ from bot.conversations.models import Conversation, Handoff
 from bot.conversations.schemas import SessionCreate
 from bot.conversations.service import request_handoff, start_conversation
 from bot.db import make_engine, transaction
-from bot.settings import get_settings
 from bot.users.models import User
 from bot.users.schemas import UserCreate
 from bot.users.service import create_user
@@ -58,9 +57,8 @@ def attempt(factory, handoff_id: int, agent_id: int, barrier: threading.Barrier,
             outcomes[agent_id] = "409"
 
 
-def test_exactly_one_of_two_simultaneous_claims_wins(database_url, monkeypatch):
-    monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", str(ROUNDS))  # each winner keeps its chats
-    get_settings.cache_clear()
+def test_exactly_one_of_two_simultaneous_claims_wins(database_url, configure):
+    configure(agent_max_live_chats=ROUNDS)  # each winner keeps its chats
     engine = make_engine(database_url)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with transaction(factory) as session:
@@ -89,13 +87,11 @@ def test_exactly_one_of_two_simultaneous_claims_wins(database_url, monkeypatch):
             assert (handoff.status, handoff.agent_id) == ("active", winner)
             assert session.get(Conversation, handoff.conversation_id).agent_id == winner
     engine.dispose()
-    get_settings.cache_clear()
 
 
-def test_one_agent_claiming_two_chats_at_once_stays_within_the_limit(database_url, monkeypatch):
+def test_one_agent_claiming_two_chats_at_once_stays_within_the_limit(database_url, configure):
     """Both claims win their own handoff; the capacity check must see the other's claim."""
-    monkeypatch.setenv("AGENT_MAX_LIVE_CHATS", "1")
-    get_settings.cache_clear()
+    configure(agent_max_live_chats=1)
     engine = make_engine(database_url)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with transaction(factory) as session:
@@ -138,4 +134,3 @@ def test_one_agent_claiming_two_chats_at_once_stays_within_the_limit(database_ur
                     handoff.status = "resolved"
             session.commit()
     engine.dispose()
-    get_settings.cache_clear()

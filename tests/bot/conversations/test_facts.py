@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.conversations.models import Conversation, recount_conversation_facts
+from bot.conversations.models import Conversation
 from bot.conversations.schemas import SessionCreate
 from bot.conversations.service import add_message, append_lines, request_handoff, start_conversation
+from bot.reports.rollups import recount_conversation_facts
 from tests.factories import make_ticket
 
 

@@ -8,18 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.conversations.handoffs import (
+from bot.conversations.handoffs import ClaimConflict, claim
+from bot.conversations.models import ConversationEvent, Handoff, Message
+from bot.conversations.queue import (
     NOBODY_IN_TIME,
     NOBODY_ONLINE,
     OUTSIDE_HOURS,
-    ClaimConflict,
-    claim,
     expire_if_waiting,
     overdue_handoffs,
     refuse_handoff,
     why_nobody_can_come,
 )
-from bot.conversations.models import ConversationEvent, Handoff, Message
 from bot.conversations.schemas import SessionCreate
 from bot.conversations.service import add_message, request_handoff, start_conversation
 from bot.tickets.models import Ticket
@@ -140,7 +139,7 @@ def test_a_chat_with_an_open_ticket_gets_no_second_one(session):
 
 
 def test_a_recovery_follow_up_is_served_before_earlier_ordinary_requests(session):
-    from bot.conversations.handoffs import queue_order
+    from bot.conversations.queue import queue_order
 
     first = chat(session, "a person please")
     unhappy = chat(session, "talk to someone now")

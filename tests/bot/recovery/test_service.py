@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.conversations.models import Conversation
 from bot.recovery.models import RecoveryItem
-from bot.recovery.service import RecoveryError, open_for_complaint, overdue, update_item
+from bot.recovery.service import RecoveryError, list_items, open_for_complaint, update_item
 from bot.surveys.service import open_recovery_ticket, record_answer
 from tests.factories import NOW, make_feedback, make_survey_definition, make_survey_response, make_user, plain_settings
 
@@ -111,5 +111,5 @@ def test_overdue_lists_open_items_past_their_due_time(session):
     late = low_score(session, "conv-late")
     done = low_score(session, "conv-done")
     update_item(session=session, item=done, status="closed", outcome="Called back.")
-    assert overdue(session=session, now=NOW + timedelta(hours=23)) == []
-    assert overdue(session=session, now=NOW + timedelta(hours=25)) == [late]
+    assert list_items(session=session, status="all", overdue_only=True, now=NOW + timedelta(hours=23)) == []
+    assert list_items(session=session, status="all", overdue_only=True, now=NOW + timedelta(hours=25)) == [late]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.feedback.inbox import InboxError, item_of, list_inbox, review_item
 from bot.feedback.models import Feedback
+from bot.reports.inbox import InboxError, item_of, list_inbox, review_item
 from tests.bot.reports.world import WEEK, at, comment, feedback
 from tests.factories import make_user
 

@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from bot.reports.kpis import score_counts, split_utc_days, summary
 from bot.reports.period import Period, ReportFilters
+from bot.reports.rollups import rebuild_answer_summaries
 from bot.surveys.models import (
     SurveyAnswer,
     SurveyOfferDay,
     SurveyQuestionSeen,
     SurveyResponse,
     SurveyScoreDay,
-    rebuild_answer_summaries,
 )
 from bot.surveys.service import complete_survey, record_answer, start_survey
 from tests.bot.reports.world import NOW, at, survey

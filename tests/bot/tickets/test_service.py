@@ -9,8 +9,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from bot.reports.rollups import time_tickets
 from bot.textscan import TICKET_CODE_ALPHABET
-from bot.tickets.models import Ticket, TicketEvent, time_tickets
+from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
 from bot.tickets.service import (
     TicketError,

@@ -20,12 +20,9 @@ from bot.users.security import (
 
 
 @pytest.fixture(autouse=True)
-def key_file(tmp_path, monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "var" / "secret_key"))
-    get_settings.cache_clear()
-    yield tmp_path / "var" / "secret_key"
-    get_settings.cache_clear()
+def key_file(tmp_path, configure):
+    configure(secret_key=None, secret_key_file=tmp_path / "var" / "secret_key")
+    return tmp_path / "var" / "secret_key"
 
 
 def test_token_round_trip_carries_user_role_and_expiry():
@@ -69,9 +66,8 @@ def test_the_key_file_is_created_once_private_and_reused(key_file):
     assert secret_key() == first
 
 
-def test_secret_key_setting_wins_over_the_file(monkeypatch, key_file):
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
-    get_settings.cache_clear()
+def test_secret_key_setting_wins_over_the_file(configure, key_file):
+    configure(secret_key="k" * 40)
     assert secret_key() == "k" * 40
     assert not key_file.exists()
 

@@ -80,3 +80,20 @@ def test_bad_input_is_refused_with_a_clear_reason(field, value, message):
 
 def test_the_password_never_shows_in_a_repr():
     assert PASSWORD not in repr(UserCreate(email="a@example.com", name="A", role="agent", password=PASSWORD))
+
+
+def test_sign_in_records_the_time_and_refuses_wrong_passwords_and_disabled_accounts_alike(app_db):
+    from bot.db import transaction
+    from bot.users.service import WrongPassword, sign_in
+
+    with transaction() as session:
+        make(session)
+        make(session, email="gone@example.com", name="Gone").active = False
+    user = sign_in(email=" Sam.Agent@example.com", password=PASSWORD)
+    assert user.name == "Sam" and user.last_login_at is not None
+    with transaction() as session:
+        assert get_user_by_email(session=session, email="sam.agent@example.com").last_login_at is not None
+    for email, password in (("sam.agent@example.com", "wrong password!"), ("nobody@example.com", PASSWORD),
+                            ("gone@example.com", PASSWORD)):
+        with pytest.raises(WrongPassword, match="wrong e-mail or password"):
+            sign_in(email=email, password=password)

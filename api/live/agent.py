@@ -1,0 +1,217 @@
+"""The agent console's live channel: the queue, the agent's own chats, their new lines and the
+customers' typing. While a console socket is open its agent shows as online."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from api.deps import TOKEN_COOKIE, signed_in
+from api.live.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
+from api.live.frames import BATCH, Frames, read_frame, read_frames
+from api.routes.handoffs import HandoffOut, TypingIn, agent_typing, describe
+from bot.conversations.handoffs import NotYours, held_handoffs
+from bot.conversations.queue import list_handoffs
+from bot.conversations.service import message_views, messages_after, newest_line_id
+from bot.db import transaction
+from bot.users.models import User
+from bot.users.service import console_gone, console_seen, get_user, has_role
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["agent console"])
+# How often a console's pings are written down (its last_seen_at), at most.
+SEEN_EVERY_SECONDS = 5.0
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Whether the page that opened the socket is served by this API (browsers always send
+    Origin on WebSockets, and SameSite does not stop a sibling subdomain)."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: a cookie can only have been set on purpose
+    host = websocket.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+def _staff_id(websocket: WebSocket, token: str | None) -> int | None:
+    """The signed-in agent (or above) behind this socket, from ?token= (scripts) or the console
+    cookie (browsers; only from pages this API serves)."""
+    raw = token
+    if not raw and _same_origin(websocket):
+        raw = websocket.cookies.get(TOKEN_COOKIE)
+    user = signed_in(raw) if raw else None
+    return user.id if user is not None and has_role(user, "agent") else None
+
+
+class _Sockets:
+    """How many console sockets each agent has open in this process."""
+
+    def __init__(self) -> None:
+        self.count: dict[int, int] = {}
+
+    def opened(self, user_id: int) -> None:
+        self.count[user_id] = self.count.get(user_id, 0) + 1
+
+    def closed(self, user_id: int) -> bool:
+        """True when that was the agent's last socket here."""
+        self.count[user_id] -= 1
+        if self.count[user_id] <= 0:
+            del self.count[user_id]
+            return True
+        return False
+
+
+def _sockets(websocket: WebSocket) -> _Sockets:
+    state = websocket.app.state
+    if not hasattr(state, "console_sockets"):
+        state.console_sockets = _Sockets()
+    return state.console_sockets
+
+
+@router.websocket("/api/v1/agent/ws")
+async def console_live(websocket: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
+    """The console's live channel; the frames are listed in docs/websocket.md.
+    While it is open the agent shows as online; see AGENT_RECONNECT_GRACE_SECONDS for a drop."""
+    user_id = await asyncio.to_thread(_staff_id, websocket, token)
+    if user_id is None:
+        await websocket.accept()  # then close: a close before the handshake reaches browsers as 1006
+        await websocket.close(code=4401, reason="sign in as an agent first")
+        return
+    await websocket.accept()
+    app, frames, sockets = websocket.app, Frames(websocket), _sockets(websocket)
+
+    def _seen() -> None:
+        with transaction() as session:
+            console_seen(session=session, user_id=user_id)
+
+    await asyncio.to_thread(_seen)
+    sockets.opened(user_id)
+    seen_at = time.monotonic()
+    # For each chat this agent holds: its handoff id and the last line sent on this socket.
+    held: dict[str, tuple[int, int]] = {}
+
+    async with app.state.broker.subscribe([QUEUE_CHANNEL, agent_channel(user_id)]) as events:
+
+        def _queue() -> list[dict[str, Any]]:
+            with transaction() as session:
+                return [h.model_dump(mode="json") for h in describe(session, list_handoffs(session=session,
+                                                                                           status="queued"))]
+
+        def _mine() -> list[HandoffOut]:
+            with transaction() as session:
+                return describe(session, held_handoffs(session=session, agent_id=user_id))
+
+        def _last_line(conversation_id: str) -> int:
+            with transaction() as session:
+                return newest_line_id(session=session, conversation_id=conversation_id)
+
+        def _lines(conversation_id: str, after: int) -> list[dict[str, Any]]:
+            with transaction() as session:
+                lines = messages_after(session=session, conversation=conversation_id, after=after, limit=BATCH)
+                return [line.model_dump(mode="json") for line in message_views(lines, session)]
+
+        async def _send_mine() -> None:
+            mine = await asyncio.to_thread(_mine)
+            current = {h.conversation_id: h.id for h in mine}
+            for conversation_id in set(held) - set(current):
+                events.discard(conversation_channel(conversation_id))
+                del held[conversation_id]
+            for conversation_id, handoff_id in current.items():
+                if conversation_id not in held:
+                    # The console loads the history itself (GET /handoffs/{id}); from here on, new lines.
+                    held[conversation_id] = (handoff_id, await asyncio.to_thread(_last_line, conversation_id))
+                    events.add(conversation_channel(conversation_id))
+            await frames.send({"type": "mine", "handoffs": [h.model_dump(mode="json") for h in mine]})
+
+        async def _send_lines(conversation_id: str) -> None:
+            while conversation_id in held:
+                handoff_id, after = held[conversation_id]
+                lines = await asyncio.to_thread(_lines, conversation_id, after)
+                for line in lines:
+                    await frames.send({"type": "message", "handoff_id": handoff_id, "message": line})
+                if lines:
+                    held[conversation_id] = (handoff_id, lines[-1]["id"])
+                if len(lines) < BATCH:
+                    return
+
+        async def _handle(raw: str) -> None:
+            nonlocal seen_at
+            try:
+                frame = read_frame(raw)
+                if time.monotonic() - seen_at >= SEEN_EVERY_SECONDS:
+                    seen_at = time.monotonic()
+                    await asyncio.to_thread(_seen)
+                if frame["type"] == "typing":
+                    typing = TypingIn.model_validate({"typing": frame.get("typing")})
+                    agent = await asyncio.to_thread(_agent)
+                    handoff_id = frame.get("handoff_id")
+                    if not isinstance(handoff_id, int) or isinstance(handoff_id, bool) or not 0 < handoff_id < 2**31:
+                        raise ValueError("handoff_id must be the id of a chat you hold")
+                    await asyncio.to_thread(agent_typing, app, handoff_id, agent, typing.typing)
+                elif frame["type"] != "ping":
+                    raise ValueError(f"unknown frame type {frame['type']!r}; send ping or typing")
+            except NotYours as refused:
+                await frames.send({"type": "error", "detail": str(refused)})
+            except ValidationError as invalid:
+                await frames.send({"type": "error", "detail": invalid.errors()[0]["msg"]})
+            except (ValueError, TypeError, OverflowError) as invalid:
+                await frames.send({"type": "error", "detail": str(invalid)})
+            except (WebSocketDisconnect, RuntimeError):
+                raise
+            except Exception:  # a database hiccup: say so and keep the console's socket
+                logger.exception("console frame failed for agent %s", user_id)
+                await frames.send({"type": "error", "detail": "that could not be handled; please try again"})
+
+        def _agent() -> User:
+            with transaction() as session:
+                return get_user(session=session, user_id=user_id)
+
+        listener = asyncio.create_task(read_frames(websocket, _handle, events, f"console socket of agent {user_id}"))
+        try:
+            await frames.send({"type": "queue", "handoffs": await asyncio.to_thread(_queue)})
+            await _send_mine()
+            while True:
+                event = await events.get()
+                kind, channel = event.get("type"), event.get("channel", "")
+                if kind == "closed":
+                    return
+                if kind == "overflow":
+                    await websocket.close(code=4408, reason="too far behind; reconnect")
+                    return
+                if channel == QUEUE_CHANNEL:
+                    await frames.send({"type": "queue", "handoffs": await asyncio.to_thread(_queue)})
+                elif channel == agent_channel(user_id):
+                    await _send_mine()
+                elif channel.startswith("conversation:"):
+                    conversation_id = channel.removeprefix("conversation:")
+                    if conversation_id not in held:
+                        continue
+                    if kind == "typing":
+                        if event.get("who") == "customer":
+                            await frames.send({"type": "typing", "handoff_id": held[conversation_id][0],
+                                               "typing": event.get("typing", False)})
+                        continue
+                    await _send_lines(conversation_id)
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        finally:
+            listener.cancel()
+            if sockets.closed(user_id):
+
+                def _gone() -> None:
+                    with transaction() as session:
+                        console_gone(session=session, user_id=user_id)
+
+                try:
+                    # Synchronous on purpose: a short write that must happen even when this
+                    # task is being cancelled (server shutdown, a test client leaving).
+                    _gone()
+                except Exception:  # the sweep marks a silent console offline anyway
+                    logger.exception("could not mark agent %s offline", user_id)
+

@@ -1,0 +1,71 @@
+"""Telling open sockets what changed, and the frames sent and read on a socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+
+from api.live.broker import QUEUE_CHANNEL, Subscription, agent_channel, conversation_channel
+
+logger = logging.getLogger(__name__)
+BATCH = 200  # transcript lines a socket reads from the database at a time
+
+
+def announce(target: Request | WebSocket | FastAPI, conversation_id: str | None, *, queue: bool = False,
+             agents: Iterable[int | None] = ()) -> None:
+    """Tell open WebSockets what changed: this conversation, the waiting list, and the agents
+    whose own chats changed. Call only after the change is committed: each socket then reads
+    what is new from the database, so nothing is lost or doubled."""
+    broker = getattr(target, "app", target).state.broker
+    if conversation_id:
+        broker.publish(conversation_channel(conversation_id), {"type": "changed"})
+    if queue:
+        broker.publish(QUEUE_CHANNEL, {"type": "changed"})
+    for agent_id in {agent for agent in agents if agent is not None}:
+        broker.publish(agent_channel(agent_id), {"type": "changed"})
+
+
+class Frames:
+    """Sends JSON frames on one socket from several tasks, one frame at a time."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self._lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._lock:
+            await self.websocket.send_json(frame)
+
+
+def read_frame(raw: str) -> dict[str, Any]:
+    """A client frame as a dict with a `type`, or ValueError in words fit for the client."""
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        raise ValueError("frames are JSON objects, e.g. {\"type\": \"typing\", \"typing\": true}") from None
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise ValueError("a frame is a JSON object with a \"type\"")
+    return frame
+
+
+async def read_frames(websocket: WebSocket, handle: Callable[[str], Awaitable[None]], events: Subscription,
+                      who: str) -> None:
+    """Hand each text frame the client sends to `handle` until the socket closes, then wake the
+    writer with the close marker. Reading is also how a closed socket is noticed, so the
+    subscription does not outlive it; a failing reader is logged, never silent."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            await handle(message.get("text") or "")
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    except Exception:
+        logger.exception("%s: reader failed", who)
+    events.close_marker()

@@ -1,0 +1,1 @@
+"""The API's routers, one module per audience or job; `api.main` includes them all."""

@@ -1,0 +1,95 @@
+"""The command line for running, testing and measuring the system (`python -m harness ...`):
+what `make run`, `make shell`, `make test`, `make eval` and `make bench` call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.settings import get_settings
+
+
+def _model(args: argparse.Namespace) -> int:
+    from harness.modelhash import model_hash, model_path
+
+    print(model_path() if args.what == "path" else model_hash())
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.modelhash import model_path
+    from harness.stack import Stack, run_forever
+
+    settings = get_settings()
+    stack = Stack(
+        model=model_path(),
+        rasa_port=settings.rasa_port,
+        action_port=settings.action_port,
+        api_port=settings.api_port,
+        host=settings.api_host,
+        colour=sys.stdout.isatty(),
+        emit=lambda line: print(line, flush=True),
+    )
+    return run_forever(stack)
+
+
+def _rasa(args: argparse.Namespace) -> int:
+    from harness import rasa
+
+    if args.what == "record-stories":
+        tests = rasa.PROJECT_ROOT / "tests"
+        return rasa.record_stories(tests / "stories" / "conversations.yml", tests / "test_stories.yml")
+    return {"validate": rasa.validate, "test-stories": rasa.test_stories, "eval": rasa.evaluate}[args.what]()
+
+
+def _shell(args: argparse.Namespace) -> int:
+    from harness.stack import chat_in_terminal
+
+    return chat_in_terminal()
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from harness.bench import main as bench
+
+    if args.reports_only:
+        from harness.bench.reports import reports_lines
+
+        reports_lines()
+        return 0
+    return bench(levels=args.levels, level_seconds=args.level_seconds, skip_training=args.skip_training,
+                 gateway_only=args.gateway_only)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    model = commands.add_parser("model", help="the trained model the current data needs")
+    model.add_argument("what", choices=["hash", "path"])
+    model.set_defaults(handler=_model)
+
+    run = commands.add_parser("run", help="start Rasa, the action server and the API together")
+    run.set_defaults(handler=_run)
+
+    shell = commands.add_parser("shell", help="chat with the assistant in this terminal")
+    shell.set_defaults(handler=_shell)
+
+    rasa = commands.add_parser("rasa", help="Rasa checks: data validation, test stories, NLU evaluation")
+    rasa.add_argument("what", choices=["validate", "test-stories", "eval", "record-stories"])
+    rasa.set_defaults(handler=_rasa)
+
+    bench = commands.add_parser("bench", help="training time, parse latency, throughput and capacity")
+    bench.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 300])
+    bench.add_argument("--level-seconds", type=float, default=90.0)
+    bench.add_argument("--skip-training", action="store_true")
+    bench.add_argument("--gateway-only", action="store_true",
+                       help="only the gateway overhead and relay latency (printed; docs/performance.md left alone)")
+    bench.add_argument("--reports-only", action="store_true",
+                       help="only the KPI summary and export figures (printed; docs/performance.md left alone)")
+    bench.set_defaults(handler=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)

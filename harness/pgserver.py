@@ -1,0 +1,77 @@
+"""A throw-away PostgreSQL server from Debian's `postgresql` package, on a free port."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from harness.stack import free_port
+
+
+class PostgresUnavailable(RuntimeError):
+    """Why no PostgreSQL server could be started (shown as the skip reason)."""
+
+
+def _bin_dir() -> Path:
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return Path(shutil.which("initdb")).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not candidates:
+        raise PostgresUnavailable(
+            "PostgreSQL is not installed (apt-get install postgresql); `make test` installs it when run as root"
+        )
+    return Path(candidates[-1]).parent
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.bin = _bin_dir()
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="support-pg-"))
+        self.data = self.root / "data"
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            # initdb refuses to run as root: run the server as the package's postgres user.
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError as error:
+                raise PostgresUnavailable("running as root and there is no postgres user") from error
+            shutil.chown(self.root, "postgres")
+            os.chmod(self.root, 0o700)
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run([*self._as_user, *args], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise PostgresUnavailable(f"{args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+    def start(self) -> str:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                  "-E", "UTF8", "--no-sync")
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "start",
+            "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self.url
+            time.sleep(0.2)
+        raise PostgresUnavailable("the PostgreSQL server did not accept connections")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run([*self._as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"],
+                       capture_output=True, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,285 @@
+"""Starts the Rasa server, the action server and the API together, with prefixed
+logs, health checks before "ready" and a clean stop of all three."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bot.settings import PROJECT_ROOT
+
+RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+COLOURS = {"rasa": "\033[35m", "actions": "\033[36m", "api": "\033[32m"}
+RESET = "\033[0m"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class StackError(RuntimeError):
+    """A process failed to start or died."""
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    process: subprocess.Popen | None = None
+    pump: threading.Thread | None = None
+
+
+@dataclass
+class Stack:
+    model: Path
+    rasa_port: int = 5005
+    action_port: int = 5055
+    api_port: int = 8000
+    host: str = "127.0.0.1"
+    env: dict[str, str] = field(default_factory=dict)
+    # Guards Rasa's HTTP API (trigger intents, trackers, /model/parse); the REST channel stays open.
+    # RASA_TOKEN when set, so a Rasa server run elsewhere can share it; else fresh for each start.
+    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24))
+    # Where prefixed log lines go; tests collect them instead of printing.
+    emit: Callable[[str], None] = print
+    # When set, each process writes its output straight to <log_dir>/<name>.log instead of
+    # through `emit` (no reader threads here: benchmarks use it so as not to time themselves).
+    log_dir: Path | None = None
+    colour: bool = False
+    services: list[Service] = field(default_factory=list)
+
+    def endpoints_file(self) -> Path:
+        """endpoints.yml with this stack's action server port (Rasa 3.6 does not
+        expand environment variables there)."""
+        path = PROJECT_ROOT / "var" / f"endpoints-{self.rasa_port}.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f'action_endpoint:\n  url: "http://{self.host}:{self.action_port}/webhook"\n', encoding="utf-8"
+        )
+        return path
+
+    def _services(self) -> list[Service]:
+        python = sys.executable
+        return [
+            Service(
+                "actions",
+                [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)],
+                f"http://{self.host}:{self.action_port}/health",
+            ),
+            Service(
+                "rasa",
+                [
+                    str(RASA_BIN), "run", "--enable-api", "--model", str(self.model),
+                    "--interface", self.host, "--port", str(self.rasa_port),
+                    "--endpoints", str(self.endpoints_file()), "--credentials", "credentials.yml",
+                    # "=" form: a token may begin with "-", which argparse would take for an option.
+                    f"--auth-token={self.rasa_token}",
+                ],
+                f"http://{self.host}:{self.rasa_port}/status?token={self.rasa_token}",
+            ),
+            Service(
+                "api",
+                [python, "-m", "uvicorn", "api.main:create_app", "--factory",
+                 "--host", self.host, "--port", str(self.api_port)],
+                f"http://{self.host}:{self.api_port}/health",
+            ),
+        ]
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env)
+        env["RASA_URL"] = f"http://{self.host}:{self.rasa_port}"
+        env["RASA_TOKEN"] = self.rasa_token
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        # Rasa's own telemetry would try to reach the internet.
+        env["RASA_TELEMETRY_ENABLED"] = "false"
+        env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+        return env
+
+    def _pump(self, service: Service) -> None:
+        assert service.process and service.process.stdout
+        prefix = f"{service.name:>7} | "
+        if self.colour:
+            prefix = f"{COLOURS.get(service.name, '')}{prefix}{RESET}"
+        for line in service.process.stdout:
+            self.emit(prefix + line.rstrip("\n"))
+
+    def start(self) -> None:
+        if not self.model.is_file():
+            raise StackError(f"no trained model at {self.model}; run `make model`")
+        self.services = self._services()
+        for service in self.services:
+            self._launch(service)
+
+    def _launch(self, service: Service) -> None:
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.log_dir / f"{service.name}.log", "a", encoding="utf-8") as log:
+                service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=self._environment(),
+                                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            return
+        service.process = subprocess.Popen(
+            service.command,
+            cwd=PROJECT_ROOT,
+            env=self._environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # its own process group: Ctrl-C is ours to relay
+        )
+        service.pump = threading.Thread(target=self._pump, args=(service,), daemon=True)
+        service.pump.start()
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The last lines each process wrote (with `log_dir`)."""
+        if self.log_dir is None:
+            return ""
+        parts = []
+        for service in self.services:
+            path = self.log_dir / f"{service.name}.log"
+            if path.is_file():
+                tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+                parts += [f"{service.name:>7} | {line}" for line in tail]
+        return "\n".join(parts)
+
+    def service(self, name: str) -> Service:
+        return next(service for service in self.services if service.name == name)
+
+    def stop_service(self, name: str, grace: float = 15.0) -> None:
+        """Stop one process (tests use it to show what happens when it is down)."""
+        process = self.service(name).process
+        if process and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+
+    def restart_service(self, name: str, timeout: float = 120.0) -> None:
+        service = self.service(name)
+        self._launch(service)
+        pending, self.services = self.services, [service]
+        try:
+            self.wait_ready(timeout=timeout)
+        finally:
+            self.services = pending
+
+    def wait_ready(self, timeout: float = 300.0, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Poll each health URL until it answers 200; the Rasa server needs about a
+        minute to load its model."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                if cancelled():
+                    raise StackError("stopped before every service was ready")
+                for service in list(pending):
+                    if service.process and service.process.poll() is not None:
+                        raise StackError(f"{service.name} exited with code {service.process.returncode}")
+                    try:
+                        if client.get(service.health_url).status_code == 200:
+                            self.emit(f"{service.name:>7} | healthy at {service.health_url.split('?')[0]}")
+                            pending.remove(service)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    names = ", ".join(service.name for service in pending)
+                    raise StackError(f"not healthy after {timeout:.0f}s: {names}")
+                if pending:
+                    time.sleep(0.5)
+
+    def dead_service(self) -> Service | None:
+        return next(
+            (s for s in self.services if s.process and s.process.poll() is not None), None
+        )
+
+    def stop(self, grace: float = 15.0) -> None:
+        for service in self.services:
+            if service.process and service.process.poll() is None:
+                try:
+                    os.killpg(service.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace
+        for service in self.services:
+            if not service.process:
+                continue
+            try:
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(service.process.pid, signal.SIGKILL)
+                service.process.wait()
+        for service in self.services:
+            if service.pump:
+                service.pump.join(timeout=2)
+
+
+def run_forever(stack: Stack) -> int:
+    """`make run`: start, say ready, and stop everything on Ctrl-C or on a crash."""
+    stop_requested = threading.Event()
+
+    def _on_signal(signum, frame):  # noqa: ARG001
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    stack.start()
+    try:
+        stack.wait_ready(cancelled=stop_requested.is_set)
+        stack.emit(
+            f"\nready: chat API http://{stack.host}:{stack.api_port}  "
+            f"Rasa http://{stack.host}:{stack.rasa_port}  actions http://{stack.host}:{stack.action_port}"
+            "\n(Ctrl-C stops all three)"
+        )
+        while not stop_requested.wait(1.0):
+            dead = stack.dead_service()
+            if dead:
+                stack.emit(f"{dead.name} exited with code {dead.process.returncode}; stopping")
+                return 1
+        return 0
+    except StackError as error:
+        stack.emit(f"error: {error}")
+        return 1
+    finally:
+        stack.emit("stopping...")
+        stack.stop()
+        stack.emit("stopped")
+
+
+def chat_in_terminal() -> int:
+    """`make shell`: the action server in the background, `rasa shell` in the foreground."""
+    from bot.settings import get_settings
+    from harness.modelhash import model_path
+
+    settings = get_settings()
+    stack = Stack(model=model_path(), action_port=settings.action_port, emit=lambda line: None)
+    env = stack._environment()
+    actions = [s for s in stack._services() if s.name == "actions"]
+    stack.services = actions
+    actions[0].process = subprocess.Popen(
+        actions[0].command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        stack.wait_ready(timeout=60)
+        return subprocess.call(
+            [str(RASA_BIN), "shell", "--model", str(stack.model), "--endpoints", str(stack.endpoints_file())],
+            cwd=PROJECT_ROOT, env=env,
+        )
+    finally:
+        stack.stop()
