@@ -259,6 +259,27 @@ class ActionDefaultAskAffirmation(Action):
         return []
 
 
+# What the bot does when it has not understood a line: guess, ask to rephrase, give up.
+MISS_ACTIONS = ("action_two_stage_fallback", "action_default_ask_affirmation", "action_default_ask_rephrase",
+                "action_default_fallback")
+
+
+def missed_just_before(tracker: Tracker) -> bool:
+    """Whether the customer's line before the latest one was not understood either: the two-stage
+    fallback is still asking about it, or the bot's answer to it was one of the fallbacks."""
+    if (tracker.active_loop or {}).get("name") == "action_two_stage_fallback":
+        return True
+    after_latest_line = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if after_latest_line:
+                return False
+            after_latest_line = True
+        elif event.get("event") == "action" and after_latest_line and event.get("name") != "action_listen":
+            return event.get("name") in MISS_ACTIONS
+    return False
+
+
 class ActionDefaultFallback(Action):
     """Rasa's last resort, in place of its built-in one: when no policy is confident of what to do
     next, or the two-stage fallback gives up. It says what Rasa's says (`utter_default`), forgets
@@ -270,7 +291,8 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
-        dispatcher.utter_message(response="utter_default")
+        # "Still" only after a second miss in a row; a first one says what the bot can do.
+        dispatcher.utter_message(response="utter_default" if missed_just_before(tracker) else "utter_first_miss")
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent != "out_of_scope":
             dispatcher.utter_message(json_message=GAVE_UP_SIGNAL)

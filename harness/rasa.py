@@ -112,7 +112,7 @@ def classify_warning(message: str, form_slots: set[str]) -> ValidationFinding:
         name = unused.group(1)
         if name.startswith("utter_ask_") and name.removeprefix("utter_ask_") in form_slots:
             return ValidationFinding(message, "a form asks with it; the validator does not look inside forms")
-        if name in ("utter_default", "utter_ask_rephrase"):
+        if name in ("utter_default", "utter_first_miss", "utter_ask_rephrase"):
             return ValidationFinding(message, "the fallback actions utter it (Rasa's, or ours in their place); "
                                               "the validator does not look inside actions")
     return ValidationFinding(message, None)

@@ -130,20 +130,46 @@ async def test_a_fallback_with_no_guess_asks_to_rephrase_and_signals_it_too(doma
 
 
 async def test_the_last_resort_answers_forgets_the_line_and_flags_it(domain):
-    # Rasa's core fallback (no policy confident), or the two-stage fallback giving up after a
-    # second line it did not understand either.
+    # Rasa's core fallback: no policy is confident what to do after this line.
     dispatcher = CollectingDispatcher()
     events = await ActionDefaultFallback().run(dispatcher, make_tracker("zzq wvvk", intent="nlu_fallback"), domain)
-    assert dispatcher.messages[0]["response"] == "utter_default"
+    assert dispatcher.messages[0]["response"] == "utter_first_miss"
     assert dispatcher.messages[-1]["custom"] == {"fallback": {"stage": "default"}}
     assert events == [{"event": "rewind", "timestamp": None}]  # UserUtteranceReverted, as Rasa's own does
+
+
+async def test_a_first_miss_says_what_the_bot_can_do_and_only_a_second_says_still(domain):
+    first = CollectingDispatcher()
+    await ActionDefaultFallback().run(first, make_tracker("I was charged twice for order 48213", intent="inform"),
+                                      domain)
+    missed = [{"event": "user", "text": "zzq", "parse_data": {"intent": {"name": "inform"}}},
+              {"event": "action", "name": "action_default_fallback"}, {"event": "rewind"},
+              {"event": "action", "name": "action_listen"}]
+    second = CollectingDispatcher()
+    await ActionDefaultFallback().run(second, make_tracker("wvvk again", intent="inform", events=missed), domain)
+    understood = [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+                  {"event": "action", "name": "utter_greet"}, {"event": "action", "name": "action_listen"}]
+    after_an_answer = CollectingDispatcher()
+    await ActionDefaultFallback().run(after_an_answer, make_tracker("zzq", intent="inform", events=understood),
+                                      domain)
+    assert [d.messages[0]["response"] for d in (first, second, after_an_answer)] == [
+        "utter_first_miss", "utter_default", "utter_first_miss"]
+
+
+async def test_the_two_stage_fallback_giving_up_says_still(domain):
+    # The second line in a row the bot could not place, while it was asking about the first.
+    dispatcher = CollectingDispatcher()
+    await ActionDefaultFallback().run(dispatcher, make_tracker("qqq", intent="nlu_fallback",
+                                                               active_loop="action_two_stage_fallback"), domain)
+    assert dispatcher.messages[0]["response"] == "utter_default"
 
 
 async def test_the_last_resort_after_no_to_our_guess_does_not_flag_the_no(domain):
     # "No" to the second guess: the line the guess was about is flagged already, the "No" was understood.
     dispatcher = CollectingDispatcher()
-    events = await ActionDefaultFallback().run(dispatcher, make_tracker("/out_of_scope", intent="out_of_scope"),
-                                               domain)
+    events = await ActionDefaultFallback().run(
+        dispatcher, make_tracker("/out_of_scope", intent="out_of_scope", active_loop="action_two_stage_fallback"),
+        domain)
     assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
     assert not any(m.get("custom") for m in dispatcher.messages)
     assert events == [{"event": "rewind", "timestamp": None}]
