@@ -135,3 +135,24 @@ def test_lines_the_bot_could_not_understand_are_flagged_for_the_fallback_rate(st
             Message.conversation_id == session_id, Message.sender == "customer").order_by(Message.id)).all()
     engine.dispose()
     assert [tuple(line) for line in lines] == [("hello", False), ("/nlu_fallback", True), ("/nlu_fallback", True)]
+
+
+def test_a_first_line_the_bot_cannot_act_on_gets_what_it_can_do_and_a_second_gets_still(stack):
+    """A value with nothing asked for (`/inform`, what the classifier answers for a bare order number or
+    e-mail) leaves no policy confident: the real bot's last resort. The first time it says what it can
+    help with, without "still"; the second time in a row it says it still cannot tell."""
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Uma"}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+
+    def say(text: str) -> dict:
+        response = api.post(f"/sessions/{created['session_id']}/messages", json={"text": text}, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    first = say("/inform")
+    first_text = " ".join(m["text"] for m in first["messages"])
+    assert "couldn't work out what you need" in first_text and "still" not in first_text, first_text
+    assert [b["payload"] for b in first["messages"][-1]["buttons"]] == ["/open_ticket", "/request_human"]
+    second = " ".join(m["text"] for m in say("/inform")["messages"])
+    assert "still can't work out what you need" in second, second
