@@ -18,7 +18,7 @@ help:
 	@echo "make run    - build what is missing, then start Rasa, the action server and the API"
 	@echo "make test   - every check: data validation, unit/action/migration/PostgreSQL/end-to-end tests, test stories"
 	@echo "make shell  - chat with the assistant in the terminal"
-	@echo "make eval   - NLU accuracy on the held-out set (table + reports/)"
+	@echo "make eval   - NLU accuracy on the held-out sets (tables + reports/)"
 	@echo "make bench  - training time, parse latency, throughput and capacity figures"
 
 # --- environments -----------------------------------------------------------

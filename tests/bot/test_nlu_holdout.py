@@ -41,3 +41,26 @@ def test_normalise_ignores_case_punctuation_and_annotations():
     assert normalise("Hi :)") == normalise("hi")
     assert normalise("What's that?") == normalise("whats that")
     assert normalise("ticket [TCK-ABC234](ticket_ref) please!") == "ticket tck abc234 please"
+
+
+def test_the_first_messages_set_is_held_out_realistic_and_labelled_with_known_intents():
+    """Issue 14's set: at least 200 first messages, most with a detail of the case, none labelled as a
+    form answer (no form asks anything in a first message), in neither the training data nor the other set."""
+    import yaml
+
+    from harness.rasa import FIRST_MESSAGES
+
+    first = nlu_examples(FIRST_MESSAGES)
+    assert len(first) >= 200
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    topics = set(yaml.safe_load((PROJECT_ROOT / "data" / "faq_responses.yml").read_text(encoding="utf-8"))
+                 ["responses"])
+    known = set(domain["intents"]) | {topic.removeprefix("utter_") for topic in topics}
+    assert {intent for intent, _ in first} <= known - {"inform"}
+    detail = re.compile(r"\d|@|tck", re.IGNORECASE)
+    assert sum(bool(detail.search(text)) for _, text in first) >= 0.6 * len(first)
+    elsewhere = {normalise(text) for path in [*sorted((PROJECT_ROOT / "data").rglob("*.yml")), HOLDOUT]
+                 for _, text in nlu_examples(path)}
+    leaked = [text for _, text in first if normalise(text) in elsewhere]
+    assert not leaked, f"first messages also in data/ or the other held-out set: {leaked[:10]}"
+    assert len({normalise(text) for _, text in first}) == len(first), "a first message is listed twice"

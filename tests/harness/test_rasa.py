@@ -79,3 +79,30 @@ def test_figures_writer_leaves_a_page_without_the_markers_alone(tmp_path):
     page.write_text("no markers here\n", encoding="utf-8")
     write_figures("nlu", "table", path=page)
     assert page.read_text(encoding="utf-8") == "no markers here\n"
+
+
+def test_nlu_figures_count_a_wrong_faq_topic_as_wrong_and_name_it(tmp_path):
+    import json
+
+    from harness.rasa import nlu_figures
+
+    def write(name, rows):
+        (tmp_path / name).write_text(json.dumps(rows), encoding="utf-8")
+
+    write("intent_successes.json", [
+        {"text": "where is 48213", "intent": "faq", "intent_prediction": {"name": "faq"}},
+        {"text": "parcel says delivered, nothing here", "intent": "faq", "intent_prediction": {"name": "faq"}},
+        {"text": "open a ticket pls", "intent": "open_ticket", "intent_prediction": {"name": "open_ticket"}},
+    ])
+    write("intent_errors.json", [
+        {"text": "charged 2x 34.99", "intent": "open_ticket", "intent_prediction": {"name": "inform"}},
+    ])
+    write("response_selection_successes.json", [
+        {"text": "where is 48213", "intent_response_key_target": "faq/track_order"}])
+    write("response_selection_errors.json", [
+        {"text": "parcel says delivered, nothing here", "intent_response_key_target": "faq/order_missing",
+         "intent_response_key_prediction": {"name": "faq/track_order"}}])
+    figures = nlu_figures(tmp_path)
+    assert (figures.examples, figures.intent_accuracy, figures.faq_key_accuracy) == (4, 0.75, 0.5)
+    assert figures.full_accuracy == 0.5  # the wrong topic and the wrong intent
+    assert sorted(figures.confusions) == [("faq/order_missing", "faq/track_order", 1), ("open_ticket", "inform", 1)]
