@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, DateTime, Engine, MetaData, cr
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from bot.errors import Invalid
 from bot.settings import get_settings
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -59,6 +60,12 @@ def contains_text(column: ColumnElement, words: str) -> ColumnElement[bool]:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def refuse_naive_time(moment: datetime | None, field: str) -> None:
+    """A time staff set (a due date) must say its offset: refused with Invalid otherwise."""
+    if moment is not None and moment.tzinfo is None:
+        raise Invalid(f"{field} needs a time zone offset")
 
 
 READ_ONLY = "support_read_only"  # execution option: this transaction only reads

@@ -18,7 +18,6 @@ from bot.conversations.queue import waiting_place
 from bot.conversations.schemas import CustomerMessageIn, MessageOut
 from bot.conversations.service import message_views, messages_after, open_conversation
 from bot.db import transaction
-from bot.errors import DomainError
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
@@ -71,7 +70,7 @@ async def live(websocket: WebSocket, session_id: str,
                 await frames.send({"type": "error", "detail": refused.detail})
             except ValidationError as invalid:
                 await frames.send({"type": "error", "detail": invalid.errors()[0]["msg"]})
-            except (DomainError, ValueError) as invalid:
+            except ValueError as invalid:  # a refused line (DomainError) or an odd frame
                 await frames.send({"type": "error", "detail": str(invalid)})
             except (WebSocketDisconnect, RuntimeError):
                 raise

@@ -278,8 +278,6 @@ def review(kind: Literal["feedback", "survey"], number: int, body: ReviewPatch, 
     """Mark an item reviewed (or not), give it an owner, a due date, a note of the action taken.
     `number` is the feedback item's id, or the survey response's."""
     item_id = number
-    if body.due_at is not None and body.due_at.tzinfo is None:
-        raise Invalid("due_at needs a time zone offset")
     review_item(session=session, kind=kind, item_id=item_id, by=manager, reviewed=body.reviewed,
                 owner_id=body.owner_id, set_owner="owner_id" in body.model_fields_set, due_at=body.due_at,
                 action_note=body.action_note)

@@ -15,7 +15,7 @@ from bot.conversations.service import ConversationError, add_message, change_sta
 from bot.db import utcnow
 from bot.errors import Forbidden, Invalid, NotFound
 from bot.settings import Settings, get_settings
-from bot.tickets.service import TicketNotFound, change_status, get_ticket
+from bot.tickets.service import change_status, ticket_by_reference
 from bot.users.models import User
 
 
@@ -138,8 +138,7 @@ def agent_says(*, session: Session, handoff_id: int, agent: User, text: str) -> 
 
 def add_note(*, session: Session, handoff_id: int, agent: User, text: str) -> HandoffNote:
     """Any agent may annotate any handoff they can see; notes never reach the customer."""
-    if session.get(Handoff, handoff_id) is None:
-        raise NoSuchHandoff()
+    handoff_by_id(session=session, handoff_id=handoff_id)
     note = HandoffNote(handoff_id=handoff_id, agent_id=agent.id, text=text)
     session.add(note)
     session.flush()
@@ -348,9 +347,7 @@ def resolve_with_ticket(*, session: Session, handoff_id: int, agent: User, ticke
         raise Invalid("ticket_status needs ticket_ref")
     handoff, _ = resolve(session=session, handoff_id=handoff_id, agent=agent)
     if ticket_ref:
-        ticket = get_ticket(session=session, reference=ticket_ref)
-        if ticket is None:
-            raise TicketNotFound()
+        ticket = ticket_by_reference(session=session, reference=ticket_ref)
         if ticket_status:
             change_status(session=session, ticket=ticket, to_status=ticket_status, actor=agent_actor(agent))
     return handoff

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import Conversation
-from bot.db import utcnow
-from bot.errors import Conflict, Forbidden, Invalid, NotFound
+from bot.db import refuse_naive_time, utcnow
+from bot.errors import Conflict, Forbidden, NotFound
 from bot.feedback.models import Feedback
 from bot.recovery.models import RECOVERY_TRANSITIONS, RecoveryItem
 from bot.settings import Settings, get_settings
@@ -77,8 +77,7 @@ def change_item(*, session: Session, item_id: int, by: User, status: str | None 
         raise NotFound("no such recovery item")
     if by.role == "agent" and (item.owner_id != by.id or set_owner):
         raise Forbidden("agents move on their own recovery items only, and managers assign them")
-    if due_at is not None and due_at.tzinfo is None:
-        raise Invalid("due_at needs a time zone offset")
+    refuse_naive_time(due_at, "due_at")
     return update_item(session=session, item=item, status=status, owner_id=owner_id, set_owner=set_owner,
                        due_at=due_at, outcome=outcome)
 

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, literal, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.conversations.models import Conversation
-from bot.db import contains_text, utcnow
+from bot.db import contains_text, refuse_naive_time, utcnow
 from bot.errors import Conflict, NotFound
 from bot.feedback.models import SURVEY_COMMENT, Feedback, InboxReview
 from bot.reports.kpis import within
@@ -153,6 +153,7 @@ def review_item(*, session: Session, kind: str, item_id: int, by: User, reviewed
                 owner_id: int | None = None, set_owner: bool = False, due_at: datetime | None = None,
                 action_note: str | None = None, now: datetime | None = None) -> InboxReview:
     """Record what was done with an item (all the changes given, or none)."""
+    refuse_naive_time(due_at, "due_at")
     now = now or utcnow()
     model = Feedback if kind == "feedback" else SurveyResponse
     item = session.get(model, item_id)

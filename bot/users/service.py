@@ -100,9 +100,9 @@ def sign_in(*, email: str, password: str, now: datetime | None = None) -> User:
             session.expunge(user)
     if not password_matches(user, password):
         raise WrongPassword()
-    with transaction() as session:
-        session.get(User, user.id).last_login_at = now or utcnow()
     user.last_login_at = now or utcnow()
+    with transaction() as session:
+        session.get(User, user.id).last_login_at = user.last_login_at
     return user
 
 

@@ -3,6 +3,8 @@ acted on (flagged, handed off, diverted to a ticket), and refusals are domain er
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import select
 
@@ -41,7 +43,7 @@ def _nothing() -> None:
     return None
 
 
-def _changes() -> tuple[list, callable]:
+def _changes() -> tuple[list, Callable[..., None]]:
     seen: list[tuple[str, bool]] = []
 
     def changed(conversation_id: str, *, queue: bool = False) -> None:
