@@ -35,6 +35,7 @@ from bot.tickets.service import (
     latest_reply,
     normalise_reference,
 )
+from bot.tickets.textcat import read_request
 from bot.tickets.wording import plain_time, sla_promise
 
 TICKET_SLOTS = ("ticket_category", "ticket_description", "ticket_confirmed")
@@ -118,7 +119,12 @@ class ValidateTicketForm(GuardedFormValidation):
             return {"ticket_category": from_button}
         text = latest_text(tracker)
         if self.at_activation(tracker):
-            guessed = guess_category(text, settings.ticket_categories)
+            # Only a line that describes the problem says which topic it is: "I want to open a
+            # ticket" alone gets the topic question, whatever the classifier makes of it.
+            if not substantive_text(text):
+                return {}
+            keys = [category.key for category in settings.ticket_categories]
+            guessed = guess_category(text, settings.ticket_categories, read_request(text, keys))
             return {"ticket_category": guessed} if guessed else {}
         answer = self.answer_for("ticket_category", tracker)
         if not answer:
