@@ -16,6 +16,11 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
+
+# Python puts this script's folder (harness/) first on the path, where harness/rasa.py would stand in
+# for Rasa itself; the project root goes there instead, for our pipeline components (nlu/).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 
 async def parse_all(model: str, texts: list[str]) -> list[dict]:
@@ -27,11 +32,15 @@ async def parse_all(model: str, texts: list[str]) -> list[dict]:
         parsed = await agent.parse_message(text)
         intent = parsed.get("intent") or {}
         selected = ((parsed.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+        ranking = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
         results.append({
             "text": text,
             "intent": intent.get("name"),
             "confidence": intent.get("confidence"),
             "topic": selected.get("intent_response_key"),
+            "topic_confidence": selected.get("confidence"),
+            # What the classifier ranked first and second, under a fallback too (for tuning thresholds).
+            "ranking": [[r.get("name"), r.get("confidence")] for r in ranking[:2]],
         })
     return results
 
