@@ -66,6 +66,28 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
+# How sure the intent classifier and the response selector must both have been of a question asked
+# beside an explicit request for the bot to answer it unasked.
+ASIDE_CONFIDENCE = 0.5
+
+
+def question_beside(tracker: Tracker) -> str | None:
+    """The FAQ answer to a question asked beside an explicit request in the latest message ("I need to
+    open a ticket. Do you ship to Austria?"), or None. nlu.components.ExplicitRequest puts the request
+    first in the intent ranking and leaves what the classifier read second; only a confident FAQ
+    reading with a confident topic is answered, so the customer gets both things asked for in turn."""
+    message = tracker.latest_message or {}
+    ranking = message.get("intent_ranking") or []
+    beside = ranking[1] if len(ranking) > 1 else {}
+    if beside.get("name") != "faq" or float(beside.get("confidence") or 0) < ASIDE_CONFIDENCE:
+        return None
+    selected = ((message.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+    if float(selected.get("confidence") or 0) < ASIDE_CONFIDENCE:
+        return None
+    answers = [r.get("text") for r in selected.get("responses") or [] if r.get("text")]
+    return answers[0] if answers else None
+
+
 def is_interruption(tracker: Tracker, *, free_text: bool = False) -> bool:
     """Whether the message is an FAQ, a stop or a request for a person rather than an
     answer. For free-text questions (describe the problem) a statement is the answer

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 
-from actions.common import DatabaseUnavailable, in_transaction, latest_text
+from actions.common import DatabaseUnavailable, in_transaction, latest_text, question_beside
 from bot.settings import get_settings
 from bot.surveys.definition import load_survey
 from bot.surveys.service import get_response, start_survey
@@ -162,6 +162,9 @@ class ActionRequestHuman(Action):
             reason = "fallback"
         else:
             reason = "requested"
+        aside = question_beside(tracker)
+        if aside:
+            dispatcher.utter_message(text=f"First, your question: {aside}")
         dispatcher.utter_message(
             text="I'm connecting you with a member of our team. Please stay in this chat; "
             "they'll see everything we've discussed so far."

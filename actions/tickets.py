@@ -18,6 +18,7 @@ from actions.common import (
     entity_value,
     in_transaction,
     latest_text,
+    question_beside,
     say_database_trouble,
 )
 from actions.forms import GuardedFormValidation, substantive_text
@@ -90,6 +91,12 @@ def clean_name(text: str) -> str | None:
 class ValidateTicketForm(GuardedFormValidation):
     def name(self) -> str:
         return "validate_ticket_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        if self.at_activation(tracker) and (aside := question_beside(tracker)):
+            # "I need to open a ticket. Do you ship to Austria?": the answer, then the ticket.
+            dispatcher.utter_message(text=f"First, your question: {aside}")
+        return await super().run(dispatcher, tracker, domain)
 
     async def extract_customer_name(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if self.at_activation(tracker):

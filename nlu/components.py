@@ -15,7 +15,7 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.patterns import detail_spans
+from nlu.patterns import detail_spans, explicit_request
 
 
 def with_placeholders(tokens: list[Token], spans: list[tuple[int, int, str]]) -> list[Token]:
@@ -96,4 +96,38 @@ class FaqAnswerGate(GraphComponent, IntentClassifier):
             for ranked in message.get(INTENT_RANKING_KEY) or []:
                 if ranked.get("name") == self.retrieval_intent:
                     ranked[PREDICTED_CONFIDENCE_KEY] = intent[PREDICTED_CONFIDENCE_KEY]
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class ExplicitRequest(GraphComponent, IntentClassifier):
+    """A customer who says "open a ticket" or "let me talk to a person" gets that, whatever else
+    the line asks: a question beside the request ("I need to open a ticket. Do you ship to
+    Austria?") would otherwise win, and the customer's explicit request be ignored. Runs after the
+    FallbackClassifier, so a request in a line the classifier could not place is honoured too."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ExplicitRequest:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            wanted = explicit_request(message.get(TEXT) or "")
+            intent = message.get(INTENT) or {}
+            if wanted is None or intent.get("name") == wanted:
+                continue
+            message.set(INTENT, {"name": wanted, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != wanted]
+            message.set(INTENT_RANKING_KEY, [{"name": wanted, PREDICTED_CONFIDENCE_KEY: 1.0}, *ranking],
+                        add_to_output=True)
         return messages

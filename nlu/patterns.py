@@ -75,3 +75,52 @@ def detail_spans(text: str) -> list[tuple[int, int, str]]:
             if not any(start < taken_end and taken_start < end for taken_start, taken_end, _ in spans):
                 spans.append((start, end, word))
     return sorted(spans)
+
+
+# An explicit request the bot must honour whatever else the line says or asks (issue 14): "I need to
+# open a ticket. Do you ship to Austria?" opens a ticket, "file a complaint ticket" is a ticket too.
+# The verb must be followed by an article ("my open ticket" is a ticket the customer has), and a line
+# with a ticket reference is about a ticket that exists.
+_TICKET_REQUEST = re.compile(
+    r"\b(?:open|file|raise|log|create|submit|start|make|lodge|register|put in)\s+(?:me\s+|us\s+)?"
+    r"(?:a|an|one|another|new)\s+(?:[\w-]+\s+){0,2}?(?:ticket|case)\b",
+    re.IGNORECASE,
+)
+# "let me talk to a person", "connect me with an agent", "speak to a real human".
+_PERSON = (r"(?:real\s+|live\s+|actual\s+)?"
+           r"(?:person|human|human being|agent|representative|somebody|someone|staff member|employee)")
+_HUMAN_REQUEST = re.compile(
+    rf"\b(?:(?:talk|speak|chat)\s+(?:to|with)|(?:connect|transfer|put)\s+me\s+(?:through\s+)?(?:to|with))\s+"
+    rf"(?:a|an|some|one of your|your)?\s*{_PERSON}\b",
+    re.IGNORECASE,
+)
+# "don't want to open a ticket", "no need to talk to a person": the request is declined, not made.
+_DECLINED = re.compile(r"\b(?:don'?t|do not|doesn'?t|not|no need to|never|without)\b(?:\s+\S+){0,4}\s*$", re.IGNORECASE)
+# "when can I talk to a person?" or "can I chat with someone on a Saturday?" asks about the team's hours
+# (an FAQ), and "do I talk to a human or a bot?" who is answering; neither asks for a person now
+# (read in the request's own clause: "let me talk to a person, what are your opening hours" asks for one).
+_ASKS_WHEN = re.compile(
+    r"\b(?:when|what time|times?|hours|until|late|early|available|today|tonight|tomorrow|morning|afternoon|evening"
+    r"|night|weekends?|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|\d{1,2}(?::\d\d)?|or)\b",
+    re.IGNORECASE,
+)
+
+
+def _clause(text: str, match: re.Match[str]) -> str:
+    """The part of `text` between the punctuation around `match`."""
+    start = max(text.rfind(mark, 0, match.start()) for mark in ".?!;,") + 1
+    ends = [i for i in (text.find(mark, match.end()) for mark in ".?!;,") if i != -1]
+    return text[start: min(ends, default=len(text))]
+
+
+def explicit_request(text: str) -> str | None:
+    """The intent a customer explicitly asks for in `text` (open_ticket, request_human), or None."""
+    text = text or ""
+    match = _TICKET_REQUEST.search(text)
+    if match and not _DECLINED.search(text[: match.start()]) and not TICKET_REF_SHAPE.search(text) \
+            and not TICKET_CODE_SHAPE_AFTER_CUE.search(text):
+        return "open_ticket"
+    match = _HUMAN_REQUEST.search(text)
+    if match and not _DECLINED.search(text[: match.start()]) and not _ASKS_WHEN.search(_clause(text, match)):
+        return "request_human"
+    return None

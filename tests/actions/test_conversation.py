@@ -17,7 +17,7 @@ from actions.conversation import (
 )
 from bot.db import transaction
 from bot.surveys.models import SurveyResponse
-from tests.actions.conftest import make_tracker, slot_events, texts
+from tests.actions.conftest import SHIPPING_ANSWER, beside_a_question, make_tracker, slot_events, texts
 
 FAQ_ANSWERED = [{"event": "action", "name": "utter_faq"}]
 
@@ -255,3 +255,22 @@ async def test_a_value_with_no_detail_gets_what_the_bot_can_do(domain):
 
     assert events == []
     assert dispatcher.messages[0]["response"] == "utter_help"
+
+
+async def test_a_question_asked_beside_a_request_for_a_person_is_answered_first(domain):
+    dispatcher = CollectingDispatcher()
+    tracker = beside_a_question(make_tracker("let me talk to a person, do you ship to Austria?",
+                                             intent="request_human", confidence=1.0))
+    await ActionRequestHuman().run(dispatcher, tracker, domain)
+    assert texts(dispatcher)[0] == f"First, your question: {SHIPPING_ANSWER}"
+    assert "connecting you" in texts(dispatcher)[1]
+
+
+async def test_an_unsure_reading_of_the_question_beside_the_request_is_not_answered(domain):
+    for unsure in (beside_a_question(make_tracker("let me talk to a person, hm", intent="request_human"),
+                                     intent_confidence=0.3),
+                   beside_a_question(make_tracker("let me talk to a person, hm", intent="request_human"),
+                                     topic_confidence=0.2)):
+        dispatcher = CollectingDispatcher()
+        await ActionRequestHuman().run(dispatcher, unsure, domain)
+        assert not any(SHIPPING_ANSWER in text for text in texts(dispatcher))

@@ -156,3 +156,17 @@ def test_a_first_line_the_bot_cannot_act_on_gets_what_it_can_do_and_a_second_get
     assert [b["payload"] for b in first["messages"][-1]["buttons"]] == ["/open_ticket", "/request_human"]
     second = " ".join(m["text"] for m in say("/inform")["messages"])
     assert "still can't work out what you need" in second, second
+
+
+def test_an_explicit_ticket_request_with_a_question_beside_it_gets_the_answer_and_the_ticket(stack):
+    """Issue 14: "I need to open a ticket. <a question an FAQ answers>" does what was asked, and the
+    question is answered first instead of being dropped (or answered instead of the ticket)."""
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Ida"}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    response = api.post(f"/sessions/{created['session_id']}/messages", headers=headers,
+                        json={"text": "I need to open a ticket. Do you deliver to Austria?"})
+    assert response.status_code == 200, response.text
+    said = [m["text"] for m in response.json()["messages"]]
+    assert said[0].startswith("First, your question: We deliver to all EU countries"), said
+    assert "Let's open a ticket. What's your name?" in said, said

@@ -85,3 +85,36 @@ def test_the_faq_gate_lowers_an_faq_line_to_an_unsure_topics_confidence_and_noth
     assert unsure == [0.12, 0.12]  # the FallbackClassifier (0.6) then hands it to the fallback
     assert sure == [0.99, 0.99]
     assert other == [0.99, 0.99]  # only FAQ answers get the second look
+
+
+_EXPLICIT_SCRIPT = """
+import json, sys
+from rasa.shared.nlu.training_data.message import Message
+from nlu.components import ExplicitRequest
+component = ExplicitRequest()
+out = []
+for text, intent in json.loads(sys.stdin.read()):
+    message = Message({"text": text, "intent": {"name": intent, "confidence": 0.97},
+                       "intent_ranking": [{"name": intent, "confidence": 0.97},
+                                          {"name": "open_ticket", "confidence": 0.02}]})
+    component.process([message])
+    out.append([message.get("intent"), [r["name"] for r in message.get("intent_ranking")]])
+print(json.dumps(out))
+"""
+
+
+def test_an_explicit_request_overrides_what_the_classifier_read_and_leads_the_ranking():
+    if not RASA_PYTHON.exists():
+        pytest.skip(f"Rasa's environment is not built ({RASA_PYTHON} missing); `make test` builds it")
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", _EXPLICIT_SCRIPT], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True,
+        input=json.dumps([["I need to open a ticket. Do you ship to Austria?", "faq"],
+                          ["let me talk to a person please", "nlu_fallback"],
+                          ["do you ship to Austria?", "faq"]]),
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
+    ticket, person, question = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert ticket == [{"name": "open_ticket", "confidence": 1.0}, ["open_ticket", "faq"]]
+    assert person == [{"name": "request_human", "confidence": 1.0}, ["request_human", "nlu_fallback", "open_ticket"]]
+    assert question == [{"name": "faq", "confidence": 0.97}, ["faq", "open_ticket"]]  # no request: unchanged

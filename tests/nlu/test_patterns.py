@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.patterns import detail_spans
+from nlu.patterns import detail_spans, explicit_request
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
@@ -44,3 +44,40 @@ def test_ordinary_words_and_small_numbers_are_no_details(text):
 
 def test_an_email_holding_a_code_is_one_email():
     assert placeholders("tck-7qk2md@example.com") == [("tck-7qk2md@example.com", "emailaddress")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I need to open a ticket. Do you ship to Austria?", "open_ticket"),
+    ("I'd like to file a complaint ticket", "open_ticket"),
+    ("please raise a support ticket, how long do refunds take anyway", "open_ticket"),
+    ("can you log a new case for me", "open_ticket"),
+    ("make me a ticket, the lamp is broken", "open_ticket"),
+    ("let me talk to a person, what are your opening hours", "request_human"),
+    ("connect me with an agent please", "request_human"),
+    ("I want to speak to a real human about my refund", "request_human"),
+])
+def test_an_explicit_request_is_found_beside_anything_else_the_line_says(text, expected):
+    assert explicit_request(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "I have more info for my open ticket",            # a ticket the customer has
+    "I opened a ticket last week, any news?",
+    "can you open the case TCK-7QK2MD again",        # a reference: a ticket that exists
+    "I don't want to open a ticket, just tell me the return address",
+    "no need to talk to a person, just tell me the price",
+    "when can I talk to a real person?",             # the team's hours, an FAQ
+    "how long does delivery to Scotland take",
+    "the person who delivered it was rude",
+])
+def test_lines_that_do_not_ask_for_a_ticket_or_a_person_now_are_left_to_the_classifier(text):
+    assert explicit_request(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "can I chat with a person on a Saturday afternoon",
+    "could i still speak to a person at 21:00 or is that too late",
+    "do I talk to a human or an algorithm",
+])
+def test_a_question_about_when_or_whether_a_person_answers_asks_for_no_one_now(text):
+    assert explicit_request(text) is None
