@@ -15,6 +15,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from bot.db import transaction
 from bot.settings import get_settings
+from nlu.patterns import asks_beside_request
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,20 +67,19 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
-# How sure the intent classifier and the response selector must both have been of a question asked
-# beside an explicit request for the bot to answer it unasked.
-ASIDE_CONFIDENCE = 0.5
+# How sure the response selector must be of the topic of a question asked beside an explicit request
+# for the bot to answer it unasked.
+ASIDE_CONFIDENCE = 0.6
 
 
 def question_beside(tracker: Tracker) -> str | None:
     """The FAQ answer to a question asked beside an explicit request in the latest message ("I need to
-    open a ticket. Do you ship to Austria?"), or None. nlu.components.ExplicitRequest puts the request
-    first in the intent ranking and leaves what the classifier read second; only a confident FAQ
-    reading with a confident topic is answered, so the customer gets both things asked for in turn."""
+    open a ticket. Do you ship to Austria?"), or None. The request is what the bot does
+    (nlu.components.ExplicitRequest); the question, told apart from the request by the text
+    (nlu.patterns.asks_beside_request), is answered first where the response selector, which reads
+    every line, is sure of its topic, so the customer gets both things asked for in turn."""
     message = tracker.latest_message or {}
-    ranking = message.get("intent_ranking") or []
-    beside = ranking[1] if len(ranking) > 1 else {}
-    if beside.get("name") != "faq" or float(beside.get("confidence") or 0) < ASIDE_CONFIDENCE:
+    if not asks_beside_request(message.get("text") or ""):
         return None
     selected = ((message.get("response_selector") or {}).get("faq") or {}).get("response") or {}
     if float(selected.get("confidence") or 0) < ASIDE_CONFIDENCE:

@@ -106,21 +106,41 @@ _ASKS_WHEN = re.compile(
 )
 
 
-def _clause(text: str, match: re.Match[str]) -> str:
-    """The part of `text` between the punctuation around `match`."""
+def _clause_bounds(text: str, match: re.Match[str]) -> tuple[int, int]:
+    """Where the part of `text` between the punctuation around `match` starts and ends."""
     start = max(text.rfind(mark, 0, match.start()) for mark in ".?!;,") + 1
     ends = [i for i in (text.find(mark, match.end()) for mark in ".?!;,") if i != -1]
-    return text[start: min(ends, default=len(text))]
+    return start, min(ends, default=len(text))
+
+
+def _clause(text: str, match: re.Match[str]) -> str:
+    start, end = _clause_bounds(text, match)
+    return text[start:end]
+
+
+def _request(text: str) -> tuple[str, re.Match[str]] | None:
+    match = _TICKET_REQUEST.search(text)
+    if match and not _DECLINED.search(text[: match.start()]) and not TICKET_REF_SHAPE.search(text) \
+            and not TICKET_CODE_SHAPE_AFTER_CUE.search(text):
+        return "open_ticket", match
+    match = _HUMAN_REQUEST.search(text)
+    if match and not _DECLINED.search(text[: match.start()]) and not _ASKS_WHEN.search(_clause(text, match)):
+        return "request_human", match
+    return None
 
 
 def explicit_request(text: str) -> str | None:
     """The intent a customer explicitly asks for in `text` (open_ticket, request_human), or None."""
-    text = text or ""
-    match = _TICKET_REQUEST.search(text)
-    if match and not _DECLINED.search(text[: match.start()]) and not TICKET_REF_SHAPE.search(text) \
-            and not TICKET_CODE_SHAPE_AFTER_CUE.search(text):
-        return "open_ticket"
-    match = _HUMAN_REQUEST.search(text)
-    if match and not _DECLINED.search(text[: match.start()]) and not _ASKS_WHEN.search(_clause(text, match)):
-        return "request_human"
-    return None
+    found = _request(text or "")
+    return found[0] if found else None
+
+
+def asks_beside_request(text: str) -> bool:
+    """Whether `text` asks a question besides its explicit request: "I need to open a ticket. Do you
+    ship to Austria?" does, "can you open a ticket? my parcel is late" does not."""
+    found = _request(text or "")
+    if not found:
+        return False
+    start, end = _clause_bounds(text, found[1])
+    rest = text[:start] + text[end:].lstrip(".?!;,")
+    return "?" in rest

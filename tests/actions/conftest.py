@@ -58,10 +58,8 @@ def make_tracker(
 SHIPPING_ANSWER = "We deliver to Austria in 5–10 business days."
 
 
-def beside_a_question(tracker, *, intent_confidence: float = 0.93, topic_confidence: float = 0.88):
-    """What ExplicitRequest leaves for "let me talk to a person, do you ship to Austria?": the request
-    first in the ranking, the FAQ reading second, and the topic the response selector chose."""
-    tracker.latest_message["intent_ranking"].append({"name": "faq", "confidence": intent_confidence})
+def beside_a_question(tracker, *, topic_confidence: float = 0.88):
+    """What the response selector reads in "let me talk to a person, do you ship to Austria?"."""
     tracker.latest_message["response_selector"] = {"faq": {"response": {
         "confidence": topic_confidence, "intent_response_key": "faq/international_shipping",
         "responses": [{"text": SHIPPING_ANSWER}]}}}

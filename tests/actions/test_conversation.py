@@ -266,11 +266,10 @@ async def test_a_question_asked_beside_a_request_for_a_person_is_answered_first(
     assert "connecting you" in texts(dispatcher)[1]
 
 
-async def test_an_unsure_reading_of_the_question_beside_the_request_is_not_answered(domain):
-    for unsure in (beside_a_question(make_tracker("let me talk to a person, hm", intent="request_human"),
-                                     intent_confidence=0.3),
-                   beside_a_question(make_tracker("let me talk to a person, hm", intent="request_human"),
-                                     topic_confidence=0.2)):
+async def test_no_question_beside_the_request_or_an_unsure_topic_gets_no_answer_unasked(domain):
+    for tracker in (beside_a_question(make_tracker("let me talk to a person about my refund", intent="request_human")),
+                    beside_a_question(make_tracker("let me talk to a person, do you ship to Austria?",
+                                                   intent="request_human"), topic_confidence=0.4)):
         dispatcher = CollectingDispatcher()
-        await ActionRequestHuman().run(dispatcher, unsure, domain)
+        await ActionRequestHuman().run(dispatcher, tracker, domain)
         assert not any(SHIPPING_ANSWER in text for text in texts(dispatcher))

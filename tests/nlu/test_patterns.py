@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.patterns import detail_spans, explicit_request
+from nlu.patterns import asks_beside_request, detail_spans, explicit_request
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
@@ -81,3 +81,15 @@ def test_lines_that_do_not_ask_for_a_ticket_or_a_person_now_are_left_to_the_clas
 ])
 def test_a_question_about_when_or_whether_a_person_answers_asks_for_no_one_now(text):
     assert explicit_request(text) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I need to open a ticket. Do you deliver to Austria?", True),
+    ("let me talk to a person, what are your opening hours?", True),
+    ("Do you deliver to Austria? Also please open a ticket for my broken lamp", True),
+    ("can you open a ticket? my parcel is late", False),       # the "?" is the request's own
+    ("please open a ticket, the lamp from order 48213 is broken", False),
+    ("do you deliver to Austria?", False),                    # no explicit request at all
+])
+def test_a_question_beside_an_explicit_request_is_told_from_the_request_itself(text, expected):
+    assert asks_beside_request(text) is expected
