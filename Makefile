@@ -73,8 +73,9 @@ system-packages:
 db: $(VENV)/.installed
 	$(PY) -m bot db upgrade
 
-# The model is named by the hash of config.yml, domain.yml and data/: an unchanged
-# bot reuses its model, a changed one is retrained once.
+# The model is named by the hash of config.yml, domain.yml, data/ and nlu/: an unchanged
+# bot reuses its model, a changed one is retrained once. The ticket classifier (data/classification.yml)
+# is named the same way, and trains in seconds.
 model: venvs
 	@model=$$($(PY) -m harness model path); \
 	if [ -f "$$model" ]; then echo "model up to date: $$model"; \
@@ -82,6 +83,7 @@ model: venvs
 	  PYTHONWARNINGS=ignore::DeprecationWarning $(RASA) train --config config.yml --domain domain.yml --data data --out models \
 	    --fixed-model-name "$$(basename $$model .tar.gz)" || exit 1; \
 	fi
+	$(PY) -m harness model classifier
 
 # --- the two commands -------------------------------------------------------
 
@@ -110,7 +112,7 @@ bench: venvs db model
 	$(PY) -m harness bench
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot actions api harness tests
+	$(VENV)/bin/ruff check bot actions api harness nlu channels tests
 
 lock: $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements.in

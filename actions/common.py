@@ -15,6 +15,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from bot.db import transaction
 from bot.settings import get_settings
+from nlu.patterns import asks_beside_request
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +65,27 @@ def latest_text(tracker: Tracker) -> str:
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+# How sure the response selector must be of the topic of a question asked beside an explicit request
+# for the bot to answer it unasked.
+ASIDE_CONFIDENCE = 0.6
+
+
+def question_beside(tracker: Tracker) -> str | None:
+    """The FAQ answer to a question asked beside an explicit request in the latest message ("I need to
+    open a ticket. Do you ship to Austria?"), or None. The request is what the bot does
+    (nlu.components.ExplicitRequest); the question, told apart from the request by the text
+    (nlu.patterns.asks_beside_request), is answered first where the response selector, which reads
+    every line, is sure of its topic, so the customer gets both things asked for in turn."""
+    message = tracker.latest_message or {}
+    if not asks_beside_request(message.get("text") or ""):
+        return None
+    selected = ((message.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+    if float(selected.get("confidence") or 0) < ASIDE_CONFIDENCE:
+        return None
+    answers = [r.get("text") for r in selected.get("responses") or [] if r.get("text")]
+    return answers[0] if answers else None
 
 
 def is_interruption(tracker: Tracker, *, free_text: bool = False) -> bool:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 
-from actions.common import DatabaseUnavailable, in_transaction
+from actions.common import DatabaseUnavailable, in_transaction, latest_text, question_beside
 from bot.settings import get_settings
 from bot.surveys.definition import load_survey
 from bot.surveys.service import get_response, start_survey
+from bot.textscan import scan
 
 # What each form's slots are, so "stop" can forget what was half-collected.
 FORM_SLOTS = {
@@ -161,6 +162,9 @@ class ActionRequestHuman(Action):
             reason = "fallback"
         else:
             reason = "requested"
+        aside = question_beside(tracker)
+        if aside:
+            dispatcher.utter_message(text=f"First, your question: {aside}")
         dispatcher.utter_message(
             text="I'm connecting you with a member of our team. Please stay in this chat; "
             "they'll see everything we've discussed so far."
@@ -206,6 +210,50 @@ class ActionCancelForm(Action):
         dispatcher.utter_message(text=CANCELLED.get(form, "OK, I've stopped. What else can I do for you?"))
         slots = FORM_SLOTS.get(form, ())
         return [SlotSet(slot, None) for slot in slots] + [SlotSet("requested_slot", None)]
+
+
+class ActionReadDetails(Action):
+    """A bare value (a reference, an e-mail, an order number) when no form asked for one: the
+    customer is not answering a question, so the bot keeps what the line holds for the step that
+    follows (the status check, the ticket form) and asks what they want to do with it, instead of
+    taking it for a miss."""
+
+    def name(self) -> str:
+        return "action_read_details"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        found: dict[str, str] = {}
+        for finding in scan(latest_text(tracker)):
+            found.setdefault(finding.label, finding.value)
+        reference, email, order = found.get("TICKET_REF"), found.get("EMAIL"), found.get("ORDER_NUMBER")
+        events: list[EventType] = []
+        if reference:
+            events.append(SlotSet("ticket_ref", reference))
+            if email:
+                events.append(SlotSet("lookup_email", email))
+            dispatcher.utter_message(
+                text=f"Thanks, that's ticket {reference}. What would you like to do with it?",
+                buttons=[{"title": "Check its status", "payload": "/check_ticket_status"},
+                         {"title": "Add information", "payload": "/add_ticket_info"}],
+            )
+        elif email:
+            events.append(SlotSet("customer_email", email))
+            dispatcher.utter_message(
+                text=f"Thanks, I've noted {email}. What can I help you with?",
+                buttons=[{"title": "Open a ticket", "payload": "/open_ticket"},
+                         {"title": "Check a ticket", "payload": "/check_ticket_status"},
+                         {"title": "Talk to a person", "payload": "/request_human"}],
+            )
+        elif order:
+            dispatcher.utter_message(
+                text=f"Thanks, order {order}. What would you like to know about it? You can ask in your own "
+                "words, for example \"where is it?\" or \"how do I return it?\", or report a problem.",
+                buttons=[{"title": "Report a problem", "payload": "/open_ticket"},
+                         {"title": "Talk to a person", "payload": "/request_human"}],
+            )
+        else:
+            dispatcher.utter_message(response="utter_help")
+        return events
 
 
 INTENT_LABELS = {

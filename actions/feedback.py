@@ -124,4 +124,11 @@ class ActionSubmitFeedback(Action):
             text=f"Thank you, your feedback is recorded under {reference}.{follow_up}",
             custom={"feedback": {"reference": reference, "anonymous": anonymous}},
         )
+        if data.category == "complaint":
+            # A complaint is heard as feedback; whatever needs fixing (a refund, a replacement) is a ticket.
+            dispatcher.utter_message(
+                text="If there is also something you'd like us to fix, such as a refund or a replacement, "
+                "I can open a support ticket for it.",
+                buttons=[{"title": "Open a ticket", "payload": "/open_ticket"}],
+            )
         return [SlotSet(slot, None) for slot in FEEDBACK_SLOTS]

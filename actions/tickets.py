@@ -18,6 +18,7 @@ from actions.common import (
     entity_value,
     in_transaction,
     latest_text,
+    question_beside,
     say_database_trouble,
 )
 from actions.forms import GuardedFormValidation, substantive_text
@@ -35,6 +36,7 @@ from bot.tickets.service import (
     latest_reply,
     normalise_reference,
 )
+from bot.tickets.textcat import read_request
 from bot.tickets.wording import plain_time, sla_promise
 
 TICKET_SLOTS = ("ticket_category", "ticket_description", "ticket_confirmed")
@@ -90,6 +92,12 @@ class ValidateTicketForm(GuardedFormValidation):
     def name(self) -> str:
         return "validate_ticket_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        if self.at_activation(tracker) and (aside := question_beside(tracker)):
+            # "I need to open a ticket. Do you ship to Austria?": the answer, then the ticket.
+            dispatcher.utter_message(text=f"First, your question: {aside}")
+        return await super().run(dispatcher, tracker, domain)
+
     async def extract_customer_name(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if self.at_activation(tracker):
             match = _NAME_IN_SENTENCE.search(latest_text(tracker))
@@ -118,7 +126,12 @@ class ValidateTicketForm(GuardedFormValidation):
             return {"ticket_category": from_button}
         text = latest_text(tracker)
         if self.at_activation(tracker):
-            guessed = guess_category(text, settings.ticket_categories)
+            # Only a line that describes the problem says which topic it is: "I want to open a
+            # ticket" alone gets the topic question, whatever the classifier makes of it.
+            if not substantive_text(text):
+                return {}
+            keys = [category.key for category in settings.ticket_categories]
+            guessed = guess_category(text, settings.ticket_categories, read_request(text, keys))
             return {"ticket_category": guessed} if guessed else {}
         answer = self.answer_for("ticket_category", tracker)
         if not answer:

@@ -16,22 +16,22 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-TICKET_REF_PREFIX = "TCK-"
-TICKET_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-TICKET_CODE_LENGTH = 6
+from nlu.patterns import (  # noqa: F401  (the prefix and alphabet are re-exported for bot.tickets)
+    EMAIL,
+    TICKET_CODE_AFTER_CUE,
+    TICKET_CODE_ALPHABET,
+    TICKET_CODE_LENGTH,
+    TICKET_REF,
+    TICKET_REF_PREFIX,
+)
 
 # Personal data is masked; references and order numbers are kept (they identify no one).
 PERSONAL_LABELS = ("EMAIL", "PHONE", "CARD")
 
-_CODE = f"[a-z2-7]{{{TICKET_CODE_LENGTH}}}"
-# References are found on the raw text, not on tokens: spaCy's tokenizer cuts codes
-# such as "tck-6he35k" or "TCK-BUXD5D." in places that differ from code to code.
-_TICKET_REF = re.compile(rf"(?<![a-z0-9])tck[\s\-_#:]{{0,2}}({_CODE})(?![a-z0-9])", re.IGNORECASE)
-# E-mails too: the tokenizer splits "John.Doe@Example.COM" at ".D" and ".C", and keeps
-# "ada@example.com</p" as one token, so token matching missed (and never masked) them.
-_EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][\w.!#$%&'*+/=?^`{|}~-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])"
-)
+# References and e-mails are found on the raw text, not on tokens: spaCy's tokenizer cuts codes
+# such as "tck-6he35k" or "TCK-BUXD5D." in places that differ from code to code, and splits
+# "John.Doe@Example.COM" at ".D" and ".C". The patterns are shared with the NLU pipeline.
+_TICKET_REFS = (TICKET_REF, TICKET_CODE_AFTER_CUE)
 _DIGITS = re.compile(r"\d")
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
@@ -105,15 +105,15 @@ def scan(text: str) -> list[Finding]:
         return []
     findings = [
         Finding("EMAIL", match.group(0), match.start(), match.end(), match.group(0).lower())
-        for match in _EMAIL.finditer(text)
+        for match in EMAIL.finditer(text)
     ]
     # An e-mail is personal data: it wins over a reference inside it ("tck-7qk2md@...").
-    findings += [
-        Finding("TICKET_REF", match.group(0), match.start(), match.end(),
-                TICKET_REF_PREFIX + match.group(1).upper())
-        for match in _TICKET_REF.finditer(text)
-        if not any(match.start() < email.end and email.start < match.end() for email in findings)
-    ]
+    for pattern in _TICKET_REFS:
+        for match in pattern.finditer(text):
+            start, end = match.span() if pattern is TICKET_REF else match.span(1)
+            if not any(start < found.end and found.start < end for found in findings):
+                findings.append(Finding("TICKET_REF", text[start:end], start, end,
+                                        TICKET_REF_PREFIX + match.group(1).upper()))
     nlp, matcher = _pipeline()
     doc: Doc = nlp.make_doc(text)
     matches = [

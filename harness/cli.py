@@ -12,6 +12,12 @@ from bot.settings import get_settings
 def _model(args: argparse.Namespace) -> int:
     from harness.modelhash import model_hash, model_path
 
+    if args.what == "classifier":
+        from bot.tickets.textcat import build, model_dir
+
+        existed = model_dir().is_dir()
+        print(("classifier up to date: " if existed else "classifier trained: ") + str(build()))
+        return 0
     print(model_path() if args.what == "path" else model_hash())
     return 0
 
@@ -64,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    model = commands.add_parser("model", help="the trained model the current data needs")
-    model.add_argument("what", choices=["hash", "path"])
+    model = commands.add_parser("model", help="the trained models the current data needs")
+    model.add_argument("what", choices=["hash", "path", "classifier"],
+                       help="the Rasa model's hash or path, or build the ticket classifier (data/classification.yml)")
     model.set_defaults(handler=_model)
 
     run = commands.add_parser("run", help="start Rasa, the action server and the API together")

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from bot.settings import PROJECT_ROOT
 
-MODEL_INPUTS = ("config.yml", "domain.yml", "data")
+# The data, and the code of our own pipeline components (nlu/), which shapes what is trained.
+MODEL_INPUTS = ("config.yml", "domain.yml", "data", "nlu")
+SUFFIXES = (".yml", ".yaml", ".py")
+# Under data/ but not Rasa's: the ticket classifier's examples (bot/tickets/textcat.py names its own model).
+NOT_RASA = ("data/classification.yml",)
 
 
 def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
@@ -16,7 +20,10 @@ def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
     for name in MODEL_INPUTS:
         path = root / name
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")))
+            files.extend(sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix in SUFFIXES and p.relative_to(root).as_posix() not in NOT_RASA
+            ))
         elif path.is_file():
             files.append(path)
     return files

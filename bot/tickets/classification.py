@@ -8,8 +8,13 @@ from functools import lru_cache
 import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
 
 from bot.settings import TicketCategory
+from bot.tickets.textcat import Reading
+
+# The learned classifier decides where its best score is at least this; below, the keyword rules do.
+LEARNED_SURE = 0.5
 
 # Phrases that make a request urgent, by reason. Matched on lower-cased tokens, so
 # "Can't log in" and "cant login" are caught alongside "cannot log in".
@@ -40,11 +45,22 @@ URGENCY_PHRASES: dict[str, list[str]] = {
     ],
 }
 
+# Bare "again" is not here: "I'd like to order again" is no repeat contact.
 REPEAT_PHRASES = [
-    "again", "still not", "still haven't", "still have not", "still waiting", "second time",
+    "writing again", "write again", "asking again", "contacting you again", "contact you again",
+    "happened again", "once again", "yet again", "again and again", "still not", "still haven't",
+    "still have not", "still waiting", "second time",
     "third time", "already contacted", "already wrote", "already called", "contacted you before",
     "last time",
 ]
+
+
+_NEGATIONS = {"not", "no", "n't", "never", "nothing", "without", "isnt", "isn't", "nt"}
+
+
+def _negated(doc: Doc, start: int) -> bool:
+    """Whether one of the three words before a phrase negates it ("not urgent", "is not an emergency")."""
+    return any(token.lower_ in _NEGATIONS for token in doc[max(0, start - 3):start])
 
 
 @dataclass(frozen=True)
@@ -101,7 +117,14 @@ def categories_mentioned(text: str, categories: list[TicketCategory]) -> list[st
     return sorted(counts, key=lambda key: (-counts[key], order.get(key, 0)))
 
 
-def guess_category(text: str, categories: list[TicketCategory]) -> str | None:
+def guess_category(text: str, categories: list[TicketCategory], learned: Reading | None = None) -> str | None:
+    """The learned classifier's category where it is sure and the company uses that category, else
+    the one whose keywords the text mentions most. The catch-all "other" is never a guess (no
+    keywords point at it): when nothing better fits, the customer is asked."""
+    if learned is not None and learned.category_score >= LEARNED_SURE and learned.category != "other" and (
+        learned.category in {category.key for category in categories}
+    ):
+        return learned.category
     mentioned = categories_mentioned(text, categories)
     return mentioned[0] if mentioned else None
 
@@ -112,13 +135,36 @@ def classify(
     category: str,
     categories: list[TicketCategory],
     earlier_tickets: int = 0,
+    learned: Reading | None = None,
 ) -> Classification:
-    """Urgent when the customer says so or the text shows urgency; complex when the
-    request spans categories or repeats an earlier contact; routine otherwise."""
+    """The learned classifier's reading (`learned`, from bot.tickets.textcat) decides where it is
+    sure (a score of LEARNED_SURE or more); where it is not, or there is none, the keyword rules do:
+    urgent when the customer says so or the text shows urgency; complex when the request spans
+    categories or repeats an earlier contact; routine otherwise. A customer with earlier tickets
+    within the repeat window is complex unless the request is urgent."""
+    ruled = _by_rules(text, category=category, categories=categories, earlier_tickets=earlier_tickets)
+    if learned is None or learned.classification_score < LEARNED_SURE:
+        return ruled
+    read = f"reads as {learned.classification} ({learned.classification_score:.0%})"
+    if learned.classification == "urgent":
+        why = ruled.reason if ruled.classification == "urgent" else ""
+        return Classification("urgent", "; ".join(filter(None, [read, why])), ruled.categories_mentioned)
+    if earlier_tickets:
+        return Classification("complex", f"repeat contact ({earlier_tickets} earlier ticket(s))",
+                              ruled.categories_mentioned)
+    if learned.classification == "complex":
+        why = ruled.reason if ruled.classification == "complex" else ""
+        return Classification("complex", "; ".join(filter(None, [read, why])), ruled.categories_mentioned)
+    return Classification("routine", read, ruled.categories_mentioned)
+
+
+def _by_rules(text: str, *, category: str, categories: list[TicketCategory], earlier_tickets: int) -> Classification:
     nlp = _nlp()
     doc = nlp.make_doc(_folded(text))
     reasons: dict[str, str] = {}
     for match_id, start, end in _urgency_matcher()(doc):
+        if _negated(doc, start):
+            continue  # "not urgent", "this isn't an emergency"
         reasons.setdefault(nlp.vocab.strings[match_id], doc[start:end].text)
     mentioned = categories_mentioned(text, categories)
     spanned = sorted(set(mentioned) | ({category} if category != "other" else set()))

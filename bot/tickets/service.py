@@ -19,6 +19,7 @@ from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PR
 from bot.tickets.classification import PRIORITY_FOR_CLASSIFICATION, classify
 from bot.tickets.models import DONE_STATUSES, Ticket, TicketEvent
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
+from bot.tickets.textcat import read_request
 
 # Which status may follow which. Resolved and closed tickets may be reopened.
 TRANSITIONS: dict[str, set[str]] = {
@@ -143,6 +144,7 @@ def create_ticket(
         category=data.category,
         categories=settings.ticket_categories,
         earlier_tickets=earlier,
+        learned=read_request(data.description, [category.key for category in settings.ticket_categories]),
     )
     priority = data.priority or PRIORITY_FOR_CLASSIFICATION[verdict.classification]
     first_due, resolution_due = sla_due(priority, now, settings)

@@ -55,6 +55,17 @@ def make_tracker(
     )
 
 
+SHIPPING_ANSWER = "We deliver to Austria in 5–10 business days."
+
+
+def beside_a_question(tracker, *, topic_confidence: float = 0.88):
+    """What the response selector reads in "let me talk to a person, do you ship to Austria?"."""
+    tracker.latest_message["response_selector"] = {"faq": {"response": {
+        "confidence": topic_confidence, "intent_response_key": "faq/international_shipping",
+        "responses": [{"text": SHIPPING_ANSWER}]}}}
+    return tracker
+
+
 def slot_events(events: list[dict]) -> dict[str, Any]:
     """The slots an action set, last value wins."""
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

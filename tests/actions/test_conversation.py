@@ -11,12 +11,13 @@ from actions.conversation import (
     ActionDefaultFallback,
     ActionEndConversation,
     ActionHandoffDone,
+    ActionReadDetails,
     ActionRequestHuman,
     ActionSessionStart,
 )
 from bot.db import transaction
 from bot.surveys.models import SurveyResponse
-from tests.actions.conftest import make_tracker, slot_events, texts
+from tests.actions.conftest import SHIPPING_ANSWER, beside_a_question, make_tracker, slot_events, texts
 
 FAQ_ANSWERED = [{"event": "action", "name": "utter_faq"}]
 
@@ -217,3 +218,58 @@ async def test_no_second_survey_after_a_handoff_when_one_was_answered(app_db, do
     events = await ActionHandoffDone().run(dispatcher, make_tracker(intent="EXTERNAL_handoff_done"), domain)
     assert texts(dispatcher) == ["Our team has finished helping you, and I'm back if you need anything else."]
     assert slot_events(events) == {"handled_by_agent": None}
+
+
+# --- a bare value when no form asked for one ---------------------------------------------------
+
+
+async def test_a_bare_reference_is_kept_for_the_status_check_and_the_bot_asks_what_it_is_for(domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionReadDetails().run(dispatcher, make_tracker("tck 7qk2md, me@example.com"), domain)
+
+    assert slot_events(events) == {"ticket_ref": "TCK-7QK2MD", "lookup_email": "me@example.com"}
+    assert "TCK-7QK2MD" in texts(dispatcher)[0]
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/check_ticket_status", "/add_ticket_info"]
+
+
+async def test_a_bare_email_is_kept_for_the_ticket_form(domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionReadDetails().run(dispatcher, make_tracker("my email is Ada@Example.com"), domain)
+
+    assert slot_events(events) == {"customer_email": "ada@example.com"}
+    assert "ada@example.com" in texts(dispatcher)[0]
+    assert "/open_ticket" in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+
+
+async def test_a_bare_order_number_gets_a_question_about_the_order(domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionReadDetails().run(dispatcher, make_tracker("order 48213"), domain)
+
+    assert events == []
+    assert "order 48213" in texts(dispatcher)[0]
+
+
+async def test_a_value_with_no_detail_gets_what_the_bot_can_do(domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionReadDetails().run(dispatcher, make_tracker("Maria Gonzalez"), domain)
+
+    assert events == []
+    assert dispatcher.messages[0]["response"] == "utter_help"
+
+
+async def test_a_question_asked_beside_a_request_for_a_person_is_answered_first(domain):
+    dispatcher = CollectingDispatcher()
+    tracker = beside_a_question(make_tracker("let me talk to a person, do you ship to Austria?",
+                                             intent="request_human", confidence=1.0))
+    await ActionRequestHuman().run(dispatcher, tracker, domain)
+    assert texts(dispatcher)[0] == f"First, your question: {SHIPPING_ANSWER}"
+    assert "connecting you" in texts(dispatcher)[1]
+
+
+async def test_no_question_beside_the_request_or_an_unsure_topic_gets_no_answer_unasked(domain):
+    for tracker in (beside_a_question(make_tracker("let me talk to a person about my refund", intent="request_human")),
+                    beside_a_question(make_tracker("let me talk to a person, do you ship to Austria?",
+                                                   intent="request_human"), topic_confidence=0.4)):
+        dispatcher = CollectingDispatcher()
+        await ActionRequestHuman().run(dispatcher, tracker, domain)
+        assert not any(SHIPPING_ANSWER in text for text in texts(dispatcher))

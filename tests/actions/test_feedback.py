@@ -53,6 +53,16 @@ async def test_named_feedback_is_linked_to_the_customer(app_db, domain):
         item = session.scalars(select(Feedback)).one()
         assert item.customer_email == "dana@example.com" and item.conversation_id == "conv-10"
     assert "get back to you" in texts(dispatcher)[0]
+    # A complaint is feedback; what needs fixing can still become a ticket.
+    assert dispatcher.messages[1]["buttons"] == [{"title": "Open a ticket", "payload": "/open_ticket"}]
+
+
+async def test_a_suggestion_gets_no_ticket_offer(app_db, domain):
+    tracker = make_tracker("", sender_id="conv-11", slots={
+        "feedback_category": "suggestion", "feedback_text": "Add dark mode", "feedback_anonymous": True})
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitFeedback().run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 1 and not dispatcher.messages[0].get("buttons")
 
 
 async def test_email_typed_for_named_feedback_is_taken(app_db, domain):

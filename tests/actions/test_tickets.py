@@ -19,7 +19,7 @@ from actions.tickets import (
 from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.schemas import TicketCreate
 from bot.tickets.service import add_comment, create_ticket, get_ticket
-from tests.actions.conftest import make_tracker, slot_events, texts
+from tests.actions.conftest import SHIPPING_ANSWER, beside_a_question, make_tracker, slot_events, texts
 
 
 def _ticket(engine, email="dana@example.com", description="My parcel never arrived") -> str:
@@ -54,6 +54,17 @@ async def test_bare_request_prefills_nothing(app_db, domain):
     tracker = make_tracker("I want to open a ticket", intent="open_ticket", active_loop="ticket_form")
     _, events = await _validate(ValidateTicketForm(), tracker, domain)
     assert not {k for k in slot_events(events) if k != "requested_slot"}
+
+
+async def test_a_question_beside_the_ticket_request_is_answered_before_the_form_asks_anything(app_db, domain):
+    tracker = beside_a_question(make_tracker("I need to open a ticket. Do you ship to Austria?", intent="open_ticket",
+                                             confidence=1.0, active_loop="ticket_form"))
+    dispatcher, _ = await _validate(ValidateTicketForm(), tracker, domain)
+    assert texts(dispatcher) == [f"First, your question: {SHIPPING_ANSWER}"]
+    # Once the form is asking, the question is not repeated with every answer.
+    tracker = beside_a_question(make_tracker("Dana Reiter", active_loop="ticket_form", requested_slot="customer_name"))
+    dispatcher, _ = await _validate(ValidateTicketForm(), tracker, domain)
+    assert SHIPPING_ANSWER not in " ".join(texts(dispatcher))
 
 
 async def test_invalid_email_is_refused_with_a_clear_message(app_db, domain):

@@ -40,6 +40,18 @@ def test_ticket_reference_finding_points_at_the_typed_text():
     assert text[finding.start:finding.end] == finding.text == "tck 7qk2md"
 
 
+@pytest.mark.parametrize(
+    "text", ["ticket 7QK2MD", "case no. 7qk2md please", "ref: 7qk2md", "my ticket number is 7QK2MD, any news"]
+)
+def test_bare_code_after_a_cue_word_is_a_reference(text):
+    assert found(text) == [("TICKET_REF", "TCK-7QK2MD")]
+
+
+@pytest.mark.parametrize("text", ["ticket status please", "case closed?", "ticket 123456", "reference number"])
+def test_cue_word_without_a_mixed_code_is_no_reference(text):
+    assert first(text, "TICKET_REF") is None
+
+
 @pytest.mark.parametrize("text", ["TCK-7QK2", "TCK-7QK2MDX", "TCK-0O1I8L", "stick 7qk2md", "tck"])
 def test_almost_references_are_not_taken_for_references(text):
     assert first(text, "TICKET_REF") is None

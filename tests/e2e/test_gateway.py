@@ -137,10 +137,10 @@ def test_lines_the_bot_could_not_understand_are_flagged_for_the_fallback_rate(st
     assert [tuple(line) for line in lines] == [("hello", False), ("/nlu_fallback", True), ("/nlu_fallback", True)]
 
 
-def test_a_first_line_the_bot_cannot_act_on_gets_what_it_can_do_and_a_second_gets_still(stack):
+def test_a_bare_value_with_nothing_asked_gets_what_the_bot_can_do_and_never_still(stack):
     """A value with nothing asked for (`/inform`, what the classifier answers for a bare order number or
-    e-mail) leaves no policy confident: the real bot's last resort. The first time it says what it can
-    help with, without "still"; the second time in a row it says it still cannot tell."""
+    e-mail) is not a miss (issue 14): the bot keeps what it holds and says what it can do, with the
+    main paths as buttons, the first time and the next, never "still can't work out"."""
     api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
     created = api.post("/sessions", json={"name": "Uma"}).json()
     headers = {"Authorization": f"Bearer {created['token']}"}
@@ -150,9 +150,22 @@ def test_a_first_line_the_bot_cannot_act_on_gets_what_it_can_do_and_a_second_get
         assert response.status_code == 200, response.text
         return response.json()
 
-    first = say("/inform")
-    first_text = " ".join(m["text"] for m in first["messages"])
-    assert "couldn't work out what you need" in first_text and "still" not in first_text, first_text
-    assert [b["payload"] for b in first["messages"][-1]["buttons"]] == ["/open_ticket", "/request_human"]
-    second = " ".join(m["text"] for m in say("/inform")["messages"])
-    assert "still can't work out what you need" in second, second
+    for _ in range(2):
+        said = say("/inform")["messages"]
+        text = " ".join(m["text"] for m in said)
+        assert text.startswith("Ask me a question in your own words") and "still" not in text, text
+        assert [b["payload"] for b in said[-1]["buttons"]][:2] == ["/open_ticket", "/check_ticket_status"]
+
+
+def test_an_explicit_ticket_request_with_a_question_beside_it_gets_the_answer_and_the_ticket(stack):
+    """Issue 14: "I need to open a ticket. <a question an FAQ answers>" does what was asked, and the
+    question is answered first instead of being dropped (or answered instead of the ticket)."""
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Ida"}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    response = api.post(f"/sessions/{created['session_id']}/messages", headers=headers,
+                        json={"text": "I need to open a ticket. Do you deliver to Austria?"})
+    assert response.status_code == 200, response.text
+    said = [m["text"] for m in response.json()["messages"]]
+    assert said[0].startswith("First, your question: We deliver to all EU countries"), said
+    assert "Let's open a ticket. What's your name?" in said, said

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.rasa import classify_warning, warnings_in, write_figures
 
 FORM_SLOTS = {"customer_name", "ticket_ref"}
@@ -81,28 +83,38 @@ def test_figures_writer_leaves_a_page_without_the_markers_alone(tmp_path):
     assert page.read_text(encoding="utf-8") == "no markers here\n"
 
 
-def test_nlu_figures_count_a_wrong_faq_topic_as_wrong_and_name_it(tmp_path):
-    import json
-
+def test_nlu_figures_count_a_wrong_faq_topic_as_wrong_and_name_it():
     from harness.rasa import nlu_figures
 
-    def write(name, rows):
-        (tmp_path / name).write_text(json.dumps(rows), encoding="utf-8")
-
-    write("intent_successes.json", [
-        {"text": "where is 48213", "intent": "faq", "intent_prediction": {"name": "faq"}},
-        {"text": "parcel says delivered, nothing here", "intent": "faq", "intent_prediction": {"name": "faq"}},
-        {"text": "open a ticket pls", "intent": "open_ticket", "intent_prediction": {"name": "open_ticket"}},
-    ])
-    write("intent_errors.json", [
-        {"text": "charged 2x 34.99", "intent": "open_ticket", "intent_prediction": {"name": "inform"}},
-    ])
-    write("response_selection_successes.json", [
-        {"text": "where is 48213", "intent_response_key_target": "faq/track_order"}])
-    write("response_selection_errors.json", [
-        {"text": "parcel says delivered, nothing here", "intent_response_key_target": "faq/order_missing",
-         "intent_response_key_prediction": {"name": "faq/track_order"}}])
-    figures = nlu_figures(tmp_path)
+    examples = [("faq/track_order", "where is 48213"), ("faq/order_missing", "parcel says delivered, nothing here"),
+                ("open_ticket", "open a ticket pls"), ("open_ticket", "charged 2x 34.99")]
+    parsed = [{"intent": "faq", "topic": "faq/track_order"}, {"intent": "faq", "topic": "faq/track_order"},
+              {"intent": "open_ticket", "topic": "faq/track_order"}, {"intent": "inform", "topic": None}]
+    figures = nlu_figures(examples, parsed)
     assert (figures.examples, figures.intent_accuracy, figures.faq_key_accuracy) == (4, 0.75, 0.5)
     assert figures.full_accuracy == 0.5  # the wrong topic and the wrong intent
     assert sorted(figures.confusions) == [("faq/order_missing", "faq/track_order", 1), ("open_ticket", "inform", 1)]
+
+
+def test_a_line_sent_to_the_fallback_is_declined_right_for_out_of_scope_and_a_miss_for_the_rest(tmp_path):
+    from harness.rasa import near_domain_texts, nlu_figures
+
+    examples = [("out_of_scope", "parking at the store?"), ("out_of_scope", "capital of norway"),
+                ("out_of_scope", "do staff speak turkish"), ("faq/track_order", "wher parcel")]
+    parsed = [{"intent": "nlu_fallback", "topic": "faq/store_locations"}, {"intent": "out_of_scope", "topic": None},
+              {"intent": "faq", "topic": "faq/store_locations"}, {"intent": "nlu_fallback", "topic": "faq/track_order"}]
+    held_out = tmp_path / "set.yml"
+    held_out.write_text(
+        "version: '3.1'\nnlu:\n- intent: out_of_scope\n  metadata:\n    kind: near_domain\n  examples: |\n"
+        "    - parking at the store?\n    - do staff speak turkish\n- intent: out_of_scope\n  examples: |\n"
+        "    - capital of norway\n", encoding="utf-8")
+
+    figures = nlu_figures(examples, parsed, near_domain_texts(held_out))
+
+    assert figures.oos_recognised == pytest.approx(2 / 3)
+    assert figures.oos_precision == pytest.approx(2 / 3)  # the fallback on an FAQ line was declined wrongly
+    assert figures.intent_accuracy == figures.full_accuracy == 0.5
+    assert figures.faq_key_accuracy == 0.0  # the right topic, but the customer got the fallback, not the answer
+    assert sorted(figures.confusions) == [("faq/track_order", "nlu_fallback", 1),
+                                          ("out_of_scope", "faq/store_locations", 1)]
+    assert (figures.near_domain_examples, figures.near_domain_recognised) == (2, 0.5)

@@ -174,3 +174,17 @@ def test_guess_category_uses_the_configured_keywords():
 
     assert guess_category("My hedge trimmer is blunt", categories) == "gardening"
     assert guess_category("My parcel is late", categories) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["This is not urgent, just a question about my invoice", "no emergency, the parcel can wait",
+     "It isn't urgent at all"],
+)
+def test_negated_urgency_is_not_urgent(text):
+    assert classified(text, category="billing_payments").classification != "urgent"
+
+
+@pytest.mark.parametrize("text", ["I'd like to order again, can I use the same address?", "I will buy again"])
+def test_ordering_again_is_not_a_repeat_contact(text):
+    assert classified(text, category="orders_shipping").classification == "routine"

@@ -1,0 +1,133 @@
+"""Rasa pipeline components of our own (config.yml names them; Rasa imports this module from
+the project folder). Only Rasa loads this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu.patterns import detail_spans, explicit_request
+
+
+def with_placeholders(tokens: list[Token], spans: list[tuple[int, int, str]]) -> list[Token]:
+    """`tokens` with every run of tokens inside a detail's span replaced by one placeholder token."""
+    out: list[Token] = []
+    emitted: set[int] = set()
+    for token in tokens:
+        hit = next(
+            (i for i, (start, end, _) in enumerate(spans) if token.start < end and start < token.end), None
+        )
+        if hit is None:
+            out.append(token)
+        elif hit not in emitted:
+            emitted.add(hit)
+            start, end, word = spans[hit]
+            out.append(Token(word, start, end))
+    return out
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class DetailsTokenizer(WhitespaceTokenizer):
+    """Rasa's whitespace tokenizer, with ticket references, e-mails, amounts, dates and long
+    numbers each read as one placeholder token (nlu.patterns.detail_spans), so "where is order
+    48213" and "where is order 552019" look the same to the classifier, and a random code's
+    letters and digits do not become features of their own. The message text itself is untouched, so
+    actions still read the real values from it."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return WhitespaceTokenizer.get_default_config()
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        tokens = super().tokenize(message, attribute)
+        text = message.get(attribute)
+        if attribute != TEXT or not text:
+            return tokens
+        spans = detail_spans(text)
+        return with_placeholders(tokens, spans) if spans else tokens
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class FaqAnswerGate(GraphComponent, IntentClassifier):
+    """A second look before an FAQ answer. The intent classifier is sure of "faq" for almost any
+    question about a shop, including the ones no FAQ answers; the response selector, which picks
+    the topic, is much less sure of those. Where its confidence in the topic is below `threshold`,
+    the line's "faq" confidence is lowered to it, so the FallbackClassifier after this component
+    hands the line to the two-stage fallback ("Did you want to ask about ...?", else what the
+    bot can do, a person or a ticket) instead of giving a confident wrong answer."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"threshold": 0.3, "retrieval_intent": "faq"}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.threshold = float(config["threshold"])
+        self.retrieval_intent = str(config["retrieval_intent"])
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> FaqAnswerGate:
+        return cls(config)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get("name") != self.retrieval_intent:
+                continue
+            selected = ((message.get("response_selector") or {}).get(self.retrieval_intent) or {}).get("response") or {}
+            confidence = float(selected.get(PREDICTED_CONFIDENCE_KEY, 0.0))
+            if confidence >= self.threshold:
+                continue
+            intent[PREDICTED_CONFIDENCE_KEY] = min(float(intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)), confidence)
+            for ranked in message.get(INTENT_RANKING_KEY) or []:
+                if ranked.get("name") == self.retrieval_intent:
+                    ranked[PREDICTED_CONFIDENCE_KEY] = intent[PREDICTED_CONFIDENCE_KEY]
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class ExplicitRequest(GraphComponent, IntentClassifier):
+    """A customer who says "open a ticket" or "let me talk to a person" gets that, whatever else
+    the line asks: a question beside the request ("I need to open a ticket. Do you ship to
+    Austria?") would otherwise win, and the customer's explicit request be ignored. Runs after the
+    FallbackClassifier, so a request in a line the classifier could not place is honoured too."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ExplicitRequest:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            wanted = explicit_request(message.get(TEXT) or "")
+            intent = message.get(INTENT) or {}
+            if wanted is None or intent.get("name") == wanted:
+                continue
+            message.set(INTENT, {"name": wanted, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != wanted]
+            message.set(INTENT_RANKING_KEY, [{"name": wanted, PREDICTED_CONFIDENCE_KEY: 1.0}, *ranking],
+                        add_to_output=True)
+        return messages
