@@ -26,14 +26,20 @@ print(json.dumps(out))
 """
 
 
-def tokens(*texts: str) -> dict[str, list[list]]:
+def run_in_rasa(script: str, payload: object) -> object:
+    """What `script`, run by Rasa's Python in the project folder with `payload` as JSON on its
+    standard input, prints as JSON on its last line."""
     if not RASA_PYTHON.exists():
         pytest.skip(f"Rasa's environment is not built ({RASA_PYTHON} missing); `make test` builds it")
     done = subprocess.run(
-        [str(RASA_PYTHON), "-c", _SCRIPT], input=json.dumps(texts), capture_output=True, text=True,
+        [str(RASA_PYTHON), "-c", script], input=json.dumps(payload), capture_output=True, text=True,
         cwd=PROJECT_ROOT, check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def tokens(*texts: str) -> dict[str, list[list]]:
+    return run_in_rasa(_SCRIPT, texts)
 
 
 def test_details_become_one_placeholder_token_each_and_keep_their_offsets():
@@ -73,14 +79,7 @@ print(json.dumps(out))
 
 
 def test_the_faq_gate_lowers_an_faq_line_to_an_unsure_topics_confidence_and_nothing_else():
-    if not RASA_PYTHON.exists():
-        pytest.skip(f"Rasa's environment is not built ({RASA_PYTHON} missing); `make test` builds it")
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", _GATE_SCRIPT], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True,
-        input=json.dumps([["faq", 0.12], ["faq", 0.8], ["open_ticket", 0.05]]),
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
-    )
-    unsure, sure, other = json.loads(done.stdout.strip().splitlines()[-1])
+    unsure, sure, other = run_in_rasa(_GATE_SCRIPT, [["faq", 0.12], ["faq", 0.8], ["open_ticket", 0.05]])
 
     assert unsure == [0.12, 0.12]  # the FallbackClassifier (0.6) then hands it to the fallback
     assert sure == [0.99, 0.99]
@@ -104,16 +103,11 @@ print(json.dumps(out))
 
 
 def test_an_explicit_request_overrides_what_the_classifier_read_and_leads_the_ranking():
-    if not RASA_PYTHON.exists():
-        pytest.skip(f"Rasa's environment is not built ({RASA_PYTHON} missing); `make test` builds it")
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", _EXPLICIT_SCRIPT], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True,
-        input=json.dumps([["I need to open a ticket. Do you ship to Austria?", "faq"],
-                          ["let me talk to a person please", "nlu_fallback"],
-                          ["do you ship to Austria?", "faq"]]),
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
-    )
-    ticket, person, question = json.loads(done.stdout.strip().splitlines()[-1])
+    ticket, person, question = run_in_rasa(_EXPLICIT_SCRIPT, [
+        ["I need to open a ticket. Do you ship to Austria?", "faq"],
+        ["let me talk to a person please", "nlu_fallback"],
+        ["do you ship to Austria?", "faq"],
+    ])
 
     assert ticket == [{"name": "open_ticket", "confidence": 1.0}, ["open_ticket", "faq"]]
     assert person == [{"name": "request_human", "confidence": 1.0}, ["request_human", "nlu_fallback", "open_ticket"]]
