@@ -94,16 +94,30 @@ _HUMAN_REQUEST = re.compile(
     rf"(?:a|an|some|one of your|your)?\s*{_PERSON}\b",
     re.IGNORECASE,
 )
-# "don't want to open a ticket", "no need to talk to a person": the request is declined, not made.
+# Read in the request's own clause, just before its verb:
+# "don't want to open a ticket", "no need to talk to a person": the request is declined, not made
+# ("it's not working, please open a ticket" is made: the "not" is in another clause);
 _DECLINED = re.compile(r"\b(?:don'?t|do not|doesn'?t|not|no need to|never|without)\b(?:\s+\S+){0,4}\s*$", re.IGNORECASE)
-# "when can I talk to a person?" or "can I chat with someone on a Saturday?" asks about the team's hours
-# (an FAQ), and "do I talk to a human or a bot?" who is answering; neither asks for a person now
-# (read in the request's own clause: "let me talk to a person, what are your opening hours" asks for one).
-_ASKS_WHEN = re.compile(
-    r"\b(?:when|what time|times?|hours|until|late|early|available|today|tonight|tomorrow|morning|afternoon|evening"
-    r"|night|weekends?|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|\d{1,2}(?::\d\d)?|or)\b",
+# "do I need to open a ticket to return it?", "I tried to open a ticket yesterday": a question or a story
+# about a ticket, not a request for one now.
+_NOT_NOW = re.compile(
+    r"(?:\b(?:do|does|did|would|will|should|must)\s+(?:i|we|you)\s+(?:really\s+)?(?:need|have)\s+to"
+    r"|\b(?:how|where|why)\s+(?:do|can|could|should|would)\s+(?:i|we)"
+    r"|\b(?:tried|trying|had|already|was going|were going)\s+to|\balready)\s*$",
     re.IGNORECASE,
 )
+# "when can I talk to a person?" or "can I chat with someone on a Saturday?" asks about the team's hours
+# (an FAQ), and "do I talk to a human or a bot?" who is answering; neither asks for a person now (read
+# in the whole clause: "let me talk to a person, what are your opening hours" asks for one).
+_ASKS_WHEN = re.compile(
+    r"\b(?:when|what time|times?|hours|until|late|early|available|tonight|tomorrow|morning|afternoon|evening"
+    r"|night|weekends?|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|at\s+\d{1,2}|\d{1,2}(?::\d\d|\s?[ap]m)"
+    r"|or\s+(?:a\s+|an\s+)?(?:bot|robot|machine|algorithm|ai|computer|program))\b",
+    re.IGNORECASE,
+)
+# Words that make no second question of their own: "Can you open a ticket, please?", "Hello? ...".
+_COURTESY = {"please", "pls", "plz", "hello", "hi", "hey", "thanks", "thank", "you", "ok", "okay", "asap",
+             "now", "quickly", "urgently", "sorry", "excuse", "me", "thx"}
 
 
 def _clause_bounds(text: str, match: re.Match[str]) -> tuple[int, int]:
@@ -119,12 +133,17 @@ def _clause(text: str, match: re.Match[str]) -> str:
 
 
 def _request(text: str) -> tuple[str, re.Match[str]] | None:
+    def made(match: re.Match[str] | None) -> bool:
+        if match is None:
+            return False
+        before = text[_clause_bounds(text, match)[0]: match.start()]
+        return not _DECLINED.search(before) and not _NOT_NOW.search(before)
+
     match = _TICKET_REQUEST.search(text)
-    if match and not _DECLINED.search(text[: match.start()]) and not TICKET_REF_SHAPE.search(text) \
-            and not TICKET_CODE_SHAPE_AFTER_CUE.search(text):
+    if made(match) and not TICKET_REF_SHAPE.search(text) and not TICKET_CODE_SHAPE_AFTER_CUE.search(text):
         return "open_ticket", match
     match = _HUMAN_REQUEST.search(text)
-    if match and not _DECLINED.search(text[: match.start()]) and not _ASKS_WHEN.search(_clause(text, match)):
+    if made(match) and not _ASKS_WHEN.search(_clause(text, match)):
         return "request_human", match
     return None
 
@@ -143,4 +162,5 @@ def asks_beside_request(text: str) -> bool:
         return False
     start, end = _clause_bounds(text, found[1])
     rest = text[:start] + text[end:].lstrip(".?!;,")
-    return "?" in rest
+    words = [w for w in re.findall(r"[^\W\d_]+", rest.lower()) if w not in _COURTESY]
+    return "?" in rest and len(words) >= 2

@@ -59,8 +59,14 @@ _NEGATIONS = {"not", "no", "n't", "never", "nothing", "without", "isnt", "isn't"
 
 
 def _negated(doc: Doc, start: int) -> bool:
-    """Whether one of the three words before a phrase negates it ("not urgent", "is not an emergency")."""
-    return any(token.lower_ in _NEGATIONS for token in doc[max(0, start - 3):start])
+    """Whether one of the three words before a phrase, in its own clause, negates it ("not urgent", "is
+    not an emergency"; not "it won't charge, burnt smell")."""
+    for token in reversed(doc[max(0, start - 3):start]):
+        if token.is_punct:
+            return False
+        if token.lower_ in _NEGATIONS:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ models/ beside the Rasa model (`make model` builds it; a process that finds none
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import random
 import shutil
@@ -23,6 +24,8 @@ from spacy.training import Example
 from spacy.util import minibatch
 
 from bot.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
 
 EXAMPLES_FILE = PROJECT_ROOT / "data" / "classification.yml"
 MODELS = PROJECT_ROOT / "models"
@@ -170,4 +173,9 @@ def read_request(text: str, categories: list[str]) -> Reading | None:
     (a company that removed data/classification.yml keeps the keyword rules alone)."""
     if not EXAMPLES_FILE.is_file():
         return None
-    return read(classifier(), text, categories)
+    try:
+        nlp = classifier()
+    except Exception:  # a models/ folder that cannot be written, examples that cannot be read
+        logger.exception("the ticket classifier could not be loaded or trained; the keyword rules decide alone")
+        return None
+    return read(nlp, text, categories)

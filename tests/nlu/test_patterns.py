@@ -93,3 +93,27 @@ def test_a_question_about_when_or_whether_a_person_answers_asks_for_no_one_now(t
 ])
 def test_a_question_beside_an_explicit_request_is_told_from_the_request_itself(text, expected):
     assert asks_beside_request(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("it's not working, please open a ticket", "open_ticket"),      # the "not" is in another clause
+    ("my order never arrived, open a ticket", "open_ticket"),
+    ("I'd rather not wait, talk to a person", "request_human"),
+    ("I want to speak to someone today", "request_human"),
+    ("I need to talk to someone about my 3 orders", "request_human"),
+    ("Do I need to open a ticket to return an item?", None),        # a question about tickets
+    ("Why do I have to open a ticket? I just want my money back", None),
+    ("I tried to open a ticket yesterday but the page crashed", None),
+    ("last week I had to open a ticket for the same problem", None),
+])
+def test_a_request_is_read_in_its_own_clause(text, expected):
+    assert explicit_request(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Can you open a ticket, please?",
+    "Could I talk to a person, please?",
+    "Hello? I want to talk to a person",
+])
+def test_courtesy_around_a_request_is_no_second_question(text):
+    assert asks_beside_request(text) is False

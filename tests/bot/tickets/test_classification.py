@@ -188,3 +188,9 @@ def test_negated_urgency_is_not_urgent(text):
 @pytest.mark.parametrize("text", ["I'd like to order again, can I use the same address?", "I will buy again"])
 def test_ordering_again_is_not_a_repeat_contact(text):
     assert classified(text, category="orders_shipping").classification == "routine"
+
+
+@pytest.mark.parametrize("text", ["Didn't order, charged twice for it",
+                                  "Not received. Urgent please"])
+def test_a_negation_in_another_clause_does_not_cancel_the_urgency(text):
+    assert classified(text, category="billing_payments").classification == "urgent"

@@ -109,3 +109,12 @@ def test_the_shipped_classifier_reads_clear_requests_right(text, expected):
     reading = textcat.read_request(text, KEYS)
     assert reading is not None and reading.classification == expected
 
+
+
+def test_a_classifier_that_cannot_be_had_leaves_the_decision_to_the_rules(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise PermissionError("models/ is read-only")
+
+    monkeypatch.setattr(textcat, "classifier", broken)
+    assert textcat.read_request("you took the money twice from my card", ["billing_payments"]) is None
+    assert "keyword rules decide alone" in caplog.text
