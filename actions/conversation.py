@@ -3,6 +3,8 @@ cancelling a form, and the fallbacks (the friendlier question, and the last reso
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 
@@ -11,6 +13,7 @@ from bot.settings import get_settings
 from bot.surveys.definition import load_survey
 from bot.surveys.service import get_response, start_survey
 from bot.textscan import scan
+from nlu.patterns import TICKET_REF_SHAPE
 
 # What each form's slots are, so "stop" can forget what was half-collected.
 FORM_SLOTS = {
@@ -212,22 +215,39 @@ class ActionCancelForm(Action):
         return [SlotSet(slot, None) for slot in slots] + [SlotSet("requested_slot", None)]
 
 
+# An order number typed alone ("48213", "BS-48213", "#48213."), which bot.textscan leaves to a cue word.
+_BARE_ORDER_NUMBER = re.compile(r"\s*(?:bs-?|#)?(\d{4,12})\s*[.!]?\s*", re.IGNORECASE)
+
+
 class ActionReadDetails(Action):
     """A bare value (a reference, an e-mail, an order number) when no form asked for one: the
     customer is not answering a question, so the bot keeps what the line holds for the step that
     follows (the status check, the ticket form) and asks what they want to do with it, instead of
-    taking it for a miss."""
+    taking it for a miss. A reference that cannot be one of ours (a mistyped code) is said to be
+    so, rather than met with the general help."""
 
     def name(self) -> str:
         return "action_read_details"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        text = latest_text(tracker)
         found: dict[str, str] = {}
-        for finding in scan(latest_text(tracker)):
+        for finding in scan(text):
             found.setdefault(finding.label, finding.value)
         reference, email, order = found.get("TICKET_REF"), found.get("EMAIL"), found.get("ORDER_NUMBER")
+        if order is None and (bare := _BARE_ORDER_NUMBER.fullmatch(text)):
+            order = bare.group(1)  # "48213", "BS-48213": a number alone, with nothing else to be
+        mistyped = None if reference or email else TICKET_REF_SHAPE.search(text)
         events: list[EventType] = []
-        if reference:
+        if mistyped:
+            dispatcher.utter_message(
+                text=f"{mistyped.group(0)} doesn't look like one of our ticket references: they are TCK- and six "
+                "letters or digits, with no 0, 1, 8 or 9. Could you check it? Or tell me what you need:",
+                buttons=[{"title": "Check a ticket", "payload": "/check_ticket_status"},
+                         {"title": "Open a ticket", "payload": "/open_ticket"},
+                         {"title": "Talk to a person", "payload": "/request_human"}],
+            )
+        elif reference:
             events.append(SlotSet("ticket_ref", reference))
             if email:
                 events.append(SlotSet("lookup_email", email))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -247,6 +248,21 @@ async def test_a_bare_order_number_gets_a_question_about_the_order(domain):
 
     assert events == []
     assert "order 48213" in texts(dispatcher)[0]
+
+
+@pytest.mark.parametrize(("text", "order"), [("48213", "48213"), ("BS-48213", "48213"), ("#552019.", "552019")])
+async def test_an_order_number_typed_alone_gets_a_question_about_the_order(domain, text, order):
+    dispatcher = CollectingDispatcher()
+    await ActionReadDetails().run(dispatcher, make_tracker(text), domain)
+    assert f"order {order}" in texts(dispatcher)[0]
+
+
+async def test_a_mistyped_reference_is_said_to_be_one_instead_of_the_general_help(domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionReadDetails().run(dispatcher, make_tracker("TCK-L9E4JM"), domain)  # 9 is never used
+    assert events == []
+    assert texts(dispatcher)[0].startswith("TCK-L9E4JM doesn't look like one of our ticket references")
+    assert "/check_ticket_status" in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
 
 
 async def test_a_value_with_no_detail_gets_what_the_bot_can_do(domain):
