@@ -127,8 +127,9 @@ class ValidateTicketForm(GuardedFormValidation):
         text = latest_text(tracker)
         if self.at_activation(tracker):
             # Only a line that describes the problem says which topic it is: "I want to open a
-            # ticket" alone gets the topic question, whatever the classifier makes of it.
-            if not substantive_text(text):
+            # ticket" alone gets the topic question, whatever the classifier makes of it; so does a
+            # request with a question beside it, answered already ("... Do you ship to Austria?").
+            if not substantive_text(text) or question_beside(tracker):
                 return {}
             keys = [category.key for category in settings.ticket_categories]
             guessed = guess_category(text, settings.ticket_categories, read_request(text, keys))
@@ -153,6 +154,8 @@ class ValidateTicketForm(GuardedFormValidation):
     async def extract_ticket_description(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if self.at_activation(tracker):
             described = substantive_text(latest_text(tracker))
+            if question_beside(tracker):
+                return {}  # the line asked a question, answered already: the problem is asked for
             return {"ticket_description": described} if described else {}
         answer = self.answer_for("ticket_description", tracker, free_text=True)
         return {"ticket_description": answer} if answer else {}

@@ -59,8 +59,10 @@ async def test_bare_request_prefills_nothing(app_db, domain):
 async def test_a_question_beside_the_ticket_request_is_answered_before_the_form_asks_anything(app_db, domain):
     tracker = beside_a_question(make_tracker("I need to open a ticket. Do you ship to Austria?", intent="open_ticket",
                                              confidence=1.0, active_loop="ticket_form"))
-    dispatcher, _ = await _validate(ValidateTicketForm(), tracker, domain)
+    dispatcher, events = await _validate(ValidateTicketForm(), tracker, domain)
     assert texts(dispatcher) == [f"First, your question: {SHIPPING_ANSWER}"]
+    # The line asked a question, not what the ticket is about: the form asks for the problem.
+    assert not {"ticket_description", "ticket_category"} & set(slot_events(events))
     # Once the form is asking, the form's answers are not read for asides.
     tracker = beside_a_question(make_tracker("open a ticket. Do you ship to Austria?", active_loop="ticket_form",
                                              requested_slot="customer_name"))
