@@ -199,12 +199,24 @@ class Settings(BaseSettings):
     redis_url: str | None = None
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Where the Rasa server keeps each conversation's state (its tracker store), so that a restart
+    # goes on with a half-filled form: unset, an SQLite file of its own (var/rasa-trackers.db);
+    # else a sqlite:///, postgresql:// (a database of Rasa's own: it creates its tables there, apart
+    # from ours) or redis:// URL.
+    rasa_tracker_store: str | None = None
     # Rasa's API token (`rasa run --auth-token`); `make run` makes one for each start.
     rasa_token: SecretStr | None = None
     rasa_port: int = 5005
     action_port: int = 5055
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    @field_validator("rasa_tracker_store")
+    @classmethod
+    def _a_tracker_store_rasa_has(cls, value: str | None) -> str | None:
+        if value and value.split(":", 1)[0] not in ("sqlite", "postgresql", "redis"):
+            raise ValueError(f"RASA_TRACKER_STORE must be a sqlite:///, postgresql:// or redis:// URL, not {value!r}")
+        return value
 
     @field_validator("sla_policy")
     @classmethod

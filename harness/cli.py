@@ -33,6 +33,7 @@ def _run(args: argparse.Namespace) -> int:
         action_port=settings.action_port,
         api_port=settings.api_port,
         host=settings.api_host,
+        tracker_store=settings.rasa_tracker_store,
         colour=sys.stdout.isatty(),
         emit=lambda line: print(line, flush=True),
     )

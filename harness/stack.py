@@ -14,14 +14,40 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import httpx
+import yaml
 
 from bot.settings import PROJECT_ROOT
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 COLOURS = {"rasa": "\033[35m", "actions": "\033[36m", "api": "\033[32m"}
 RESET = "\033[0m"
+
+
+# Rasa's conversation state when RASA_TRACKER_STORE is unset: a file of its own, beside ours.
+DEFAULT_TRACKER_STORE = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-trackers.db'}"
+
+
+def tracker_store_section(url: str | None) -> dict:
+    """The `tracker_store` part of Rasa's endpoints.yml for a sqlite:///, postgresql:// or
+    redis:// URL (Rasa 3.6 takes host, port, database and credentials apart, not a URL)."""
+    parsed = urlsplit(url or DEFAULT_TRACKER_STORE)
+    if parsed.scheme == "sqlite":
+        # SQLAlchemy's spelling: sqlite:////absolute/path, sqlite:///relative/to/the/project.
+        database = PROJECT_ROOT / unquote(parsed.path[1:])
+        database.parent.mkdir(parents=True, exist_ok=True)
+        return {"type": "SQL", "dialect": "sqlite", "db": str(database)}
+    if parsed.scheme == "postgresql":
+        return {"type": "SQL", "dialect": "postgresql", "url": parsed.hostname or "localhost",
+                "port": parsed.port or 5432, "db": unquote(parsed.path.lstrip("/")) or "rasa",
+                "username": unquote(parsed.username or ""), "password": unquote(parsed.password or "")}
+    if parsed.scheme == "redis":
+        return {"type": "redis", "url": parsed.hostname or "localhost", "port": parsed.port or 6379,
+                "db": int(parsed.path.lstrip("/") or 0), "password": unquote(parsed.password or "") or None,
+                "key_prefix": "tracker"}
+    raise StackError(f"RASA_TRACKER_STORE must be a sqlite:///, postgresql:// or redis:// URL, not {url!r}")
 
 
 def free_port() -> int:
@@ -62,15 +88,19 @@ class Stack:
     log_dir: Path | None = None
     colour: bool = False
     services: list[Service] = field(default_factory=list)
+    # Where Rasa keeps conversations (RASA_TRACKER_STORE); unset: DEFAULT_TRACKER_STORE.
+    tracker_store: str | None = None
 
     def endpoints_file(self) -> Path:
-        """endpoints.yml with this stack's action server port (Rasa 3.6 does not
+        """endpoints.yml with this stack's action server port and tracker store (Rasa 3.6 does not
         expand environment variables there)."""
         path = PROJECT_ROOT / "var" / f"endpoints-{self.rasa_port}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            f'action_endpoint:\n  url: "http://{self.host}:{self.action_port}/webhook"\n', encoding="utf-8"
-        )
+        endpoints = {
+            "action_endpoint": {"url": f"http://{self.host}:{self.action_port}/webhook"},
+            "tracker_store": tracker_store_section(self.tracker_store),
+        }
+        path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
         return path
 
     def _services(self) -> list[Service]:

@@ -47,6 +47,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     running = Stack(
         model=model, rasa_port=free_port(), action_port=free_port(), api_port=free_port(),
         env={"DATABASE_URL": url}, emit=logs.append,
+        tracker_store=f"sqlite:///{database.parent / 'rasa-trackers.db'}",
     )
     running.logs = logs  # type: ignore[attr-defined]
     running.database_url = url  # type: ignore[attr-defined]

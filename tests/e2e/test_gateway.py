@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import httpx
 import pytest
 from sqlalchemy import create_engine, select
@@ -169,3 +172,28 @@ def test_an_explicit_ticket_request_with_a_question_beside_it_gets_the_answer_an
     said = [m["text"] for m in response.json()["messages"]]
     assert said[0].startswith("First, your question: We deliver to all EU countries"), said
     assert "Let's open a ticket. What's your name?" in said, said
+
+
+def test_a_rasa_server_killed_in_the_middle_of_a_form_goes_on_with_it_after_a_restart(stack):
+    """Issue 16, item 1: the conversation's state is in the tracker store (an SQLite file here), not
+    in the Rasa process, so a Rasa server killed outright and started again continues the ticket
+    form where it was instead of meeting the customer's next answer as a stranger."""
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Kai"}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+
+    def say(text: str) -> list[str]:
+        response = api.post(f"/sessions/{created['session_id']}/messages", json={"text": text}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [m["text"] for m in response.json()["messages"]]
+
+    assert "Let's open a ticket. What's your name?" in say("I want to open a ticket")
+    assert "Which e-mail address should we use to reach you?" in say("Kai Berger")
+
+    rasa = stack.service("rasa").process
+    os.killpg(rasa.pid, signal.SIGKILL)
+    rasa.wait(timeout=30)
+    stack.restart_service("rasa", timeout=400)
+
+    said = say("kai.berger@example.com")
+    assert "What is it about?" in said, said  # the form's next question, with the e-mail taken

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.stack import Stack
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from bot.settings import PROJECT_ROOT, Settings
+from harness.stack import Stack, StackError, free_port, tracker_store_section
 
 
 def test_a_rasa_token_starting_with_a_dash_is_not_taken_for_an_option():
@@ -13,3 +18,35 @@ def test_a_rasa_token_starting_with_a_dash_is_not_taken_for_an_option():
     assert "--auth-token=-Ab_12" in rasa.command
     assert "--auth-token" not in rasa.command  # never as a separate word followed by the value
     assert rasa.health_url.endswith("token=-Ab_12")
+
+
+def test_an_unset_tracker_store_is_an_sqlite_file_of_rasas_own():
+    assert tracker_store_section(None) == {"type": "SQL", "dialect": "sqlite",
+                                           "db": str(PROJECT_ROOT / "var" / "rasa-trackers.db")}
+
+
+def test_a_postgresql_tracker_store_is_taken_apart_as_rasa_wants_it():
+    assert tracker_store_section("postgresql://rasa:p%40ss@db.internal:5433/rasa_trackers") == {
+        "type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 5433, "db": "rasa_trackers",
+        "username": "rasa", "password": "p@ss"}
+
+
+def test_a_redis_tracker_store_keeps_its_database_number_and_password():
+    assert tracker_store_section("redis://:secret@cache:6380/2") == {
+        "type": "redis", "url": "cache", "port": 6380, "db": 2, "password": "secret", "key_prefix": "tracker"}
+
+
+def test_the_endpoints_file_names_the_tracker_store(tmp_path):
+    stack = Stack(model=Path("models/x.tar.gz"), rasa_port=free_port(),
+                  tracker_store=f"sqlite:///{tmp_path / 'trackers.db'}")
+    endpoints = yaml.safe_load(stack.endpoints_file().read_text(encoding="utf-8"))
+    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "trackers.db")}
+    assert endpoints["action_endpoint"]["url"].endswith(f":{stack.action_port}/webhook")
+
+
+def test_a_tracker_store_rasa_cannot_use_is_refused_with_a_clear_message(monkeypatch):
+    with pytest.raises(StackError, match="sqlite:///, postgresql:// or redis://"):
+        tracker_store_section("mongodb://localhost/rasa")
+    monkeypatch.setenv("RASA_TRACKER_STORE", "mysql://localhost/rasa")
+    with pytest.raises(ValidationError, match="RASA_TRACKER_STORE must be"):
+        Settings()
