@@ -42,7 +42,9 @@ def tracker_store_section(url: str | None) -> dict:
     if parsed.scheme == "postgresql":
         return {"type": "SQL", "dialect": "postgresql", "url": parsed.hostname or "localhost",
                 "port": parsed.port or 5432, "db": unquote(parsed.path.lstrip("/")) or "rasa",
-                "username": unquote(parsed.username or ""), "password": unquote(parsed.password or "")}
+                # None when the URL names none (a local socket with peer authentication).
+                "username": unquote(parsed.username) if parsed.username else None,
+                "password": unquote(parsed.password) if parsed.password else None}
     if parsed.scheme == "redis":
         return {"type": "redis", "url": parsed.hostname or "localhost", "port": parsed.port or 6379,
                 "db": int(parsed.path.lstrip("/") or 0), "password": unquote(parsed.password or "") or None,

@@ -96,7 +96,7 @@ _HUMAN_REQUEST = re.compile(
 )
 # Read in the request's own clause, just before its verb:
 # "don't want to open a ticket", "no need to talk to a person": the request is declined, not made
-# ("it's not working, please open a ticket" is made: the "not" is in another clause);
+# ("it's not working, please open a ticket" is made: the "not" is in another clause).
 _DECLINED = re.compile(r"\b(?:don'?t|do not|doesn'?t|not|no need to|never|without)\b(?:\s+\S+){0,4}\s*$", re.IGNORECASE)
 # "do I need to open a ticket to return it?", "I tried to open a ticket yesterday": a question or a story
 # about a ticket, not a request for one now.

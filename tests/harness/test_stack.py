@@ -50,3 +50,9 @@ def test_a_tracker_store_rasa_cannot_use_is_refused_with_a_clear_message(monkeyp
     monkeypatch.setenv("RASA_TRACKER_STORE", "mysql://localhost/rasa")
     with pytest.raises(ValidationError, match="RASA_TRACKER_STORE must be"):
         Settings()
+
+
+def test_a_postgresql_tracker_store_without_credentials_names_none():
+    section = tracker_store_section("postgresql:///rasa_trackers")
+    assert (section["url"], section["db"], section["username"], section["password"]) == (
+        "localhost", "rasa_trackers", None, None)
