@@ -23,18 +23,20 @@ HARD = PROJECT_ROOT / "tests" / "nlu_holdout_hard.yml"
 CLASSIFICATION_HOLDOUT = PROJECT_ROOT / "tests" / "classification_holdout.yml"
 
 
+def _examples(path: Path) -> list[tuple[dict, str]]:
+    """(block, text) for every example in a Rasa YAML file's `nlu:` blocks."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [
+        (block, line.strip()[2:])
+        for block in document.get("nlu") or []
+        for line in (block.get("examples") or "").splitlines()
+        if line.strip().startswith("- ")
+    ]
+
+
 def nlu_examples(path: Path) -> list[tuple[str, str]]:
     """(intent, text) for every example in a Rasa YAML file's `nlu:` intent blocks."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    found = []
-    for block in document.get("nlu") or []:
-        if "intent" not in block:
-            continue
-        for line in block["examples"].splitlines():
-            line = line.strip()
-            if line.startswith("- "):
-                found.append((block["intent"], line[2:]))
-    return found
+    return [(block["intent"], text) for block, text in _examples(path) if "intent" in block]
 
 
 def rasa_env() -> dict[str, str]:
@@ -183,14 +185,7 @@ class NluFigures:
 
 def near_domain_texts(path: Path) -> set[str]:
     """The examples of blocks marked `metadata: {kind: near_domain}` in a Rasa YAML file."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {
-        line.strip()[2:]
-        for block in document.get("nlu") or []
-        if (block.get("metadata") or {}).get("kind") == "near_domain"
-        for line in block.get("examples", "").splitlines()
-        if line.strip().startswith("- ")
-    }
+    return {text for block, text in _examples(path) if (block.get("metadata") or {}).get("kind") == "near_domain"}
 
 
 def parse_with_model(model: Path, texts: list[str], out: Path) -> list[dict]:
