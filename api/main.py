@@ -16,14 +16,15 @@ from api.live import agent as agent_socket
 from api.live import customer as customer_socket
 from api.live.broker import make_broker
 from api.rasa_client import RasaClient
+from api.rasa_shards import RasaShards, RedisTurns
 from api.ratelimit import RateLimits
 from api.routes import auth, chat, config, console, handoffs, reports, tickets, web
-from api.sweeper import check_alerts_forever, sweep_forever
+from api.sweeper import check_alerts_forever, purge_trackers_forever, sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
 
 
-def create_app(rasa: RasaClient | None = None) -> FastAPI:
+def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     """`rasa` replaces the client for the Rasa server (tests give a stand-in with its interface)."""
     settings = get_settings()
     logredact.install()
@@ -32,7 +33,10 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.broker.start()
         tasks = [asyncio.create_task(sweep_forever(app), name="queue sweep"),
-                 asyncio.create_task(check_alerts_forever(), name="alert check")]
+                 asyncio.create_task(check_alerts_forever(), name="alert check"),
+                 asyncio.create_task(purge_trackers_forever(), name="tracker purge")]
+        if isinstance(app.state.rasa, RasaShards) and len(app.state.rasa.urls) > 1:
+            tasks.append(asyncio.create_task(app.state.rasa.check_forever(), name="Rasa shard check"))
         try:
             yield
         finally:
@@ -45,7 +49,12 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
 
     app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan)
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
-    app.state.rasa = rasa or RasaClient(settings.rasa_url, token=token, timeout=settings.rasa_timeout_seconds)
+    # One line per conversation at a time: across API processes through Redis when there is one.
+    turns = (RedisTurns(settings.redis_url, hold_seconds=settings.rasa_timeout_seconds + 5,
+                        wait_seconds=settings.rasa_timeout_seconds * 2)
+             if settings.redis_url and rasa is None else None)
+    app.state.rasa = rasa or RasaShards(settings.rasa_urls, token=token, timeout=settings.rasa_timeout_seconds,
+                                        check_seconds=settings.rasa_check_seconds, turns=turns)
     app.state.broker = make_broker(settings.redis_url)
     app.state.rates = RateLimits(settings)
     app.include_router(auth.router)
@@ -56,9 +65,6 @@ def create_app(rasa: RasaClient | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(console.router)
     app.include_router(config.router)
-    app.include_router(customer_socket.router)
-    app.include_router(agent_socket.router)
-    errors.install(app)
     app.include_router(customer_socket.router)
     app.include_router(agent_socket.router)
     errors.install(app)

@@ -15,7 +15,18 @@ logger = logging.getLogger(__name__)
 
 
 class RasaUnavailable(BotUnavailable):
-    """Rasa did not answer, or answered with something that is not a list of messages."""
+    """Rasa did not answer, or answered with something that is not a list of messages.
+    `unanswered`: the request never reached Rasa, or Rasa dropped the connection without a word
+    (its process died), so it did not finish the line and another server may take it."""
+
+    def __init__(self, message: str, *, unanswered: bool = False) -> None:
+        super().__init__(message)
+        self.unanswered = unanswered
+
+
+def _unanswered(error: BaseException) -> bool:
+    # Refused, reset or closed without a reply; a timeout or an HTTP error means Rasa got the line.
+    return isinstance(error, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError))
 
 
 class RasaClient:
@@ -40,8 +51,8 @@ class RasaClient:
         try:
             replies = await self._post("/webhooks/rest/webhook", {"sender": sender, "message": message})
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            logger.error("Rasa did not answer for %s: %s", sender, error)
-            raise RasaUnavailable(str(error) or type(error).__name__) from error
+            logger.error("Rasa at %s did not answer for %s: %s", self._base, sender, error)
+            raise RasaUnavailable(str(error) or type(error).__name__, unanswered=_unanswered(error)) from error
         if not isinstance(replies, list):
             raise RasaUnavailable(f"unexpected reply from Rasa: {str(replies)[:200]}")
         return [reply for reply in replies if isinstance(reply, dict)]
@@ -55,8 +66,8 @@ class RasaClient:
                                       params)
             messages = answer.get("messages")
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError) as error:
-            logger.error("trigger_intent %s for %s failed: %s", intent, sender, error)
-            raise RasaUnavailable(str(error) or type(error).__name__) from error
+            logger.error("trigger_intent %s for %s at %s failed: %s", intent, sender, self._base, error)
+            raise RasaUnavailable(str(error) or type(error).__name__, unanswered=_unanswered(error)) from error
         if not isinstance(messages, list):
             raise RasaUnavailable("trigger_intent answered without a messages list")
         return [message for message in messages if isinstance(message, dict)]

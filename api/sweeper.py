@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -22,11 +22,14 @@ from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, 
 from bot.conversations.queue import expire_if_waiting, overdue_handoffs
 from bot.db import transaction, utcnow
 from bot.settings import get_settings
+from bot.trackers import purge_old_events
 from bot.users.service import mark_silent_consoles_offline
 
 logger = logging.getLogger(__name__)
 # A console that missed this many heartbeats in a row is taken for gone.
 MISSED_HEARTBEATS = 3
+# How often Rasa's old conversation events are deleted (bot.trackers).
+TRACKER_PURGE_SECONDS = 3600
 
 
 def _each(ids: list, change: Callable, what: str) -> list:
@@ -114,3 +117,15 @@ async def check_alerts_forever() -> None:
         except Exception:  # the database may be down for a while; keep checking
             logger.exception("alert check failed")
         await asyncio.sleep(interval)
+
+
+async def purge_trackers_forever() -> None:
+    """Every hour, delete Rasa's events older than RASA_TRACKER_KEEP_DAYS (bot.trackers)."""
+    settings = get_settings()
+    while True:
+        try:
+            before = datetime.now(UTC) - timedelta(days=settings.rasa_tracker_keep_days)
+            await asyncio.to_thread(purge_old_events, settings.rasa_tracker_store, before)
+        except Exception:  # the tracker database may be down for a while; try again later
+            logger.exception("tracker purge failed")
+        await asyncio.sleep(TRACKER_PURGE_SECONDS)

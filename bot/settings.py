@@ -198,18 +198,44 @@ class Settings(BaseSettings):
     # unset: events stay inside one process.
     redis_url: str | None = None
 
+    # The Rasa server, or several (shards) separated by commas: the API sends each conversation to
+    # one of them (api/rasa_shards.py). `make run` sets it to the servers it starts.
     rasa_url: str = "http://127.0.0.1:5005"
+    # How many Rasa servers `make run` starts (on RASA_PORT and the ports after it); they share the
+    # tracker store, so use PostgreSQL or Redis for it when there are several.
+    rasa_shards: int = Field(default=1, ge=1, le=32)
+    # How often the API checks that each Rasa shard is up.
+    rasa_check_seconds: float = Field(default=1.0, gt=0)
     # Where the Rasa server keeps each conversation's state (its tracker store), so that a restart
     # goes on with a half-filled form: unset, an SQLite file of its own (var/rasa-trackers.db);
     # else a sqlite:///, postgresql:// (a database of Rasa's own: it creates its tables there, apart
     # from ours) or redis:// URL.
     rasa_tracker_store: str | None = None
+    # Rasa's events older than this are deleted (an SQL store: by the API's hourly sweep; Redis:
+    # a conversation's key expires this long after its last line). Reports and exports read our
+    # own tables, not these.
+    rasa_tracker_keep_days: float = Field(default=30.0, gt=0)
     # Rasa's API token (`rasa run --auth-token`); `make run` makes one for each start.
     rasa_token: SecretStr | None = None
     rasa_port: int = 5005
     action_port: int = 5055
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    @field_validator("rasa_url")
+    @classmethod
+    def _rasa_urls_are_urls(cls, value: str) -> str:
+        urls = [url.strip() for url in value.split(",")]
+        bad = [url for url in urls if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"RASA_URL must be one or more http(s):// URLs separated by commas, not {bad[0]!r}")
+        if len(set(urls)) != len(urls):
+            raise ValueError("RASA_URL names a Rasa server twice")
+        return ",".join(urls)
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return self.rasa_url.split(",")
 
     @field_validator("rasa_tracker_store")
     @classmethod

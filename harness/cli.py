@@ -34,6 +34,8 @@ def _run(args: argparse.Namespace) -> int:
         api_port=settings.api_port,
         host=settings.api_host,
         tracker_store=settings.rasa_tracker_store,
+        tracker_keep_days=settings.rasa_tracker_keep_days,
+        rasa_shards=settings.rasa_shards,
         colour=sys.stdout.isatty(),
         emit=lambda line: print(line, flush=True),
     )

@@ -20,23 +20,22 @@ import httpx
 import yaml
 
 from bot.settings import PROJECT_ROOT
+from bot.trackers import sqlite_path, tracker_store_url
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
-COLOURS = {"rasa": "\033[35m", "actions": "\033[36m", "api": "\033[32m"}
+COLOURS = {"rasa": "\033[35m", "actions": "\033[36m", "api": "\033[32m"}  # by name before any "-"
 RESET = "\033[0m"
 
 
-# Rasa's conversation state when RASA_TRACKER_STORE is unset: a file of its own, beside ours.
-DEFAULT_TRACKER_STORE = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-trackers.db'}"
-
-
-def tracker_store_section(url: str | None) -> dict:
+def tracker_store_section(url: str | None, keep_days: float = 30.0) -> dict:
     """The `tracker_store` part of Rasa's endpoints.yml for a sqlite:///, postgresql:// or
-    redis:// URL (Rasa 3.6 takes host, port, database and credentials apart, not a URL)."""
-    parsed = urlsplit(url or DEFAULT_TRACKER_STORE)
+    redis:// URL (Rasa 3.6 takes host, port, database and credentials apart, not a URL). Unset:
+    an SQLite file of Rasa's own, beside ours (bot.trackers.DEFAULT_TRACKER_STORE). A Redis
+    conversation expires `keep_days` after its last line; SQL events are purged by bot.trackers."""
+    url = tracker_store_url(url)
+    parsed = urlsplit(url)
     if parsed.scheme == "sqlite":
-        # SQLAlchemy's spelling: sqlite:////absolute/path, sqlite:///relative/to/the/project.
-        database = PROJECT_ROOT / unquote(parsed.path[1:])
+        database = Path(sqlite_path(url))
         database.parent.mkdir(parents=True, exist_ok=True)
         return {"type": "SQL", "dialect": "sqlite", "db": str(database)}
     if parsed.scheme == "postgresql":
@@ -48,7 +47,7 @@ def tracker_store_section(url: str | None) -> dict:
     if parsed.scheme == "redis":
         return {"type": "redis", "url": parsed.hostname or "localhost", "port": parsed.port or 6379,
                 "db": int(parsed.path.lstrip("/") or 0), "password": unquote(parsed.password or "") or None,
-                "key_prefix": "tracker"}
+                "key_prefix": "tracker", "record_exp": round(keep_days * 86400)}
     raise StackError(f"RASA_TRACKER_STORE must be a sqlite:///, postgresql:// or redis:// URL, not {url!r}")
 
 
@@ -92,6 +91,24 @@ class Stack:
     services: list[Service] = field(default_factory=list)
     # Where Rasa keeps conversations (RASA_TRACKER_STORE); unset: DEFAULT_TRACKER_STORE.
     tracker_store: str | None = None
+    tracker_keep_days: float = 30.0
+    # How many Rasa servers (RASA_SHARDS), named rasa-0, rasa-1, ...; on `rasa_ports`, else on
+    # rasa_port and the ports after it.
+    rasa_shards: int = 1
+    rasa_ports: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.rasa_shards < 1:
+            raise StackError(f"RASA_SHARDS must be at least 1, not {self.rasa_shards}")
+        if not self.rasa_ports:
+            self.rasa_ports = [self.rasa_port + shard for shard in range(self.rasa_shards)]
+        if len(self.rasa_ports) != self.rasa_shards:
+            raise StackError(f"{self.rasa_shards} Rasa shards need as many ports, not {self.rasa_ports}")
+        self.rasa_port = self.rasa_ports[0]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://{self.host}:{port}" for port in self.rasa_ports]
 
     def endpoints_file(self) -> Path:
         """endpoints.yml with this stack's action server port and tracker store (Rasa 3.6 does not
@@ -100,29 +117,33 @@ class Stack:
         path.parent.mkdir(parents=True, exist_ok=True)
         endpoints = {
             "action_endpoint": {"url": f"http://{self.host}:{self.action_port}/webhook"},
-            "tracker_store": tracker_store_section(self.tracker_store),
+            "tracker_store": tracker_store_section(self.tracker_store, self.tracker_keep_days),
         }
         path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
         return path
 
     def _services(self) -> list[Service]:
         python = sys.executable
+        endpoints = self.endpoints_file()
         return [
             Service(
                 "actions",
                 [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)],
                 f"http://{self.host}:{self.action_port}/health",
             ),
-            Service(
-                "rasa",
-                [
-                    str(RASA_BIN), "run", "--enable-api", "--model", str(self.model),
-                    "--interface", self.host, "--port", str(self.rasa_port),
-                    "--endpoints", str(self.endpoints_file()), "--credentials", "credentials.yml",
-                    # "=" form: a token may begin with "-", which argparse would take for an option.
-                    f"--auth-token={self.rasa_token}",
-                ],
-                f"http://{self.host}:{self.rasa_port}/status?token={self.rasa_token}",
+            *(
+                Service(
+                    f"rasa-{shard}",
+                    [
+                        str(RASA_BIN), "run", "--enable-api", "--model", str(self.model),
+                        "--interface", self.host, "--port", str(port),
+                        "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+                        # "=" form: a token may begin with "-", which argparse would take for an option.
+                        f"--auth-token={self.rasa_token}",
+                    ],
+                    f"http://{self.host}:{port}/status?token={self.rasa_token}",
+                )
+                for shard, port in enumerate(self.rasa_ports)
             ),
             Service(
                 "api",
@@ -135,7 +156,7 @@ class Stack:
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.env)
-        env["RASA_URL"] = f"http://{self.host}:{self.rasa_port}"
+        env["RASA_URL"] = ",".join(self.rasa_urls)
         env["RASA_TOKEN"] = self.rasa_token
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Rasa's own telemetry would try to reach the internet.
@@ -149,7 +170,7 @@ class Stack:
         assert service.process and service.process.stdout
         prefix = f"{service.name:>7} | "
         if self.colour:
-            prefix = f"{COLOURS.get(service.name, '')}{prefix}{RESET}"
+            prefix = f"{COLOURS.get(service.name.split('-')[0], '')}{prefix}{RESET}"
         for line in service.process.stdout:
             self.emit(prefix + line.rstrip("\n"))
 
@@ -275,8 +296,8 @@ def run_forever(stack: Stack) -> int:
         stack.wait_ready(cancelled=stop_requested.is_set)
         stack.emit(
             f"\nready: chat API http://{stack.host}:{stack.api_port}  "
-            f"Rasa http://{stack.host}:{stack.rasa_port}  actions http://{stack.host}:{stack.action_port}"
-            "\n(Ctrl-C stops all three)"
+            f"Rasa {' '.join(stack.rasa_urls)}  actions http://{stack.host}:{stack.action_port}"
+            "\n(Ctrl-C stops them all)"
         )
         while not stop_requested.wait(1.0):
             dead = stack.dead_service()

@@ -190,10 +190,10 @@ def test_a_rasa_server_killed_in_the_middle_of_a_form_goes_on_with_it_after_a_re
     assert "Let's open a ticket. What's your name?" in say("I want to open a ticket")
     assert "Which e-mail address should we use to reach you?" in say("Kai Berger")
 
-    rasa = stack.service("rasa").process
+    rasa = stack.service("rasa-0").process
     os.killpg(rasa.pid, signal.SIGKILL)
     rasa.wait(timeout=30)
-    stack.restart_service("rasa", timeout=400)
+    stack.restart_service("rasa-0", timeout=400)
 
     said = say("kai.berger@example.com")
     assert "What is it about?" in said, said  # the form's next question, with the e-mail taken

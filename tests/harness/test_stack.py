@@ -14,7 +14,7 @@ from harness.stack import Stack, StackError, free_port, tracker_store_section
 
 def test_a_rasa_token_starting_with_a_dash_is_not_taken_for_an_option():
     stack = Stack(model=Path("models/x.tar.gz"), rasa_token="-Ab_12")
-    [rasa] = [service for service in stack._services() if service.name == "rasa"]
+    [rasa] = [service for service in stack._services() if service.name == "rasa-0"]
     assert "--auth-token=-Ab_12" in rasa.command
     assert "--auth-token" not in rasa.command  # never as a separate word followed by the value
     assert rasa.health_url.endswith("token=-Ab_12")
@@ -33,7 +33,9 @@ def test_a_postgresql_tracker_store_is_taken_apart_as_rasa_wants_it():
 
 def test_a_redis_tracker_store_keeps_its_database_number_and_password():
     assert tracker_store_section("redis://:secret@cache:6380/2") == {
-        "type": "redis", "url": "cache", "port": 6380, "db": 2, "password": "secret", "key_prefix": "tracker"}
+        "type": "redis", "url": "cache", "port": 6380, "db": 2, "password": "secret", "key_prefix": "tracker",
+        "record_exp": 30 * 86400}  # a conversation expires RASA_TRACKER_KEEP_DAYS after its last line
+    assert tracker_store_section("redis://cache", keep_days=0.5)["record_exp"] == 43200
 
 
 def test_the_endpoints_file_names_the_tracker_store(tmp_path):
@@ -56,3 +58,16 @@ def test_a_postgresql_tracker_store_without_credentials_names_none():
     section = tracker_store_section("postgresql:///rasa_trackers")
     assert (section["url"], section["db"], section["username"], section["password"]) == (
         "localhost", "rasa_trackers", None, None)
+
+
+def test_rasa_shards_are_one_rasa_server_each_on_consecutive_ports_and_the_api_is_told_all_of_them():
+    stack = Stack(model=Path("models/x.tar.gz"), rasa_port=6100, rasa_shards=3)
+    rasas = [service for service in stack._services() if service.name.startswith("rasa")]
+    assert [service.name for service in rasas] == ["rasa-0", "rasa-1", "rasa-2"]
+    assert [service.command[service.command.index("--port") + 1] for service in rasas] == ["6100", "6101", "6102"]
+    assert stack._environment()["RASA_URL"] == "http://127.0.0.1:6100,http://127.0.0.1:6101,http://127.0.0.1:6102"
+
+
+def test_no_rasa_shard_at_all_is_refused_at_start():
+    with pytest.raises(StackError, match="RASA_SHARDS must be at least 1"):
+        Stack(model=Path("models/x.tar.gz"), rasa_shards=0)

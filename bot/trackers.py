@@ -1,0 +1,68 @@
+"""Rasa's conversation state (its tracker store, RASA_TRACKER_STORE) kept small.
+
+Rasa starts a new session after SESSION expiry (domain.yml, 60 minutes) and reads only the events
+of the current session, but keeps every event ever written. Events older than
+RASA_TRACKER_KEEP_DAYS are deleted here: from Rasa's `events` table in an SQL store (the API's
+sweep does it every hour; a DELETE by age changes nothing when several processes run it), and a
+Redis store is told to let a conversation's key expire that long after its last write
+(harness.stack.tracker_store_section). Rasa's tables are Rasa's: they live in a database of its
+own and are only read and pruned here, never migrated by us."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from bot.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TRACKER_STORE = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-trackers.db'}"
+
+
+def tracker_store_url(setting: str | None) -> str:
+    """RASA_TRACKER_STORE, or the SQLite file Rasa gets when it is unset."""
+    return setting or DEFAULT_TRACKER_STORE
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a sqlite:/// URL (SQLAlchemy's spelling: four slashes for an absolute path,
+    three for one relative to the project)."""
+    return str(PROJECT_ROOT / unquote(urlsplit(url).path[1:]))
+
+
+def sql_url(setting: str | None) -> str | None:
+    """An SQLAlchemy URL for an SQL tracker store, in this environment's drivers; None for Redis."""
+    url = tracker_store_url(setting)
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return f"sqlite:///{sqlite_path(url)}"
+    if scheme == "postgresql":
+        return "postgresql+psycopg" + url[len("postgresql"):]
+    return None
+
+
+@lru_cache(maxsize=4)
+def _engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True)
+
+
+def purge_old_events(setting: str | None, before: datetime) -> int:
+    """Delete the tracker store's events written before `before`; how many were deleted (0 for a
+    Redis store, whose keys expire by themselves, or before Rasa has made its table)."""
+    url = sql_url(setting)
+    if url is None:
+        return 0
+    engine = _engine(url)
+    with engine.begin() as connection:
+        if not inspect(connection).has_table("events"):
+            return 0
+        deleted = connection.execute(text("DELETE FROM events WHERE timestamp < :cutoff"),
+                                     {"cutoff": before.timestamp()}).rowcount
+    if deleted:
+        logger.info("deleted %d tracker events from before %s", deleted, before.isoformat(timespec="seconds"))
+    return deleted

@@ -1,0 +1,144 @@
+"""Issue 16, items 1, 2 and 5: two real Rasa servers (shards) behind the gateway, sharing one
+tracker store (a real PostgreSQL database, then a real Redis server), and one of them killed with
+SIGKILL in the middle of a customer's ticket form."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import create_engine, func, make_url, select, text
+
+from api.rasa_shards import preference
+from bot import migrate
+from bot.tickets.models import Ticket
+from bot.trackers import purge_old_events
+from harness.modelhash import model_path
+from harness.stack import RASA_BIN, Stack, free_port
+
+
+def rasa_database(postgres_url: str) -> str:
+    """A database of Rasa's own on the test PostgreSQL server (Rasa makes its tables there)."""
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS rasa_trackers"))
+        connection.execute(text("CREATE DATABASE rasa_trackers"))
+    engine.dispose()
+    address = make_url(postgres_url)
+    return f"postgresql://{address.username}@{address.host}:{address.port}/rasa_trackers"
+
+
+@pytest.fixture(scope="module", params=["postgresql", "redis"])
+def sharded(request, tmp_path_factory) -> Iterator[Stack]:
+    model = model_path()
+    if not model.is_file() or not RASA_BIN.is_file():
+        pytest.skip(f"end-to-end tests need the trained model {model.name} and .venv-rasa: run `make test`")
+    if request.param == "postgresql":
+        tracker_store = rasa_database(request.getfixturevalue("postgres_url"))
+    else:
+        tracker_store = request.getfixturevalue("redis_url")
+    folder = tmp_path_factory.mktemp("shards")
+    url = f"sqlite:///{folder / 'support.db'}"
+    migrate.upgrade(url=url)
+    logs: list[str] = []
+    running = Stack(
+        model=model, rasa_shards=2, rasa_ports=[free_port(), free_port()], action_port=free_port(),
+        api_port=free_port(), env={"DATABASE_URL": url, "RASA_CHECK_SECONDS": "0.5"}, emit=logs.append,
+        tracker_store=tracker_store, tracker_keep_days=2,
+    )
+    running.logs = logs  # type: ignore[attr-defined]
+    running.database_url = url  # type: ignore[attr-defined]
+    running.kind = request.param  # type: ignore[attr-defined]
+    running.start()
+    try:
+        running.wait_ready(timeout=600)
+    except Exception:
+        running.stop()
+        print("\n".join(logs[-80:]))
+        raise
+    yield running
+    running.stop()
+
+
+def test_make_run_starts_one_rasa_server_per_shard_and_tells_the_api_all_of_them(sharded):
+    assert [s.name for s in sharded.services] == ["actions", "rasa-0", "rasa-1", "api"]
+    assert sharded._environment()["RASA_URL"] == ",".join(sharded.rasa_urls)
+    for url in sharded.rasa_urls:
+        assert httpx.get(url + "/").text.startswith("Hello from Rasa")
+
+
+def test_a_killed_shard_s_conversation_goes_on_with_the_next_shard_and_makes_one_ticket(sharded):
+    api = httpx.Client(base_url=f"http://{sharded.host}:{sharded.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Kai"}).json()
+    conversation = created["session_id"]
+    headers = {"Authorization": f"Bearer {created['token']}"}
+
+    def say(text: str) -> list[str]:
+        response = api.post(f"/sessions/{conversation}/messages", json={"text": text}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [m["text"] for m in response.json()["messages"]]
+
+    assert "Let's open a ticket. What's your name?" in say("I want to open a ticket")
+    assert "Which e-mail address should we use to reach you?" in say("Kai Berger")
+
+    home = preference(sharded.rasa_urls, conversation)[0]
+    process = sharded.service(f"rasa-{home}").process
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+    started = time.monotonic()
+    said = say("kai.berger.shards@example.com")
+    print(f"first answer after the kill, from the other shard: {time.monotonic() - started:.2f} s")
+    assert "What is it about?" in said, said  # the form's next question: the other shard read the state
+    assert any("describe" in line.lower() for line in say('/inform{"ticket_category":"orders_shipping"}'))
+    summary = " ".join(say("My parcel for order 48213 never arrived and tracking hasn't moved in a week."))
+    assert "Kai Berger" in summary and "Orders & shipping" in summary, summary
+    assert any("TCK-" in line for line in say("/affirm"))
+
+    engine = create_engine(sharded.database_url)
+    with engine.connect() as connection:
+        tickets = connection.scalar(select(func.count()).select_from(Ticket)
+                                    .where(Ticket.customer_email == "kai.berger.shards@example.com"))
+    engine.dispose()
+    assert tickets == 1
+
+    # The shard comes back; the conversation goes home and the bot still knows it.
+    sharded.restart_service(f"rasa-{home}", timeout=600)
+    time.sleep(1.5)  # the API's next health check (every 0.5 s here)
+    assert any("reference" in line.lower() for line in say("can you check the status of my ticket?"))
+
+
+def test_old_conversation_events_are_purged_and_redis_conversations_expire(sharded):
+    """Item 1: the tracker store stays small. SQL: events older than RASA_TRACKER_KEEP_DAYS are
+    deleted (here with a cut-off in the future, so every event is old); Redis: a conversation's
+    key expires RASA_TRACKER_KEEP_DAYS (2 here) after its last line."""
+    api = httpx.Client(base_url=f"http://{sharded.host}:{sharded.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Olu", "greet": True}).json()
+    assert created["messages"], created
+    if sharded.kind == "redis":
+        client = redis.Redis.from_url(sharded.tracker_store)
+        [key] = client.keys(f"*{created['session_id']}")  # Rasa's own key: "tracker:tracker:<id>"
+        ttl = client.ttl(key)
+        client.close()
+        assert 2 * 86400 - 60 < ttl <= 2 * 86400
+        return
+    engine = create_engine("postgresql+psycopg" + sharded.tracker_store[len("postgresql"):])
+
+    def events() -> int:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT count(*) FROM events WHERE sender_id = :s"),
+                                     {"s": created["session_id"]})
+
+    before = events()
+    assert before > 0
+    purge_old_events(sharded.tracker_store, datetime.now(UTC) - timedelta(days=1))
+    assert events() == before  # a day's cut-off leaves a conversation of a minute ago alone
+    assert purge_old_events(sharded.tracker_store, datetime.now(UTC) + timedelta(seconds=5)) > 0
+    assert events() == 0
+    engine.dispose()
