@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     # Redis for live events shared by several API processes (e.g. redis://127.0.0.1:6379/0);
     # unset: events stay inside one process.
     redis_url: str | None = None
+    # How many API processes `make run` starts (uvicorn --workers). More than one needs REDIS_URL, so
+    # that live events, rate limits and the one-line-at-a-time lock are shared between them.
+    api_workers: int = Field(default=1, ge=1, le=64)
 
     # The Rasa server, or several (shards) separated by commas: the API sends each conversation to
     # one of them (api/rasa_shards.py). `make run` sets it to the servers it starts.
@@ -270,6 +273,14 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate; write e.g. '20/minute'") from None
         return value
+
+    @model_validator(mode="after")
+    def _several_api_processes_share_redis(self) -> Settings:
+        if self.api_workers > 1 and not self.redis_url:
+            raise ValueError(f"API_WORKERS={self.api_workers} needs REDIS_URL: without it each API process keeps "
+                             "its own live events and rate limits, and a customer and an agent on different "
+                             "processes would not see each other's lines")
+        return self
 
     @model_validator(mode="after")
     def _opening_hours_are_readable(self) -> Settings:

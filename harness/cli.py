@@ -36,6 +36,7 @@ def _run(args: argparse.Namespace) -> int:
         tracker_store=settings.rasa_tracker_store,
         tracker_keep_days=settings.rasa_tracker_keep_days,
         rasa_shards=settings.rasa_shards,
+        api_workers=settings.api_workers,
         colour=sys.stdout.isatty(),
         emit=lambda line: print(line, flush=True),
     )

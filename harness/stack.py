@@ -96,6 +96,8 @@ class Stack:
     # rasa_port and the ports after it.
     rasa_shards: int = 1
     rasa_ports: list[int] = field(default_factory=list)
+    # How many API processes (API_WORKERS): uvicorn's own supervisor starts and restarts them.
+    api_workers: int = 1
 
     def __post_init__(self) -> None:
         if self.rasa_shards < 1:
@@ -148,7 +150,8 @@ class Stack:
             Service(
                 "api",
                 [python, "-m", "uvicorn", "api.main:create_app", "--factory",
-                 "--host", self.host, "--port", str(self.api_port)],
+                 "--host", self.host, "--port", str(self.api_port),
+                 *(["--workers", str(self.api_workers)] if self.api_workers > 1 else [])],
                 f"http://{self.host}:{self.api_port}/health",
             ),
         ]

