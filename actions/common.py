@@ -67,8 +67,8 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
-# How sure the response selector must be of the topic of a question asked beside an explicit request
-# for the bot to answer it unasked.
+# How sure the classifier must be of the FAQ topic (its response-selector output) of a question asked
+# beside an explicit request for the bot to answer it unasked.
 ASIDE_CONFIDENCE = 0.6
 
 
@@ -76,8 +76,8 @@ def question_beside(tracker: Tracker) -> str | None:
     """The FAQ answer to a question asked beside an explicit request in the latest message ("I need to
     open a ticket. Do you ship to Austria?"), or None. The request is what the bot does
     (nlu.components.ExplicitRequest); the question, told apart from the request by the text
-    (nlu.patterns.asks_beside_request), is answered first where the response selector, which reads
-    every line, is sure of its topic, so the customer gets both things asked for in turn."""
+    (nlu.patterns.asks_beside_request), is answered first where the classifier's FAQ topic for
+    the line is sure, so the customer gets both things asked for in turn."""
     message = tracker.latest_message or {}
     if not asks_beside_request(message.get("text") or ""):
         return None

