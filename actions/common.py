@@ -62,6 +62,14 @@ def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
+def line_key(tracker: Tracker) -> str | None:
+    """The gateway's key for the latest customer line (api.rasa_shards: the same on every Rasa server
+    the line is sent to), or None for a line that did not come through the gateway."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    key = metadata.get("line") if isinstance(metadata, dict) else None
+    return key if isinstance(key, str) and 0 < len(key) <= 64 else None
+
+
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name"), float(intent.get("confidence") or 0.0)

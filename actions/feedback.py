@@ -9,7 +9,14 @@ from pydantic import ValidationError
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from actions.common import DatabaseUnavailable, entity_value, in_transaction, latest_text, say_database_trouble
+from actions.common import (
+    DatabaseUnavailable,
+    entity_value,
+    in_transaction,
+    latest_text,
+    line_key,
+    say_database_trouble,
+)
 from actions.forms import ContactEmailWhenAsked, substantive_text
 from bot.feedback.models import FEEDBACK_CATEGORIES
 from bot.feedback.schemas import MAX_FEEDBACK, FeedbackCreate
@@ -104,6 +111,8 @@ class ActionSubmitFeedback(Action):
                 customer_name=tracker.get_slot("customer_name"),
                 customer_email=tracker.get_slot("customer_email"),
                 conversation_id=tracker.sender_id,
+                # The gateway's key for this line: sent again to another Rasa server, it finds this item.
+                source_line=line_key(tracker),
             )
         except ValidationError as error:
             dispatcher.utter_message(text=f"I couldn't record that feedback: {error.errors()[0]['msg']}.")

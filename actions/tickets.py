@@ -18,6 +18,7 @@ from actions.common import (
     entity_value,
     in_transaction,
     latest_text,
+    line_key,
     question_beside,
     say_database_trouble,
 )
@@ -248,6 +249,8 @@ class ActionSubmitTicket(Action):
                 customer_name=tracker.get_slot("customer_name"),
                 customer_email=tracker.get_slot("customer_email"),
                 conversation_id=tracker.sender_id,
+                # The gateway's key for this line: sent again to another Rasa server, it finds this ticket.
+                source_line=line_key(tracker),
             )
         except ValidationError as error:
             dispatcher.utter_message(text=f"I couldn't open the ticket: {error.errors()[0]['msg']}.")

@@ -46,10 +46,12 @@ class RasaClient:
         async with self._http().post(self._base + path, params=params, json=body) as response:
             return json.loads(await response.read())
 
-    async def send(self, sender: str, message: str) -> list[dict]:
-        """Deliver one customer message; the bot's replies (text, buttons, custom) in order."""
+    async def send(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:
+        """Deliver one customer message (with `metadata` for the actions to read, when given); the
+        bot's replies (text, buttons, custom) in order."""
+        body = {"sender": sender, "message": message, **({"metadata": metadata} if metadata else {})}
         try:
-            replies = await self._post("/webhooks/rest/webhook", {"sender": sender, "message": message})
+            replies = await self._post("/webhooks/rest/webhook", body)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             logger.error("Rasa at %s did not answer for %s: %s", self._base, sender, error)
             raise RasaUnavailable(str(error) or type(error).__name__, unanswered=_unanswered(error)) from error

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
@@ -176,8 +177,11 @@ class RasaShards:
         raise error
 
     async def send(self, sender: str, message: str) -> list[dict]:
-        """Deliver one customer message to the conversation's shard; the bot's replies in order."""
-        return await self._call(sender, lambda client: client.send(sender, message))
+        """Deliver one customer message to the conversation's shard; the bot's replies in order.
+        Every attempt carries the same key for the line (metadata "line"), so an action that makes
+        something (a ticket) makes it once however many shards the line reaches."""
+        metadata = {"line": uuid.uuid4().hex}
+        return await self._call(sender, lambda client: client.send(sender, message, metadata))
 
     async def trigger_intent(self, sender: str, intent: str, entities: dict[str, str]) -> list[dict]:
         return await self._call(sender, lambda client: client.trigger_intent(sender, intent, entities))

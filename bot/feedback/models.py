@@ -38,6 +38,9 @@ class Feedback(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(32), default="chat")
     status: Mapped[str] = mapped_column(String(16), default="new")
+    # The gateway's key for the line that gave it (as tickets.models.Ticket.source_line); empty for
+    # anonymous feedback, which keeps nothing that leads back to the conversation.
+    source_line: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

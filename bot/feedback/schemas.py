@@ -20,6 +20,7 @@ class FeedbackCreate(BaseModel):
     customer_email: str | None = None
     conversation_id: str | None = None
     channel: str = "chat"
+    source_line: str | None = Field(default=None, max_length=64)
 
     @field_validator("text")
     @classmethod

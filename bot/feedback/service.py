@@ -26,17 +26,21 @@ def new_feedback_reference() -> str:
 
 
 def record_feedback(*, session: Session, data: FeedbackCreate, now: datetime | None = None) -> Feedback:
-    """Store feedback; anonymous feedback keeps no name, e-mail or conversation link."""
+    """Store feedback; anonymous feedback keeps no name, e-mail or conversation link. Feedback whose
+    `source_line` already gave an item gets that item back, unchanged."""
     now = now or utcnow()
     identity = (
-        {"customer_name": None, "customer_email": None, "conversation_id": None}
+        {"customer_name": None, "customer_email": None, "conversation_id": None, "source_line": None}
         if data.anonymous
         else {
             "customer_name": data.customer_name,
             "customer_email": data.customer_email,
             "conversation_id": data.conversation_id,
+            "source_line": data.source_line,
         }
     )
+    if identity["source_line"] and (given := _given_by(session, identity["source_line"])) is not None:
+        return given
     for _attempt in range(5):
         item = Feedback(
             reference=new_feedback_reference(),
@@ -53,11 +57,18 @@ def record_feedback(*, session: Session, data: FeedbackCreate, now: datetime | N
                 session.add(item)
                 session.flush()
         except IntegrityError:
+            # The same line's feedback, stored a moment ago by another process; else a reference collision.
+            if identity["source_line"] and (given := _given_by(session, identity["source_line"])) is not None:
+                return given
             continue
         if item.category == "complaint":
             open_for_complaint(session=session, feedback=item, now=now)
         return item
     raise FeedbackError("could not allocate a unique feedback reference")
+
+
+def _given_by(session: Session, source_line: str) -> Feedback | None:
+    return session.scalar(select(Feedback).where(Feedback.source_line == source_line))
 
 
 def get_feedback(*, session: Session, reference: str) -> Feedback | None:

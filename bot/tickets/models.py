@@ -46,6 +46,10 @@ class Ticket(Base):
     # The staff member responsible for the ticket; None while nobody is.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    # The gateway's key for the customer's line that opened the ticket: the same line sent again to
+    # another Rasa server (its first one died before answering) finds this ticket instead of making a
+    # second one.
+    source_line: Mapped[str | None] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(32), default="chat")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

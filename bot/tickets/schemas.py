@@ -27,6 +27,8 @@ class TicketCreate(BaseModel):
     priority: Priority | None = None
     conversation_id: str | None = None
     channel: str = "chat"
+    # The key of the customer's line that asked for it (tickets.models.Ticket.source_line).
+    source_line: str | None = Field(default=None, max_length=64)
 
     @field_validator("description")
     @classmethod

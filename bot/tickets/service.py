@@ -126,9 +126,12 @@ def create_ticket(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Classify the request, set its SLA due times from its priority and store it."""
+    """Classify the request, set its SLA due times from its priority and store it. A request whose
+    `source_line` already opened a ticket gets that ticket back, unchanged."""
     settings = settings or get_settings()
     now = now or utcnow()
+    if data.source_line and (opened := _opened_by(session, data.source_line)) is not None:
+        return opened
     known = {category.key for category in settings.ticket_categories}
     if data.category not in known:
         raise TicketInvalid(f"unknown category {data.category!r}")
@@ -164,6 +167,7 @@ def create_ticket(
             customer_email=data.customer_email,
             conversation_id=data.conversation_id,
             channel=data.channel,
+            source_line=data.source_line,
             created_at=now,
             updated_at=now,
             first_response_due=first_due,
@@ -174,11 +178,18 @@ def create_ticket(
                 session.add(ticket)
                 session.flush()
         except IntegrityError:
+            # The same line's ticket, made a moment ago by another process; else a reference collision.
+            if data.source_line and (opened := _opened_by(session, data.source_line)) is not None:
+                return opened
             continue
         _add_event(session, ticket, actor=actor, kind="created", to_value="new", now=now)
         session.flush()
         return ticket
     raise TicketError("could not allocate a unique ticket reference")
+
+
+def _opened_by(session: Session, source_line: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.source_line == source_line))
 
 
 def get_ticket(*, session: Session, reference: str) -> Ticket | None:

@@ -303,3 +303,21 @@ async def test_question_while_asked_for_the_description_is_answered_as_an_faq(ap
                            active_loop="ticket_form", requested_slot="ticket_description")
     _, events = await _validate(ValidateTicketForm(), tracker, domain)
     assert "ticket_description" not in slot_events(events)
+
+
+async def test_a_confirmation_sent_again_to_another_rasa_server_opens_one_ticket(app_db, domain):
+    """The gateway sends a line to the next Rasa server when the first died before answering (api/
+    rasa_shards.py), with the same key; the first may already have opened the ticket."""
+    slots = {"customer_name": "Dana", "customer_email": "dana@example.com", "ticket_category": "orders_shipping",
+             "ticket_description": "The parcel for order 48213 never came.", "ticket_confirmed": True}
+    references = []
+    for _ in range(2):
+        tracker = make_tracker("yes", intent="affirm", slots=slots)
+        tracker.latest_message["metadata"] = {"line": "5b0c1f2e9a7d4e6b8c3a2f1e0d9c8b7a"}
+        dispatcher = CollectingDispatcher()
+        events = await ActionSubmitTicket().run(dispatcher, tracker, domain)
+        references.append(slot_events(events)["last_ticket_ref"])
+        assert references[-1] in texts(dispatcher)[0]
+    with Session(app_db) as session:
+        assert [t.reference for t in session.scalars(select(Ticket))] == [references[0]]
+    assert references[0] == references[1]

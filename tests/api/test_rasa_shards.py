@@ -23,6 +23,7 @@ class FakeRasa:
     def __init__(self, name: str) -> None:
         self.name = name
         self.seen: list[tuple[str, str]] = []
+        self.metadata: list[dict | None] = []
         self.mode = "ok"  # ok | hang | garbage | drop
         self.in_flight: Counter[str] = Counter()
         self.most_in_flight: Counter[str] = Counter()
@@ -34,6 +35,7 @@ class FakeRasa:
             body = await request.json()
             sender = body["sender"]
             self.seen.append((sender, body["message"]))
+            self.metadata.append(body.get("metadata"))
             if self.mode == "drop":  # the process dies with the line half done
                 assert request.transport is not None
                 request.transport.abort()
@@ -147,6 +149,10 @@ async def test_a_shard_that_drops_the_line_unanswered_is_down_and_the_line_goes_
         assert gateway.up == [False, True]
         # One reply to the customer's line, from the shard that finished it.
         assert fakes[1].seen == [(conversation, "my order 48213")]
+        # Both attempts carry the same key for the line, so what an action makes, it makes once.
+        assert fakes[0].metadata == fakes[1].metadata and len(fakes[0].metadata[0]["line"]) == 32
+        await gateway.send(conversation, "another line")
+        assert fakes[1].metadata[1]["line"] != fakes[1].metadata[0]["line"]
     finally:
         await close(fakes, gateway)
 

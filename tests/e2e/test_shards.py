@@ -4,10 +4,13 @@ SIGKILL in the middle of a customer's ticket form."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,6 +20,8 @@ from sqlalchemy import create_engine, func, make_url, select, text
 
 from api.rasa_shards import preference
 from bot import migrate
+from bot.conversations.models import Message
+from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.tickets.models import Ticket
 from bot.trackers import purge_old_events
 from harness.modelhash import model_path
@@ -49,7 +54,10 @@ def sharded(request, tmp_path_factory) -> Iterator[Stack]:
     logs: list[str] = []
     running = Stack(
         model=model, rasa_shards=2, rasa_ports=[free_port(), free_port()], action_port=free_port(),
-        api_port=free_port(), env={"DATABASE_URL": url, "RASA_CHECK_SECONDS": "0.5"}, emit=logs.append,
+        api_port=free_port(), emit=logs.append,
+        # Every test customer comes from 127.0.0.1: the per-address limits are for real networks.
+        env={"DATABASE_URL": url, "RASA_CHECK_SECONDS": "0.5", "CHAT_RATE_PER_ADDRESS": "10000/minute",
+             "CHAT_SESSIONS_PER_ADDRESS": "1000/minute"},
         tracker_store=tracker_store, tracker_keep_days=2,
     )
     running.logs = logs  # type: ignore[attr-defined]
@@ -142,3 +150,77 @@ def test_old_conversation_events_are_purged_and_redis_conversations_expire(shard
     assert purge_old_events(sharded.tracker_store, datetime.now(UTC) + timedelta(seconds=5)) > 0
     assert events() == 0
     engine.dispose()
+
+
+def test_twenty_conversations_go_on_while_a_shard_is_killed_and_restarted(sharded):
+    """Item 5: 20 customers each open a ticket and answer the survey's first two questions while the
+    shard of half of them is killed with SIGKILL and started again. Every line a customer sent is
+    stored once, every conversation finishes, one ticket each and no survey answer twice; a line that
+    met the dead shard is answered by the other one (the customer sees at most a delay)."""
+    base = f"http://{sharded.host}:{sharded.api_port}/api/v1/chat"
+    script = ["I want to open a ticket", "{name}", "{email}", '/inform{{"ticket_category":"orders_shipping"}}',
+              "My parcel for order {order} never arrived and tracking hasn't moved in a week.", "/affirm",
+              "thanks, bye", "/affirm", "4", "yes"]
+    unavailable = "isn't answering right now"
+    delays: list[float] = []
+
+    async def customer(n: int, client: httpx.AsyncClient) -> tuple[str, int, list[str]]:
+        await asyncio.sleep(n * 0.25)
+        created = (await client.post(f"{base}/sessions", json={"name": f"Shard Test {n}"})).json()
+        headers = {"Authorization": f"Bearer {created['token']}"}
+        sent, said = 0, []
+        for line in script:
+            text = line.format(name=f"Shard Test {n}", email=f"shard.test.{n}@example.com", order=48000 + n)
+            for _attempt in range(5):
+                began = time.monotonic()
+                response = await client.post(f"{base}/sessions/{created['session_id']}/messages",
+                                             json={"text": text}, headers=headers)
+                delays.append(time.monotonic() - began)
+                assert response.status_code == 200, response.text
+                sent += 1
+                replies = [m["text"] for m in response.json()["messages"]]
+                if not any(unavailable in reply for reply in replies):
+                    break
+                await asyncio.sleep(1)  # "please try again in a moment"
+            said.append(" ".join(replies))
+            await asyncio.sleep(2.5)
+        return created["session_id"], sent, said
+
+    async def everyone() -> list[tuple[str, int, list[str]]]:
+        async with httpx.AsyncClient(timeout=90) as client:
+            return await asyncio.gather(*(customer(n, client) for n in range(20)))
+
+    def kill_and_restart() -> None:
+        time.sleep(8)
+        process = sharded.service("rasa-0").process
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        sharded.restart_service("rasa-0", timeout=600)
+
+    restarting = threading.Thread(target=kill_and_restart)
+    restarting.start()
+    # A loop of its own in a thread: the browser tests' Playwright keeps one running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        results = pool.submit(asyncio.run, everyone()).result()
+    restarting.join(timeout=600)
+
+    engine = create_engine(sharded.database_url)
+    with engine.connect() as connection:
+        for n, (conversation, sent, said) in enumerate(results):
+            assert "TCK-" in said[5], said  # the ticket was opened...
+            assert "(3/" in said[-1] or "thank" in said[-1].lower(), said  # ...and the survey went on
+            stored = connection.scalar(select(func.count()).select_from(Message).where(
+                Message.conversation_id == conversation, Message.sender == "customer"))
+            assert stored == sent, f"conversation {n}: {sent} lines sent, {stored} stored"
+            tickets = connection.scalar(select(func.count()).select_from(Ticket).where(
+                Ticket.customer_email == f"shard.test.{n}@example.com"))
+            assert tickets == 1, f"conversation {n}: {tickets} tickets"
+            answers = connection.execute(
+                select(SurveyAnswer.question_key, func.count()).join(SurveyResponse)
+                .where(SurveyResponse.conversation_id == conversation).group_by(SurveyAnswer.question_key)).all()
+            assert len(answers) == 2 and all(count == 1 for _, count in answers), answers
+    engine.dispose()
+    homed = sum(preference(sharded.rasa_urls, conversation)[0] == 0 for conversation, _, _ in results)
+    print(f"{homed} of 20 conversations were homed on the killed shard; slowest line {max(delays):.2f} s, "
+          f"lines sent again after 'not answering': {sum(s for _, s, _ in results) - 20 * len(script)}")
+    assert homed > 0

@@ -53,6 +53,7 @@ def test_anonymous_feedback_keeps_no_name_email_or_conversation_even_when_given(
         customer_name="Ada Lovelace",
         customer_email="ada@example.com",
         conversation_id="conv-secret",
+        source_line="line-secret",
     )
     session.expire_all()
 
@@ -66,6 +67,7 @@ def test_anonymous_feedback_keeps_no_name_email_or_conversation_even_when_given(
     # Nothing identifying is stored anywhere in the table.
     assert session.scalar(select(func.count()).where(Feedback.conversation_id == "conv-secret")) == 0
     assert session.scalar(select(func.count()).where(Feedback.customer_email == "ada@example.com")) == 0
+    assert stored.source_line is None  # the line's key would lead back to the conversation's tracker
 
 
 @pytest.mark.parametrize("status", ["reviewed", "actioned", "new"])
@@ -117,3 +119,10 @@ def test_feedback_with_markup_is_stored_verbatim(session):
     session.expire_all()
 
     assert get_feedback(session=session, reference=item.reference).text == text
+
+
+def test_feedback_from_a_line_sent_again_is_stored_once(session):
+    first = make_feedback(session, source_line="line-5d2e", category="complaint")
+    again = make_feedback(session, source_line="line-5d2e", category="complaint", text="sent again")
+    assert again.id == first.id and again.text == first.text
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 1

@@ -614,3 +614,19 @@ def test_response_and_resolution_seconds_follow_the_ticket(session):
     time_tickets(session.connection())
     session.refresh(ticket)
     assert ticket.first_response_seconds == pytest.approx(1800.00025, abs=0.0005) and ticket.resolution_seconds is None
+
+
+def test_a_line_sent_again_finds_its_ticket_instead_of_opening_a_second_one(session):
+    first = make_ticket(session, source_line="line-7f3a")
+    again = make_ticket(session, source_line="line-7f3a", description="Where is my parcel? (sent again)")
+    other = make_ticket(session, source_line="line-91bc")
+    assert again.id == first.id and again.description == "Where is my parcel?"
+    assert other.id != first.id
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 2
+    assert session.scalar(select(func.count()).select_from(TicketEvent)) == 2  # one "created" each
+
+
+def test_tickets_without_a_source_line_are_each_their_own(session):
+    make_ticket(session)
+    make_ticket(session)
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 2
