@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLong, Unauthenticated
 
@@ -31,5 +34,23 @@ def _domain_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=code, headers=headers)
 
 
+logger = logging.getLogger(__name__)
+# How long a client is asked to wait while the database does not answer.
+DATABASE_RETRY_SECONDS = 5
+
+
+def _database_down(request: Request, error: Exception) -> JSONResponse:
+    """The database did not answer (restarting, unreachable): 503 and a plain message, not a 500.
+    Nothing was stored for the request, so sending it again is safe; the connection pool checks
+    each connection before use, so the API recovers by itself once the database is back."""
+    logger.error("database unavailable during %s %s: %s", request.method, request.url.path,
+                 str(error).splitlines()[0][:300])
+    return JSONResponse({"detail": "the database is not answering; nothing was stored, please try again in a "
+                                   "moment"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(DATABASE_RETRY_SECONDS)})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(InterfaceError, _database_down)

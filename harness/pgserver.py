@@ -55,6 +55,14 @@ class PostgresServer:
     def start(self) -> str:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--no-sync")
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: open connections are cut), keeping its data."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> str:
+        """Start the server on its data and port; its URL once it accepts connections."""
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "start",
             "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",

@@ -19,6 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
+from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ class RedisBroker(LocalBroker):
     lines are in SQL, and sockets read them at their next poke or reconnect."""
 
     RETRY_SECONDS = 1.0
+    # How long the start waits for the subscription before going on without it.
+    START_WAIT_SECONDS = 5.0
 
     def __init__(self, url: str, prefix: str = "support:") -> None:
         super().__init__()
@@ -169,10 +172,17 @@ class RedisBroker(LocalBroker):
                 return
 
     async def start(self) -> None:
-        """Subscribe before returning, so nothing published after start is missed."""
+        """Subscribe before returning, so nothing published after start is missed. A Redis that does
+        not answer does not stop the API from starting: events then reach only this process's
+        sockets (others catch up when they reconnect or at their next event) until the subscription,
+        retried every few seconds, is made."""
         self._ready = asyncio.Event()
         self._reader = asyncio.create_task(self._read_forever(), name="redis broker")
-        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=self.START_WAIT_SECONDS)
+        except asyncio.TimeoutError:
+            logger.error("Redis at %s is not answering: live events stay in this process until it does "
+                         "(retrying every %s s)", _without_password(self._url), self.RETRY_SECONDS)
 
     async def stop(self) -> None:
         if self._reader is not None:
@@ -205,6 +215,12 @@ class RedisBroker(LocalBroker):
                 await asyncio.sleep(self.RETRY_SECONDS)
             finally:
                 await client.aclose()
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() \
+        if parts.password and parts.hostname else url
 
 
 def make_broker(redis_url: str | None) -> LocalBroker:
