@@ -9,8 +9,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -152,25 +153,40 @@ def test_old_conversation_events_are_purged_and_redis_conversations_expire(shard
     engine.dispose()
 
 
-def test_twenty_conversations_go_on_while_a_shard_is_killed_and_restarted(sharded):
-    """Item 5: 20 customers each open a ticket and answer the survey's first two questions while the
-    shard of half of them is killed with SIGKILL and started again. Every line a customer sent is
-    stored once, every conversation finishes, one ticket each and no survey answer twice; a line that
-    met the dead shard is answered by the other one (the customer sees at most a delay)."""
-    base = f"http://{sharded.host}:{sharded.api_port}/api/v1/chat"
-    script = ["I want to open a ticket", "{name}", "{email}", '/inform{{"ticket_category":"orders_shipping"}}',
-              "My parcel for order {order} never arrived and tracking hasn't moved in a week.", "/affirm",
-              "thanks, bye", "/affirm", "4", "yes"]
-    unavailable = "isn't answering right now"
+SCRIPT = ["I want to open a ticket", "{name}", "{email}", '/inform{{"ticket_category":"orders_shipping"}}',
+          "My parcel for order {order} never arrived and tracking hasn't moved in a week.", "/affirm",
+          "thanks, bye", "/affirm", "4", "yes"]
+UNAVAILABLE = "isn't answering right now"
+
+
+@dataclass
+class Customers:
+    """What scripted customers sent and were told: (conversation, lines sent, replies per script
+    line) each, how long each line took, and how often they were told the bot was not answering."""
+
+    results: list[tuple[str, int, list[str]]]
+    delays: list[float]
+    unavailable: int
+    finished: float  # time.monotonic() when the last customer's last line was answered
+
+
+def run_customers(stack: Stack, count: int, tag: str, meanwhile: Callable[[], None],
+                  pause: float = 2.5) -> Customers:
+    """`count` customers, each opening a ticket and answering the survey's first two questions
+    (SCRIPT, `pause` seconds between lines, a line told "not answering" sent again after 1 s, as a
+    customer would), while `meanwhile` runs in another thread."""
+    base = f"http://{stack.host}:{stack.api_port}/api/v1/chat"
     delays: list[float] = []
+    told_unavailable = 0
 
     async def customer(n: int, client: httpx.AsyncClient) -> tuple[str, int, list[str]]:
+        nonlocal told_unavailable
         await asyncio.sleep(n * 0.25)
-        created = (await client.post(f"{base}/sessions", json={"name": f"Shard Test {n}"})).json()
+        created = (await client.post(f"{base}/sessions", json={"name": f"{tag} {n}"})).json()
         headers = {"Authorization": f"Bearer {created['token']}"}
         sent, said = 0, []
-        for line in script:
-            text = line.format(name=f"Shard Test {n}", email=f"shard.test.{n}@example.com", order=48000 + n)
+        for line in SCRIPT:
+            text = line.format(name=f"{tag} {n}", email=f"{tag.lower()}.{n}@example.com", order=48000 + n)
             for _attempt in range(5):
                 began = time.monotonic()
                 response = await client.post(f"{base}/sessions/{created['session_id']}/messages",
@@ -179,16 +195,54 @@ def test_twenty_conversations_go_on_while_a_shard_is_killed_and_restarted(sharde
                 assert response.status_code == 200, response.text
                 sent += 1
                 replies = [m["text"] for m in response.json()["messages"]]
-                if not any(unavailable in reply for reply in replies):
+                if not any(UNAVAILABLE in reply for reply in replies):
                     break
+                told_unavailable += 1
                 await asyncio.sleep(1)  # "please try again in a moment"
             said.append(" ".join(replies))
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(pause)
         return created["session_id"], sent, said
 
     async def everyone() -> list[tuple[str, int, list[str]]]:
         async with httpx.AsyncClient(timeout=90) as client:
-            return await asyncio.gather(*(customer(n, client) for n in range(20)))
+            return await asyncio.gather(*(customer(n, client) for n in range(count)))
+
+    side = threading.Thread(target=meanwhile)
+    side.start()
+    # A loop of its own in a thread: the browser tests' Playwright keeps one running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        results = pool.submit(asyncio.run, everyone()).result()
+    finished = time.monotonic()
+    side.join(timeout=900)
+    return Customers(results, delays, told_unavailable, finished)
+
+
+def check_each_finished_once(stack: Stack, customers: Customers, tag: str) -> None:
+    """Every conversation finished; every line sent is stored once; one ticket and two survey
+    answers each."""
+    engine = create_engine(stack.database_url)
+    with engine.connect() as connection:
+        for n, (conversation, sent, said) in enumerate(customers.results):
+            assert "TCK-" in said[5], said  # the ticket was opened...
+            assert "(3/" in said[-1], said  # ...and the survey went on to its third question
+            stored = connection.scalar(select(func.count()).select_from(Message).where(
+                Message.conversation_id == conversation, Message.sender == "customer"))
+            assert stored == sent, f"conversation {n}: {sent} lines sent, {stored} stored"
+            tickets = connection.scalar(select(func.count()).select_from(Ticket).where(
+                Ticket.customer_email == f"{tag.lower()}.{n}@example.com"))
+            assert tickets == 1, f"conversation {n}: {tickets} tickets"
+            answers = connection.execute(
+                select(SurveyAnswer.question_key, func.count()).join(SurveyResponse)
+                .where(SurveyResponse.conversation_id == conversation).group_by(SurveyAnswer.question_key)).all()
+            assert len(answers) == 2 and all(count == 1 for _, count in answers), answers
+    engine.dispose()
+
+
+def test_twenty_conversations_go_on_while_a_shard_is_killed_and_restarted(sharded):
+    """Item 5: 20 customers each open a ticket and answer the survey's first two questions while the
+    shard of about half of them is killed with SIGKILL and started again. Every line a customer sent
+    is stored once, every conversation finishes, one ticket each and no survey answer twice; a line
+    that met the dead shard is answered by the other one (the customer sees at most a delay)."""
 
     def kill_and_restart() -> None:
         time.sleep(8)
@@ -197,30 +251,31 @@ def test_twenty_conversations_go_on_while_a_shard_is_killed_and_restarted(sharde
         process.wait(timeout=30)
         sharded.restart_service("rasa-0", timeout=600)
 
-    restarting = threading.Thread(target=kill_and_restart)
-    restarting.start()
-    # A loop of its own in a thread: the browser tests' Playwright keeps one running in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        results = pool.submit(asyncio.run, everyone()).result()
-    restarting.join(timeout=600)
-
-    engine = create_engine(sharded.database_url)
-    with engine.connect() as connection:
-        for n, (conversation, sent, said) in enumerate(results):
-            assert "TCK-" in said[5], said  # the ticket was opened...
-            assert "(3/" in said[-1] or "thank" in said[-1].lower(), said  # ...and the survey went on
-            stored = connection.scalar(select(func.count()).select_from(Message).where(
-                Message.conversation_id == conversation, Message.sender == "customer"))
-            assert stored == sent, f"conversation {n}: {sent} lines sent, {stored} stored"
-            tickets = connection.scalar(select(func.count()).select_from(Ticket).where(
-                Ticket.customer_email == f"shard.test.{n}@example.com"))
-            assert tickets == 1, f"conversation {n}: {tickets} tickets"
-            answers = connection.execute(
-                select(SurveyAnswer.question_key, func.count()).join(SurveyResponse)
-                .where(SurveyResponse.conversation_id == conversation).group_by(SurveyAnswer.question_key)).all()
-            assert len(answers) == 2 and all(count == 1 for _, count in answers), answers
-    engine.dispose()
-    homed = sum(preference(sharded.rasa_urls, conversation)[0] == 0 for conversation, _, _ in results)
-    print(f"{homed} of 20 conversations were homed on the killed shard; slowest line {max(delays):.2f} s, "
-          f"lines sent again after 'not answering': {sum(s for _, s, _ in results) - 20 * len(script)}")
+    customers = run_customers(sharded, 20, "Killed", kill_and_restart)
+    check_each_finished_once(sharded, customers, "Killed")
+    homed = sum(preference(sharded.rasa_urls, conversation)[0] == 0 for conversation, _, _ in customers.results)
+    print(f"{homed} of 20 conversations were homed on the killed shard; slowest line {max(customers.delays):.2f} s, "
+          f"told 'not answering': {customers.unavailable}")
     assert homed > 0
+    assert customers.unavailable == 0
+
+
+def test_a_rolling_restart_of_every_shard_under_load_shows_customers_no_error(sharded):
+    """Item 5: each shard in turn stopped (SIGTERM, as a deploy does) and started again while 10
+    customers chat: none is told the bot is not answering, every conversation finishes once."""
+
+    stopped: list[float] = []
+
+    def rolling_restart() -> None:
+        time.sleep(5)
+        for name in ("rasa-0", "rasa-1"):
+            stopped.append(time.monotonic())
+            sharded.stop_service(name, grace=30)
+            sharded.restart_service(name, timeout=600)
+
+    customers = run_customers(sharded, 10, "Rolling", rolling_restart, pause=6)
+    check_each_finished_once(sharded, customers, "Rolling")
+    print(f"rolling restart: shards stopped {[round(customers.finished - t) for t in stopped]} s before the last "
+          f"line; slowest line {max(customers.delays):.2f} s, told 'not answering': {customers.unavailable}")
+    assert len(stopped) == 2 and all(t < customers.finished for t in stopped)  # both under load
+    assert customers.unavailable == 0
