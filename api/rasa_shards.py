@@ -145,10 +145,15 @@ class RasaShards:
         self.turns: Turns = turns if turns is not None else LocalTurns()  # (an idle one has len 0)
         self._checks: aiohttp.ClientSession | None = None
 
-    def home(self, conversation_id: str) -> int:
-        """The shard that answers `conversation_id` now: its first healthy choice."""
+    def candidates(self, conversation_id: str) -> list[int]:
+        """The shards a line of `conversation_id` tries, in turn: the healthy ones in the
+        conversation's order, then the others (a health check may not have seen a recovery yet)."""
         order = preference(self.urls, conversation_id)
-        return next((i for i in order if self.up[i]), order[0])
+        return [i for i in order if self.up[i]] + [i for i in order if not self.up[i]]
+
+    def home(self, conversation_id: str) -> int:
+        """The shard that answers `conversation_id` now."""
+        return self.candidates(conversation_id)[0]
 
     def _mark(self, index: int, up: bool, why: str = "") -> None:
         if self.up[index] != up:
@@ -159,13 +164,9 @@ class RasaShards:
         self.up[index] = up
 
     async def _call(self, conversation_id: str, call: Callable[[RasaClient], Awaitable[T]]) -> T:
-        order = preference(self.urls, conversation_id)
-        # Healthy shards first, in the conversation's order; the others only when none is healthy
-        # (a health check may simply not have seen a recovery yet).
-        candidates = [i for i in order if self.up[i]] + [i for i in order if not self.up[i]]
         error: RasaUnavailable | None = None
         async with self.turns.turn(conversation_id):
-            for index in candidates:
+            for index in self.candidates(conversation_id):
                 try:
                     return await call(self.clients[index])
                 except RasaUnavailable as failure:

@@ -30,6 +30,20 @@ def _bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
+def fresh_database(server_url: str, name: str, drivername: str | None = None) -> str:
+    """An empty database `name` (dropped first if it exists) on the server of `server_url`; its URL,
+    with `drivername` instead of the server URL's when given (Rasa's SQLAlchemy wants "postgresql")."""
+    from sqlalchemy import create_engine, make_url, text
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url = make_url(server_url).set(database=name)
+    return (url.set(drivername=drivername) if drivername else url).render_as_string(hide_password=False)
+
+
 class PostgresServer:
     def __init__(self) -> None:
         self.bin = _bin_dir()

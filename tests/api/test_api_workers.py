@@ -18,10 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from bot import migrate
 from bot.settings import PROJECT_ROOT, Settings
+from harness.pgserver import fresh_database
 from harness.stack import Stack, free_port
 
 
@@ -45,18 +46,6 @@ class Webhook(ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-def own_database(postgres_url: str, name: str) -> str:
-    """A fresh database of this test's own on the test PostgreSQL server, migrated to head."""
-    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url=url)
-    return url
-
-
 def workers_of(supervisor: int) -> set[int]:
     """The uvicorn worker processes under `supervisor` (its children that run uvicorn's worker,
     not multiprocessing's resource tracker), from whichever of its threads started them."""
@@ -74,7 +63,8 @@ def workers_of(supervisor: int) -> set[int]:
 
 @pytest.fixture
 def two_workers(postgres_url, redis_url) -> Iterator[tuple[str, subprocess.Popen, Webhook, str]]:
-    database = own_database(postgres_url, "api_workers")
+    database = fresh_database(postgres_url, "api_workers")  # this test's own, migrated to head
+    migrate.upgrade(url=database)
     webhook = Webhook()
     port = free_port()
     rule = {"key": "always", "metric": "sla_breaching", "above": -1}  # 0 tickets breaching > -1: fires at once

@@ -20,9 +20,9 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from sqlalchemy import create_engine, make_url, text
 
 from bot.settings import PROJECT_ROOT
+from harness.pgserver import fresh_database
 
 DEPLOY = PROJECT_ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -400,13 +400,7 @@ def test_rasa_refuses_the_endpoints_file_without_its_tracker_store():
 
 def test_rasa_keeps_conversations_in_postgresql_through_the_endpoints_file(postgres_url):
     """Rasa 3.6 expands ${RASA_TRACKER_STORE} and takes the whole URL, on a real PostgreSQL server."""
-    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS deploy_trackers"))
-        connection.execute(text("CREATE DATABASE deploy_trackers"))
-    engine.dispose()
-    address = make_url(postgres_url)
-    url = f"postgresql://{address.username}@{address.host}:{address.port}/deploy_trackers"
+    url = fresh_database(postgres_url, "deploy_trackers", "postgresql")
     result = rasa_reads({"RASA_TRACKER_STORE": url}, "save")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "action http://actions:5055/webhook" in result.stdout

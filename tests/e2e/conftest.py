@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -51,15 +52,24 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     )
     running.logs = logs  # type: ignore[attr-defined]
     running.database_url = url  # type: ignore[attr-defined]
-    running.start()
+    with started(running, logs, timeout=400):
+        yield running
+
+
+@contextmanager
+def started(stack: Stack, logs: list[str], timeout: float) -> Iterator[Stack]:
+    """`stack` started and healthy (its last log lines printed when it is not), stopped afterwards."""
+    stack.start()
     try:
-        running.wait_ready(timeout=400)
+        stack.wait_ready(timeout=timeout)
     except Exception:
-        running.stop()
+        stack.stop()
         print("\n".join(logs[-80:]))
         raise
-    yield running
-    running.stop()
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 @pytest.fixture

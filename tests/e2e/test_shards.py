@@ -17,27 +17,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import redis
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from api.rasa_shards import preference
 from bot import migrate
 from bot.conversations.models import Message
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.tickets.models import Ticket
-from bot.trackers import purge_old_events
+from bot.trackers import purge_old_events, sql_url
 from harness.modelhash import model_path
+from harness.pgserver import fresh_database
 from harness.stack import RASA_BIN, Stack, free_port
-
-
-def rasa_database(postgres_url: str) -> str:
-    """A database of Rasa's own on the test PostgreSQL server (Rasa makes its tables there)."""
-    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS rasa_trackers"))
-        connection.execute(text("CREATE DATABASE rasa_trackers"))
-    engine.dispose()
-    address = make_url(postgres_url)
-    return f"postgresql://{address.username}@{address.host}:{address.port}/rasa_trackers"
+from tests.e2e.conftest import started
 
 
 @pytest.fixture(scope="module", params=["postgresql", "redis"])
@@ -46,7 +37,8 @@ def sharded(request, tmp_path_factory) -> Iterator[Stack]:
     if not model.is_file() or not RASA_BIN.is_file():
         pytest.skip(f"end-to-end tests need the trained model {model.name} and .venv-rasa: run `make test`")
     if request.param == "postgresql":
-        tracker_store = rasa_database(request.getfixturevalue("postgres_url"))
+        # A database of Rasa's own on the test PostgreSQL server (Rasa makes its tables there).
+        tracker_store = fresh_database(request.getfixturevalue("postgres_url"), "rasa_trackers", "postgresql")
     else:
         tracker_store = request.getfixturevalue("redis_url")
     folder = tmp_path_factory.mktemp("shards")
@@ -64,15 +56,8 @@ def sharded(request, tmp_path_factory) -> Iterator[Stack]:
     running.logs = logs  # type: ignore[attr-defined]
     running.database_url = url  # type: ignore[attr-defined]
     running.kind = request.param  # type: ignore[attr-defined]
-    running.start()
-    try:
-        running.wait_ready(timeout=600)
-    except Exception:
-        running.stop()
-        print("\n".join(logs[-80:]))
-        raise
-    yield running
-    running.stop()
+    with started(running, logs, timeout=600):
+        yield running
 
 
 def test_make_run_starts_one_rasa_server_per_shard_and_tells_the_api_all_of_them(sharded):
@@ -101,9 +86,9 @@ def test_a_killed_shard_s_conversation_goes_on_with_the_next_shard_and_makes_one
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
 
-    started = time.monotonic()
+    began = time.monotonic()
     said = say("kai.berger.shards@example.com")
-    print(f"first answer after the kill, from the other shard: {time.monotonic() - started:.2f} s")
+    print(f"first answer after the kill, from the other shard: {time.monotonic() - began:.2f} s")
     assert "What is it about?" in said, said  # the form's next question: the other shard read the state
     assert any("describe" in line.lower() for line in say('/inform{"ticket_category":"orders_shipping"}'))
     summary = " ".join(say("My parcel for order 48213 never arrived and tracking hasn't moved in a week."))
@@ -137,7 +122,7 @@ def test_old_conversation_events_are_purged_and_redis_conversations_expire(shard
         client.close()
         assert 2 * 86400 - 60 < ttl <= 2 * 86400
         return
-    engine = create_engine("postgresql+psycopg" + sharded.tracker_store[len("postgresql"):])
+    engine = create_engine(sql_url(sharded.tracker_store))
 
     def events() -> int:
         with engine.connect() as connection:
