@@ -108,7 +108,7 @@ test-stories: venvs model
 eval: venvs model
 	$(PY) -m harness rasa eval
 
-bench: venvs db model
+bench: venvs system-packages db model
 	$(PY) -m harness bench
 
 lint: $(VENV)/.installed

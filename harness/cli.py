@@ -67,7 +67,7 @@ def _bench(args: argparse.Namespace) -> int:
         reports_lines()
         return 0
     return bench(levels=args.levels, level_seconds=args.level_seconds, skip_training=args.skip_training,
-                 gateway_only=args.gateway_only)
+                 gateway_only=args.gateway_only, conversations=args.conversations, scale_only=args.scale_only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,11 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     rasa.set_defaults(handler=_rasa)
 
     bench = commands.add_parser("bench", help="training time, parse latency, throughput and capacity")
-    bench.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 300])
+    bench.add_argument("--levels", type=int, nargs="+", default=[100, 200, 300, 400],
+                       help="capacity: customers with 10 s pauses, tried in turn until p95 exceeds 300 ms")
     bench.add_argument("--level-seconds", type=float, default=90.0)
+    bench.add_argument("--conversations", type=int, default=10_000,
+                       help="conversations each Rasa shard serves while its resident memory is sampled")
     bench.add_argument("--skip-training", action="store_true")
     bench.add_argument("--gateway-only", action="store_true",
                        help="only the gateway overhead and relay latency (printed; docs/performance.md left alone)")
+    bench.add_argument("--scale-only", action="store_true",
+                       help="only one Rasa shard against two: saturation, burst, capacity, memory, failover "
+                            "(printed; docs/performance.md left alone)")
     bench.add_argument("--reports-only", action="store_true",
                        help="only the KPI summary and export figures (printed; docs/performance.md left alone)")
     bench.set_defaults(handler=_bench)

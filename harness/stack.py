@@ -23,6 +23,11 @@ from bot.settings import PROJECT_ROOT
 from bot.trackers import sqlite_path, tracker_store_url
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+# Each Rasa shard computes on one thread (the embedding's OpenMP, TensorFlow's pools). Left to use
+# every core, two shards on one machine spin against each other: measured on 2 cores, 2.7 msg/s
+# for both together instead of 32 (docs/performance.md). One shard alone is a little faster with
+# both cores, so it keeps them.
+ONE_CORE = {"OMP_NUM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 COLOURS = {"rasa": "\033[35m", "actions": "\033[36m", "api": "\033[32m"}  # by name before any "-"
 RESET = "\033[0m"
 
@@ -58,6 +63,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def workers_of(supervisor: int) -> set[int]:
+    """The uvicorn worker processes under `supervisor` (its children that run uvicorn's worker,
+    not multiprocessing's resource tracker), from whichever of its threads started them."""
+    children = {int(pid) for task in Path(f"/proc/{supervisor}/task").iterdir()
+                for pid in (task / "children").read_text().split()}
+    workers = set()
+    for pid in children:
+        try:
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.add(pid)
+        except FileNotFoundError:  # it ended between the two reads
+            pass
+    return workers
+
+
 class StackError(RuntimeError):
     """A process failed to start or died."""
 
@@ -67,6 +87,8 @@ class Service:
     name: str
     command: list[str]
     health_url: str
+    # Settings of this process's own, unless the environment already has them.
+    defaults: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     pump: threading.Thread | None = None
 
@@ -144,6 +166,7 @@ class Stack:
                         f"--auth-token={self.rasa_token}",
                     ],
                     f"http://{self.host}:{port}/status?token={self.rasa_token}",
+                    ONE_CORE if self.rasa_shards > 1 else {},
                 )
                 for shard, port in enumerate(self.rasa_ports)
             ),
@@ -156,9 +179,11 @@ class Stack:
             ),
         ]
 
-    def _environment(self) -> dict[str, str]:
+    def _environment(self, service: Service | None = None) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.env)
+        for key, value in (service.defaults if service else {}).items():
+            env.setdefault(key, value)
         env["RASA_URL"] = ",".join(self.rasa_urls)
         env["RASA_TOKEN"] = self.rasa_token
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -188,13 +213,13 @@ class Stack:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             with open(self.log_dir / f"{service.name}.log", "a", encoding="utf-8") as log:
-                service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=self._environment(),
+                service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=self._environment(service),
                                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             return
         service.process = subprocess.Popen(
             service.command,
             cwd=PROJECT_ROOT,
-            env=self._environment(),
+            env=self._environment(service),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,5 +1,7 @@
-"""`make bench`: training time, NLU parse latency, saturation throughput and capacity, the
-gateway's overhead and the handoff relay latency, and (bench_reports.py) the KPI summary and exports.
+"""`make bench`: training time, NLU parse latency, the gateway's overhead and the handoff relay
+latency (one Rasa server, SQLite), then (scale.py) saturation, burst, capacity, memory and failover
+with one Rasa server and two behind the gateway (PostgreSQL), and (reports.py) the KPI summary and
+exports.
 
 Load is sent only to processes this command starts on 127.0.0.1, in bounded loops.
 """
@@ -13,6 +15,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from bot import migrate
+from bot.conversations.relay import BOT_UNAVAILABLE
 from harness.bench.gateway import BENCH_ENV
 from harness.modelhash import model_path
 from harness.rasa import HOLDOUT, nlu_examples, run_rasa, write_figures
@@ -95,22 +99,78 @@ class LoadResult:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
 
 
-async def _customer(client: httpx.AsyncClient, url: str, script: list[str], pause: float,
+class Line:
+    """One customer's conversation: `say` sends a line and tells whether it was answered."""
+
+    def __init__(self, conversation: str, say: Callable[[str], Awaitable[bool]]) -> None:
+        self.conversation = conversation
+        self.say = say
+
+
+class RasaTarget:
+    """Straight to a Rasa server's REST channel; a conversation is a new sender id."""
+
+    def __init__(self, rasa_url: str) -> None:
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+
+    async def open(self, client: httpx.AsyncClient) -> Line:
+        sender = f"bench-{uuid.uuid4().hex[:12]}"
+
+        async def say(text: str) -> bool:
+            response = await client.post(self.url, json={"sender": sender, "message": text})
+            return response.status_code == 200 and not is_failure(response.json())
+
+        return Line(sender, say)
+
+
+class GatewayTarget:
+    """Through the API, as the chat widget talks: a conversation is a chat session (opening it is
+    not timed), a line starting with / is a button's payload."""
+
+    def __init__(self, api_url: str) -> None:
+        self.base = f"{api_url}/api/v1/chat/sessions"
+
+    async def open(self, client: httpx.AsyncClient) -> Line:
+        created = await client.post(self.base, json={})
+        created.raise_for_status()
+        session = created.json()
+        headers = {"Authorization": f"Bearer {session['token']}"}
+        url = f"{self.base}/{session['session_id']}/messages"
+
+        async def say(text: str) -> bool:
+            response = await client.post(url, json={"payload" if text.startswith("/") else "text": text},
+                                         headers=headers)
+            if response.status_code != 200:
+                return False
+            replies = [m for m in response.json()["messages"] if m["sender"] != "customer"]
+            return not is_failure(replies) and not any(m["text"] == BOT_UNAVAILABLE for m in replies)
+
+        return Line(session["session_id"], say)
+
+
+Target = RasaTarget | GatewayTarget
+
+
+async def _customer(client: httpx.AsyncClient, target: Target, script: list[str], pause: float,
                     deadline: float, result: LoadResult, start_delay: float) -> None:
     """Visit after visit until the deadline; each visit is a new conversation."""
     await asyncio.sleep(start_delay)
     position = random.choice(PHASE_STARTS)
     while time.monotonic() < deadline:
-        sender = f"bench-{uuid.uuid4().hex[:12]}"
+        try:
+            line = await target.open(client)
+        except (httpx.HTTPError, ValueError, KeyError):
+            result.errors += 1
+            await asyncio.sleep(pause or 1.0)
+            continue
         for text in script[position:]:
             if time.monotonic() >= deadline:
                 return
             began = time.perf_counter()
             try:
-                response = await client.post(url, json={"sender": sender, "message": text})
-                if response.status_code != 200 or is_failure(response.json()):
+                if not await line.say(text):
                     result.errors += 1
-            except (httpx.HTTPError, ValueError):
+            except (httpx.HTTPError, ValueError, KeyError):
                 result.errors += 1
             result.latencies_ms.append((time.perf_counter() - began) * 1000)
             if pause:
@@ -118,7 +178,7 @@ async def _customer(client: httpx.AsyncClient, url: str, script: list[str], paus
         position = 0
 
 
-async def run_load(rasa_url: str, customers: int, *, pause: float, seconds: float,
+async def run_load(target: Target, customers: int, *, pause: float, seconds: float,
                    ticket_ref: str, email: str) -> LoadResult:
     result = LoadResult(customers)
     limits = httpx.Limits(max_connections=customers + 10, max_keepalive_connections=customers + 10)
@@ -127,8 +187,8 @@ async def run_load(rasa_url: str, customers: int, *, pause: float, seconds: floa
         deadline = began + seconds
         ramp = min(pause, seconds / 4) if pause else 0.0
         await asyncio.gather(*[
-            _customer(client, f"{rasa_url}/webhooks/rest/webhook", mixed_script(ticket_ref, email), pause,
-                      deadline, result, start_delay=random.uniform(0, ramp))
+            _customer(client, target, mixed_script(ticket_ref, email), pause, deadline, result,
+                      start_delay=random.uniform(0, ramp))
             for _ in range(customers)
         ])
         result.seconds = time.monotonic() - began
@@ -182,13 +242,13 @@ def gateway_lines(rasa_url: str, api_url: str, database_url: str) -> list[str]:
     return lines
 
 
-def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_only: bool = False) -> int:
-    from sqlalchemy.orm import Session
+def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_only: bool = False,
+         conversations: int = 10_000, scale_only: bool = False) -> int:
+    from harness.bench.scale import scale_lines
 
-    from bot.db import make_engine
-    from bot.tickets.schemas import TicketCreate
-    from bot.tickets.service import create_ticket
-
+    if scale_only:
+        scale_lines(levels, level_seconds, conversations)
+        return 0
     lines: list[str] = ["| figure | measured | target |", "| --- | --- | --- |"]
     if not skip_training and not gateway_only:
         print("timing a full training run (config.yml, domain.yml, data/)...", flush=True)
@@ -199,12 +259,6 @@ def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_o
     with tempfile.TemporaryDirectory() as workdir:
         url = f"sqlite:///{Path(workdir) / 'bench.db'}"
         migrate.upgrade(url=url)
-        engine = make_engine(url)
-        email = "bench.status@example.com"
-        with Session(engine) as session, session.begin():
-            ticket_ref = create_ticket(session=session, data=TicketCreate(
-                description="Bench ticket", category="other", customer_email=email)).reference
-        engine.dispose()
         # The servers write their logs to files: reading them here would compete with what is timed.
         stack = Stack(model=model_path(), rasa_port=free_port(), action_port=free_port(), api_port=free_port(),
                       env={"DATABASE_URL": url, **BENCH_ENV}, log_dir=Path(workdir) / "logs")
@@ -222,33 +276,16 @@ def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_o
                          f"| ({len(parse)} held-out messages, one at a time) |")
             print(lines[-1], flush=True)
 
-            saturation = asyncio.run(run_load(rasa_url, 20, pause=0, seconds=60, ticket_ref=ticket_ref, email=email))
-            lines.append(f"| saturation: 20 customers back to back | {saturation.throughput:.1f} msg/s, "
-                         f"p95 {saturation.p95:.0f} ms, {saturation.errors} errors | (for scale: tiny rasa-init model "
-                         f"16 msg/s, p95 \u2248 2 s) |")
-            print(lines[-1], flush=True)
-
-            capacity = 0
-            for customers in levels:
-                load = asyncio.run(run_load(rasa_url, customers, pause=PAUSE_SECONDS, seconds=level_seconds,
-                                            ticket_ref=ticket_ref, email=email))
-                ok = load.errors == 0 and load.p95 <= P95_BUDGET_MS
-                print(f"  {customers} customers, 10 s pauses: {len(load.latencies_ms)} replies, p50 {load.p50:.0f} ms, "
-                      f"p95 {load.p95:.0f} ms, {load.errors} errors -> {'ok' if ok else 'over budget'}", flush=True)
-                if not ok:
-                    break
-                capacity = customers
-            lines.append(f"| capacity (p95 \u2264 300 ms, no errors, 10 s pauses) | {capacity} concurrent customers "
-                         f"| \u2265 100 |")
-            print(lines[-1], flush=True)
             lines += gateway_lines(rasa_url, f"http://{stack.host}:{stack.api_port}", url)
         except Exception:
             print(stack.log_tail(), flush=True)  # what the servers said before it went wrong
             raise
         finally:
             stack.stop()
-    from harness.bench.reports import reports_lines  # after the servers stopped: they would share the 2 cores
+    from harness.bench.reports import reports_lines
 
+    # After the single server above stopped: they would share the 2 cores.
+    lines += scale_lines(levels, level_seconds, conversations)
     lines += reports_lines()
     write_figures("bench", "\n".join(lines) + "\n\nMeasured by `make bench` on this 2-core machine.")
     return 0

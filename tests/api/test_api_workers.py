@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from bot import migrate
 from bot.settings import PROJECT_ROOT, Settings
 from harness.pgserver import fresh_database
-from harness.stack import Stack, free_port
+from harness.stack import Stack, free_port, workers_of
 
 
 class Webhook(ThreadingHTTPServer):
@@ -44,21 +44,6 @@ class Webhook(ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", free_port()), Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-def workers_of(supervisor: int) -> set[int]:
-    """The uvicorn worker processes under `supervisor` (its children that run uvicorn's worker,
-    not multiprocessing's resource tracker), from whichever of its threads started them."""
-    children = {int(pid) for task in Path(f"/proc/{supervisor}/task").iterdir()
-                for pid in (task / "children").read_text().split()}
-    workers = set()
-    for pid in children:
-        try:
-            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-                workers.add(pid)
-        except FileNotFoundError:  # it ended between the two reads
-            pass
-    return workers
 
 
 @pytest.fixture

@@ -152,3 +152,62 @@ def test_customer_and_agent_in_two_browsers(stack, browser):
         assert response.completed and response.agent == "Ria"
         assert [(a.question_key, a.score) for a in response.answers][:2] == [("csat", 5), ("solved", 1)]
     engine.dispose()
+
+
+def test_a_line_stored_while_the_console_reconnects_is_shown_once_it_is_back(stack, browser):
+    """The console's socket is held between the page and the server after a drop: the page takes
+    it for open, the server has not fixed where it starts pushing yet. A customer line stored in
+    that gap reaches the console by its catch-up read (made after the server's first `mine` frame;
+    made when the page saw the socket open, it missed this line for good)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    engine = make_engine(stack.database_url)
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        create_user(session=session, data=UserCreate(email="dee.reconnect@example.com", name="Dee", role="agent",
+                                                     password=PASSWORD))
+    engine.dispose()
+    base = f"http://{stack.host}:{stack.api_port}"
+    agent_page = browser.new_context().new_page()
+    customer_page = browser.new_context().new_page()
+    sockets, held = [], []
+
+    def route(ws) -> None:
+        sockets.append(ws)
+        if len(sockets) == 1:
+            ws.connect_to_server()
+        else:
+            held.append(ws)  # the page sees it open; the server does not, yet
+
+    agent_page.route_web_socket("**/api/v1/agent/ws", route)
+    agent_page.goto(f"{base}/agent")
+    agent_page.get_by_test_id("login-email").fill("dee.reconnect@example.com")
+    agent_page.get_by_test_id("login-password").fill(PASSWORD)
+    agent_page.get_by_test_id("login-submit").click()
+    expect(agent_page.get_by_test_id("agent-name")).to_have_text("Dee")
+    customer_page.goto(base + "/")
+    customer_page.get_by_test_id("widget-open").click()
+    log = customer_page.get_by_test_id("widget-log")
+    expect(log.locator('.sw-line[data-sender="bot"]').first).not_to_be_empty()
+    customer_page.get_by_test_id("widget-input").fill("I want to speak to a real person")
+    customer_page.get_by_test_id("widget-send").click()
+    agent_page.get_by_test_id("queue-item").get_by_test_id("claim").click()
+    agent_page.get_by_test_id("mine-item").click()
+    chat_log = agent_page.get_by_test_id("chat-log")
+    expect(chat_log).to_contain_text("I want to speak to a real person")
+    expect(log).to_contain_text("Dee joined the chat.")
+
+    sockets[0].close()
+    expect(agent_page.get_by_test_id("reconnecting")).to_be_visible()
+    expect(agent_page.get_by_test_id("reconnecting")).to_be_hidden()  # the held socket is open for the page
+    # Time for a read started when the page saw it open to finish (nothing to wait on when none is made).
+    agent_page.wait_for_timeout(500)
+    customer_page.get_by_test_id("widget-input").fill("written while the console was reconnecting")
+    customer_page.get_by_test_id("widget-send").click()
+    expect(customer_page.get_by_test_id("widget-input")).to_have_value("")
+    held[0].connect_to_server()
+    customer_page.get_by_test_id("widget-input").fill("written after it was back")
+    customer_page.get_by_test_id("widget-send").click()
+    expect(chat_log).to_contain_text("written after it was back")
+    expect(chat_log.get_by_text("written while the console was reconnecting", exact=True)).to_have_count(1)
+    expect(chat_log.get_by_text("written after it was back", exact=True)).to_have_count(1)

@@ -38,3 +38,48 @@ def test_percentile_picks_the_nearest_rank():
     assert percentile(values, 50) == 51.0
     assert percentile(values, 95) == 95.0
     assert percentile([7.0], 95) == 7.0
+
+
+def _gateway_answering(messages: list[dict], status: int = 200):
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/sessions"):
+            return httpx.Response(201, json={"session_id": "c1", "token": "t"})
+        return httpx.Response(status, json={"messages": messages, "state": "bot"})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+def _said(messages: list[dict], status: int = 200, text: str = "hello") -> bool:
+    import asyncio
+
+    from harness.bench import GatewayTarget
+
+    async def go() -> bool:
+        async with _gateway_answering(messages, status) as client:
+            line = await GatewayTarget("http://api").open(client)
+            assert line.conversation == "c1"
+            return await line.say(text)
+
+    return asyncio.run(go())
+
+
+def test_through_the_gateway_the_apology_for_a_bot_that_is_not_answering_is_a_failure():
+    from bot.conversations.relay import BOT_UNAVAILABLE
+
+    customer = {"sender": "customer", "text": "hello"}
+    assert _said([customer, {"sender": "bot", "text": "Hi! How can I help?"}])
+    assert not _said([customer, {"sender": "system", "text": BOT_UNAVAILABLE}])
+    assert not _said([customer])  # the customer's own line came back and nothing else
+    assert not _said([], status=503)
+
+
+def test_resident_memory_of_a_process_group_counts_this_process():
+    import os
+
+    from harness.bench.scale import resident_mb
+
+    own = int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS:")).split()[1]) / 1024
+    assert resident_mb(os.getpgid(0)) >= own * 0.9
+    assert resident_mb(2**22 + 12345) == 0  # no such group

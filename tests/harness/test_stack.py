@@ -71,3 +71,20 @@ def test_rasa_shards_are_one_rasa_server_each_on_consecutive_ports_and_the_api_i
 def test_no_rasa_shard_at_all_is_refused_at_start():
     with pytest.raises(StackError, match="RASA_SHARDS must be at least 1"):
         Stack(model=Path("models/x.tar.gz"), rasa_shards=0)
+
+
+def test_several_rasa_shards_compute_on_one_thread_each_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    one = Stack(model=Path("models/x.tar.gz"), rasa_shards=1)
+    [rasa] = [service for service in one._services() if service.name.startswith("rasa")]
+    assert "OMP_NUM_THREADS" not in one._environment(rasa)
+
+    two = Stack(model=Path("models/x.tar.gz"), rasa_shards=2)
+    services = {service.name: service for service in two._services()}
+    for name in ("rasa-0", "rasa-1"):
+        env = two._environment(services[name])
+        assert (env["OMP_NUM_THREADS"], env["TF_INTRA_OP_PARALLELISM_THREADS"]) == ("1", "1")
+    assert "OMP_NUM_THREADS" not in two._environment(services["api"])
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # an operator's own setting wins
+    assert two._environment(services["rasa-0"])["OMP_NUM_THREADS"] == "2"

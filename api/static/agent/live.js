@@ -27,13 +27,19 @@ export function connectSocket() {
     backoffMs = 1000;
     setConnected(true);
     pingTimer = setInterval(() => sendFrame({ type: "ping" }), PING_MS);
-    // Lines written between the last poll and this connection come only from the database.
-    if (state.open) refreshOpenChat().catch(() => {});
   });
+  // Lines written between the last poll and this connection come only from the database. The
+  // socket pushes the lines after the newest one when it sent its first "mine" frame, so the open
+  // chat is read after that frame: read at "open", a line stored in between would never be shown.
+  let caughtUp = false;
   ws.addEventListener("message", (event) => {
     let frame;
     try { frame = JSON.parse(event.data); } catch { return; }
     handleFrame(frame);
+    if (frame.type === "mine" && !caughtUp && socket === ws) {
+      caughtUp = true;
+      if (state.open) refreshOpenChat().catch(() => {});
+    }
   });
   ws.addEventListener("close", (event) => {
     if (socket !== ws) return; // one we closed on purpose
