@@ -14,6 +14,8 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 
+from channels.action_results import check_schema_once
+
 logger = logging.getLogger(__name__)
 
 APOLOGY = (
@@ -28,6 +30,7 @@ class GuardedRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]):
+        check_schema_once()  # the server builds this channel once, as it starts
         async def never_silent(message: UserMessage) -> Any:
             collector = message.output_channel
             before = len(collector.messages) if isinstance(collector, CollectingOutputChannel) else None

@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     rasa.set_defaults(handler=_rasa)
 
     bench = commands.add_parser("bench", help="training time, parse latency, throughput and capacity")
-    bench.add_argument("--levels", type=int, nargs="+", default=[100, 200, 300, 400],
+    bench.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 250, 300, 400],
                        help="capacity: customers with 10 s pauses, tried in turn until p95 exceeds 300 ms")
     bench.add_argument("--level-seconds", type=float, default=90.0)
     bench.add_argument("--conversations", type=int, default=10_000,
