@@ -81,9 +81,13 @@ def detail_spans(text: str) -> list[tuple[int, int, str]]:
 # open a ticket. Do you ship to Austria?" opens a ticket, "file a complaint ticket" is a ticket too.
 # The verb must be followed by an article ("my open ticket" is a ticket the customer has), and a line
 # with a ticket reference is about a ticket that exists.
+# "open a ticket", "open ticket pls" (not "my open ticket": an adjective after a determiner), and
+# "I need a ticket opened".
 _TICKET_REQUEST = re.compile(
-    r"\b(?:open|file|raise|log|create|submit|start|make|lodge|register|put in)\s+(?:me\s+|us\s+)?"
-    r"(?:a|an|one|another|new)\s+(?:[\w-]+\s+){0,2}?(?:ticket|case)\b",
+    r"(?<!\bmy )(?<!\bthe )(?<!\ban )(?<!\byour )(?<!\bour )(?<!\bthis )(?<!\bthat )(?<!\bany )"
+    r"\b(?:(?:open|file|raise|log|create|submit|start|make|lodge|register|put in)\s+(?:me\s+|us\s+)?"
+    r"(?:(?:a|an|one|another|new)\s+(?:[\w-]+\s+){0,2}?)?(?:ticket|case)\b"
+    r"|(?:a|an|one)\s+(?:new\s+|support\s+)?(?:ticket|case)\s+(?:opened|raised|created|filed|logged|started)\b)",
     re.IGNORECASE,
 )
 # "let me talk to a person", "connect me with an agent", "speak to a real human".

@@ -52,6 +52,10 @@ def test_an_email_holding_a_code_is_one_email():
     ("please raise a support ticket, how long do refunds take anyway", "open_ticket"),
     ("can you log a new case for me", "open_ticket"),
     ("make me a ticket, the lamp is broken", "open_ticket"),
+    ("open ticket please, my order never came", "open_ticket"),
+    ("create ticket: the app keeps crashing at checkout", "open_ticket"),
+    ("I'd like a ticket opened for my broken lamp", "open_ticket"),
+    ("can you get a support case raised for me? the invoice is wrong", "open_ticket"),
     ("let me talk to a person, what are your opening hours", "request_human"),
     ("connect me with an agent please", "request_human"),
     ("I want to speak to a real human about my refund", "request_human"),
@@ -62,6 +66,10 @@ def test_an_explicit_request_is_found_beside_anything_else_the_line_says(text, e
 
 @pytest.mark.parametrize("text", [
     "I have more info for my open ticket",            # a ticket the customer has
+    "what's the status of my open ticket",
+    "is there an open case for order 4471?",
+    "the open ticket from Monday still has no answer",
+    "my ticket opened on Monday has no answer yet",
     "I opened a ticket last week, any news?",
     "can you open the case TCK-7QK2MD again",        # a reference: a ticket that exists
     "I don't want to open a ticket, just tell me the return address",
