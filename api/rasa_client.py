@@ -43,7 +43,9 @@ class RasaClient:
         return self._session
 
     async def _post(self, path: str, body: dict, params: dict | None = None):
-        async with self._http().post(self._base + path, params=params, json=body) as response:
+        # The REST channel (channels/rest.py) wants the same token as Rasa's HTTP API, as a header.
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        async with self._http().post(self._base + path, params=params, json=body, headers=headers) as response:
             return json.loads(await response.read())
 
     async def send(self, sender: str, message: str, metadata: dict | None = None) -> list[dict]:

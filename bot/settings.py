@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.metrics import AlertMetric
 from bot.business_hours import OpeningHours
+
+# The shortest secret (SECRET_KEY, RASA_TOKEN, ACTION_SERVER_TOKEN) accepted from the environment.
+MIN_SECRET_CHARS = 32
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -222,6 +237,14 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = None
     rasa_port: int = 5005
     action_port: int = 5055
+    # The action server's address: loopback unless it runs on a private network (its own host or
+    # container); it answers only calls that carry ACTION_SERVER_TOKEN, which Rasa's action endpoint
+    # sends (endpoints.yml). `make run` makes a token for each start.
+    action_host: str = "127.0.0.1"
+    action_server_token: SecretStr | None = None
+    # The API's address. Anything but loopback needs SECRET_KEY and RASA_TOKEN set (refused at start
+    # otherwise): processes on other hosts must share them, and a public server must not lean on
+    # keys made up on its own disk.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
@@ -239,6 +262,25 @@ class Settings(BaseSettings):
     @property
     def rasa_urls(self) -> list[str]:
         return self.rasa_url.split(",")
+
+    @field_validator("secret_key", "action_server_token", "rasa_token")
+    @classmethod
+    def _secrets_are_long(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"{info.field_name.upper()} must be at least {MIN_SECRET_CHARS} characters "
+                             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return value
+
+    @model_validator(mode="after")
+    def _a_public_api_has_its_secrets(self) -> Settings:
+        if is_loopback(self.api_host):
+            return self
+        missing = [name for name, value in (("SECRET_KEY", self.secret_key), ("RASA_TOKEN", self.rasa_token))
+                   if value is None]
+        if missing:
+            raise ValueError(f"API_HOST={self.api_host} is not a loopback address, so {' and '.join(missing)} "
+                             "must be set: refusing to serve other machines with keys made up on this one")
+        return self
 
     @field_validator("rasa_tracker_store")
     @classmethod

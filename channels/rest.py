@@ -1,18 +1,25 @@
-"""The REST channel, with one promise added: a customer never gets silence.
+"""The REST channel, with two promises added.
 
-When a custom action fails (the action server is down or crashed), Rasa 3.6 logs the
-error and carries on with no reply. This channel notices that a message produced no
-reply at all and answers with a polite apology instead.
+- A customer never gets silence. When a custom action fails (the action server is down or
+  crashed), Rasa 3.6 logs the error and carries on with no reply. This channel notices that a
+  message produced no reply at all and answers with a polite apology instead.
+- Only the API speaks here. Rasa's REST channel takes any sender id from anyone who reaches the
+  port; with RASA_TOKEN in the server's environment (the token its HTTP API already requires),
+  a message without `Authorization: Bearer <RASA_TOKEN>` gets 401 and reaches no conversation.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import response
+from sanic.request import Request
 
 from channels.action_results import check_schema_once
 
@@ -40,4 +47,19 @@ class GuardedRestInput(RestInput):
                 await collector.send_text_message(message.sender_id, APOLOGY)
             return result
 
-        return super().blueprint(never_silent)
+        blueprint = super().blueprint(never_silent)
+        token = os.environ.get("RASA_TOKEN")
+        if not token:
+            logger.warning("RASA_TOKEN is not set: the REST channel takes messages from anyone who reaches this port")
+            return blueprint
+        expected = f"Bearer {token}".encode()
+
+        @blueprint.middleware("request")
+        async def only_the_api(request: Request) -> Any:
+            if request.path.endswith("/webhook") and not hmac.compare_digest(
+                    request.headers.get("authorization", "").encode(), expected):
+                return response.json({"error": "unauthorized", "detail": "only the API may send messages here"},
+                                     status=401)
+            return None
+
+        return blueprint

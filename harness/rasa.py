@@ -404,8 +404,8 @@ def record_stories(conversations_file: Path, out: Path) -> int:
                         for placeholder, value in (("{ticket}", ticket), ("{email}", email),
                                                    ("{wrong_email}", "not.me@example.com")):
                             text = text.replace(placeholder, value)
-                        client.post(f"{rasa}/webhooks/rest/webhook",
-                                    json={"sender": sender, "message": text}).raise_for_status()
+                        client.post(f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                                    headers={"Authorization": f"Bearer {stack.rasa_token}"}).raise_for_status()
                     story = client.get(f"{rasa}/conversations/{sender}/story",
                                        params={"token": stack.rasa_token}).text
                     body = story.split("stories:\n", 1)[1]

@@ -104,6 +104,10 @@ class Stack:
     # Guards Rasa's HTTP API (trigger intents, trackers, /model/parse); the REST channel stays open.
     # RASA_TOKEN when set, so a Rasa server run elsewhere can share it; else fresh for each start.
     rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24))
+    # The action server answers only calls carrying this (actions/server.py); Rasa sends it.
+    # ACTION_SERVER_TOKEN when set; else fresh for each start.
+    action_token: str = field(
+        default_factory=lambda: os.environ.get("ACTION_SERVER_TOKEN") or secrets.token_urlsafe(24))
     # Where prefixed log lines go; tests collect them instead of printing.
     emit: Callable[[str], None] = print
     # When set, each process writes its output straight to <log_dir>/<name>.log instead of
@@ -135,15 +139,18 @@ class Stack:
         return [f"http://{self.host}:{port}" for port in self.rasa_ports]
 
     def endpoints_file(self) -> Path:
-        """endpoints.yml with this stack's action server port and tracker store (Rasa 3.6 does not
-        expand environment variables there)."""
+        """endpoints.yml with this stack's action server port and tracker store. The action server's
+        token stays out of the file: Rasa reads `${ACTION_SERVER_TOKEN}` (an unquoted value) from its
+        environment."""
         path = PROJECT_ROOT / "var" / f"endpoints-{self.rasa_port}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         endpoints = {
-            "action_endpoint": {"url": f"http://{self.host}:{self.action_port}/webhook"},
+            "action_endpoint": {"url": f"http://{self.host}:{self.action_port}/webhook",
+                                "headers": {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}},
             "tracker_store": tracker_store_section(self.tracker_store, self.tracker_keep_days),
         }
         path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+        path.chmod(0o600)  # the tracker store's password, when its URL has one
         return path
 
     def _services(self) -> list[Service]:
@@ -152,7 +159,7 @@ class Stack:
         return [
             Service(
                 "actions",
-                [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)],
+                [python, "-m", "actions.server", "--port", str(self.action_port)],
                 f"http://{self.host}:{self.action_port}/health",
             ),
             *(
@@ -186,6 +193,8 @@ class Stack:
             env.setdefault(key, value)
         env["RASA_URL"] = ",".join(self.rasa_urls)
         env["RASA_TOKEN"] = self.rasa_token
+        env["ACTION_SERVER_TOKEN"] = self.action_token
+        env["ACTION_HOST"] = self.host
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Rasa's own telemetry would try to reach the internet.
         env["RASA_TELEMETRY_ENABLED"] = "false"

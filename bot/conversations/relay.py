@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,16 +29,16 @@ from bot.conversations.service import (
     add_message,
     append_lines,
     insert_lines,
-    last_bot_buttons,
     message_views,
     messages_after,
+    offered_buttons,
     open_conversation,
     request_handoff,
     start_conversation,
     touch_if_allowed,
 )
 from bot.db import connection_transaction, transaction, utcnow
-from bot.errors import TooLong
+from bot.errors import Invalid, TooLong
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,26 @@ QUEUED = "You're in the queue for a member of our team. They'll join this chat a
 
 # (conversation id, what the customer said or the button's payload) -> the bot's replies
 AskBot = Callable[[str, str], Awaitable[list[dict]]]
+
+
+class NotOffered(Invalid):
+    """A payload the bot did not offer in its latest turn: refused, stored nowhere, sent nowhere."""
+
+
+# Intents a customer may never send, whatever a button says: Rasa's own (restart, session start,
+# undo) and the ones the API itself triggers when something happens outside the chat.
+_NEVER_PRESSED = re.compile(r"^/(EXTERNAL_|restart\b|session_start\b|back\b|nlu_fallback\b)")
+
+
+def may_press(payload: str) -> bool:
+    return not _NEVER_PRESSED.match(payload)
+
+
+def as_typed(text: str) -> str:
+    """What the bot hears for a typed line: the text, never an intent. Rasa takes a message that
+    starts with "/" for an intent name (`/restart` resets the conversation), so leading slashes are
+    dropped; the transcript keeps the line as typed."""
+    return text.lstrip().lstrip("/").lstrip()  # never empty: CustomerMessageIn refuses a line of slashes
 
 
 class BotUnavailable(Exception):
@@ -107,12 +128,17 @@ def accept_customer_line(conversation_id: str, token: str | None, body: Customer
         if state == "closed":
             raise ChatClosed()
         if body.payload is not None:
-            offered = last_bot_buttons(connection=connection, conversation_id=conversation_id)
+            offered = offered_buttons(connection=connection, conversation_id=conversation_id)
             titles = {button.get("payload"): button.get("title") for button in offered}
-            line = {"sender": "customer", "text": titles.get(body.payload) or body.payload, "payload": body.payload}
-            to_bot = body.payload
+            if body.payload not in titles or not may_press(body.payload):
+                raise NotOffered("that button is not one the bot offered in its latest reply; type your message "
+                                 "instead")
+            line = {"sender": "customer", "text": titles[body.payload], "payload": body.payload}
+            # An intent ("/affirm"), or words the bot offered to hear ("Did you want to ask about
+            # returns?" Yes: "returns?"), which are read as text like a typed line.
+            to_bot = body.payload if body.payload.startswith("/") else as_typed(body.payload)
         else:
-            line, to_bot = {"sender": "customer", "text": body.text or ""}, body.text or ""
+            line, to_bot = {"sender": "customer", "text": body.text or ""}, as_typed(body.text or "")
         checked(state, to_bot)
         insert_lines(connection=connection, conversation_id=conversation_id, lines=[line], now=now)
 

@@ -33,7 +33,8 @@ class SessionCreate(BaseModel):
 
 
 class CustomerMessageIn(BaseModel):
-    """Exactly one of `text` (typed) or `payload` (a button the bot offered)."""
+    """Exactly one of `text` (typed) or `payload` (a button the bot offered in its latest reply; any
+    other payload is refused with 422)."""
 
     text: str | None = None
     payload: str | None = Field(default=None, max_length=500)
@@ -42,10 +43,10 @@ class CustomerMessageIn(BaseModel):
     def _one_of_text_or_payload(self) -> CustomerMessageIn:
         if (self.text is None) == (self.payload is None):
             raise ValueError("send either text or payload, not both and not neither")
-        if self.text is not None and not self.text.strip():
+        if self.text is not None and not self.text.strip().strip("/").strip():
             raise ValueError("the message is empty")
-        if self.payload is not None and not self.payload.startswith("/"):
-            raise ValueError("a payload is a button's value and starts with /")
+        if self.payload is not None and not self.payload.strip():
+            raise ValueError("the payload is empty")
         return self
 
 

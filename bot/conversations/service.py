@@ -161,11 +161,15 @@ def message_views(messages: list[Message], db: Session | Connection) -> list[Mes
                        agent_name=names.get(m.agent_id)) for m in messages]
 
 
-def last_bot_buttons(*, connection: Connection, conversation_id: str) -> list[dict]:
-    buttons = connection.scalar(
+def offered_buttons(*, connection: Connection, conversation_id: str) -> list[dict]:
+    """The buttons of the bot's latest turn: its lines since the customer's last line (a customer's
+    line, typed or pressed, ends the turn whose buttons it answered). Oldest first."""
+    since = (select(func.coalesce(func.max(Message.id), 0))
+             .where(Message.conversation_id == conversation_id, Message.sender == "customer").scalar_subquery())
+    rows = connection.scalars(
         select(Message.buttons).where(Message.conversation_id == conversation_id, Message.sender == "bot",
-                                      Message.buttons.is_not(None)).order_by(Message.id.desc()).limit(1))
-    return list(buttons or [])
+                                      Message.buttons.is_not(None), Message.id > since).order_by(Message.id))
+    return [button for buttons in rows for button in buttons or []]
 
 
 def change_state(*, session: Session, conversation: Conversation, to_state: str, actor: str,

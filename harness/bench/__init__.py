@@ -110,14 +110,15 @@ class Line:
 class RasaTarget:
     """Straight to a Rasa server's REST channel; a conversation is a new sender id."""
 
-    def __init__(self, rasa_url: str) -> None:
+    def __init__(self, rasa_url: str, token: str) -> None:
         self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.headers = {"Authorization": f"Bearer {token}"}  # the channel answers the API only
 
     async def open(self, client: httpx.AsyncClient) -> Line:
         sender = f"bench-{uuid.uuid4().hex[:12]}"
 
         async def say(text: str) -> bool:
-            response = await client.post(self.url, json={"sender": sender, "message": text})
+            response = await client.post(self.url, json={"sender": sender, "message": text}, headers=self.headers)
             return response.status_code == 200 and not is_failure(response.json())
 
         return Line(sender, say)
@@ -221,14 +222,14 @@ def time_training() -> float:
     return elapsed
 
 
-def gateway_lines(rasa_url: str, api_url: str, database_url: str) -> list[str]:
+def gateway_lines(rasa_url: str, api_url: str, database_url: str, rasa_token: str) -> list[str]:
     from harness.bench.gateway import gateway_overhead, relay_latency
 
     lines = []
     # In a process of its own: this one pumps the three servers' logs in threads, which would
     # compete with the timing loop for the interpreter and add to the gateway's side only.
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        overhead = pool.submit(gateway_overhead, rasa_url, api_url).result()
+        overhead = pool.submit(gateway_overhead, rasa_url, api_url, rasa_token).result()
     lines.append(f"| gateway overhead: bot-only script through the API vs Rasa's REST channel | median "
                  f"{statistics.median(overhead.gateway_ms):.0f} vs {statistics.median(overhead.direct_ms):.0f} ms, "
                  f"ratio {overhead.ratio:.2f} ({len(overhead.gateway_ms)} messages each) | \u2264 1.2 |")
@@ -267,7 +268,7 @@ def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_o
             stack.wait_ready(timeout=400)
             rasa_url = f"http://{stack.host}:{stack.rasa_port}"
             if gateway_only:
-                for line in gateway_lines(rasa_url, f"http://{stack.host}:{stack.api_port}", url):
+                for line in gateway_lines(rasa_url, f"http://{stack.host}:{stack.api_port}", url, stack.rasa_token):
                     print(line)
                 return 0
             parse = parse_latencies(rasa_url, stack.rasa_token)
@@ -276,7 +277,7 @@ def main(levels: list[int], level_seconds: float, skip_training: bool, gateway_o
                          f"| ({len(parse)} held-out messages, one at a time) |")
             print(lines[-1], flush=True)
 
-            lines += gateway_lines(rasa_url, f"http://{stack.host}:{stack.api_port}", url)
+            lines += gateway_lines(rasa_url, f"http://{stack.host}:{stack.api_port}", url, stack.rasa_token)
         except Exception:
             print(stack.log_tail(), flush=True)  # what the servers said before it went wrong
             raise

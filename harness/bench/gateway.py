@@ -32,18 +32,19 @@ class Overhead:
         return statistics.median(self.gateway_ms) / statistics.median(self.direct_ms)
 
 
-def gateway_overhead(rasa_url: str, api_url: str, rounds: int = 40) -> Overhead:
+def gateway_overhead(rasa_url: str, api_url: str, rasa_token: str, rounds: int = 40) -> Overhead:
     """The same bot-only conversation, alternately straight to Rasa's REST channel and through
     the API (which stores every line and relays), one message at a time."""
     direct, gateway = [], []
+    as_api = {"Authorization": f"Bearer {rasa_token}"}  # the REST channel answers the API only
     with httpx.Client(timeout=60) as client:
-        client.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": "warm-up", "message": "hello"})
+        client.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": "warm-up", "message": "hello"}, headers=as_api)
         for _ in range(rounds):
             sender = f"bench-direct-{uuid.uuid4().hex[:10]}"
             for text in BOT_ONLY_SCRIPT:
                 began = time.perf_counter()
-                client.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
-                            ).raise_for_status()
+                client.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                            headers=as_api).raise_for_status()
                 direct.append((time.perf_counter() - began) * 1000)
             created = client.post(f"{api_url}/api/v1/chat/sessions", json={})
             created.raise_for_status()

@@ -114,7 +114,7 @@ async def memory(stack: Stack, conversations: int, checkpoints: tuple[int, ...],
 
         async def shard(name: str, url: str) -> None:
             group = stack.service(name).process.pid
-            target = RasaTarget(url)
+            target = RasaTarget(url, stack.rasa_token)
             served = 0
             samples[name] = [(0, resident_mb(group))]
 

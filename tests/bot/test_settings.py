@@ -155,3 +155,35 @@ def test_non_numeric_threshold_is_refused(monkeypatch):
 
     with pytest.raises(ValidationError):
         settings()
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "RASA_TOKEN", "ACTION_SERVER_TOKEN"])
+def test_a_short_secret_is_refused(monkeypatch, name):
+    monkeypatch.setenv(name, "x" * 31)
+    with pytest.raises(ValidationError, match=f"{name} must be at least 32 characters"):
+        Settings()
+    monkeypatch.setenv(name, "x" * 32)
+    assert getattr(Settings(), name.lower()).get_secret_value() == "x" * 32
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "::", "support.example.com"])
+def test_a_public_api_needs_its_secrets_set(monkeypatch, host):
+    monkeypatch.setenv("API_HOST", host)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("RASA_TOKEN", "r" * 32)
+    with pytest.raises(ValidationError, match="SECRET_KEY must be set"):
+        Settings()
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.delenv("RASA_TOKEN")
+    with pytest.raises(ValidationError, match="RASA_TOKEN must be set"):
+        Settings()
+    monkeypatch.setenv("RASA_TOKEN", "r" * 32)
+    assert Settings().api_host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.1.1", "localhost", "::1"])
+def test_a_loopback_api_makes_do_without_them(monkeypatch, host):
+    monkeypatch.setenv("API_HOST", host)
+    for name in ("SECRET_KEY", "RASA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().api_host == host

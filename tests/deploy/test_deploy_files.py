@@ -37,7 +37,7 @@ KUBERNETES_VERSIONS = ["1.32.0", "1.37.0"]
 # Our two images, under whatever registry the operator pushes them to.
 OUR_IMAGES = {"brightside-support", "brightside-support-rasa"}
 # Settings that hold passwords or keys: never a plain value in a manifest.
-SECRET_SETTINGS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "RASA_TOKEN", "RASA_TRACKER_STORE"}
+SECRET_SETTINGS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "RASA_TOKEN", "ACTION_SERVER_TOKEN", "RASA_TRACKER_STORE"}
 
 
 def run_tool(name: str, *args: str) -> subprocess.CompletedProcess:
@@ -369,7 +369,7 @@ READ_ENDPOINTS = textwrap.dedent("""
     from rasa.shared.core.trackers import DialogueStateTracker
 
     endpoints = AvailableEndpoints.read_endpoints(sys.argv[1])
-    print("action", endpoints.action.url)
+    print("action", endpoints.action.url, endpoints.action.headers)
     if len(sys.argv) > 2:
         store = TrackerStore.create(endpoints.tracker_store, Domain.empty())
 
@@ -394,14 +394,19 @@ def rasa_reads(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
 
 
 def test_rasa_refuses_the_endpoints_file_without_its_tracker_store():
-    result = rasa_reads({})
+    result = rasa_reads({"ACTION_SERVER_TOKEN": "t" * 32})
     assert result.returncode != 0 and "RASA_TRACKER_STORE" in result.stderr, result.stderr[-2000:]
+
+
+def test_rasa_refuses_the_endpoints_file_without_the_action_server_token():
+    result = rasa_reads({"RASA_TRACKER_STORE": "postgresql://support:x@postgres:5432/rasa"})
+    assert result.returncode != 0 and "ACTION_SERVER_TOKEN" in result.stderr, result.stderr[-2000:]
 
 
 def test_rasa_keeps_conversations_in_postgresql_through_the_endpoints_file(postgres_url):
     """Rasa 3.6 expands ${RASA_TRACKER_STORE} and takes the whole URL, on a real PostgreSQL server."""
     url = fresh_database(postgres_url, "deploy_trackers", "postgresql")
-    result = rasa_reads({"RASA_TRACKER_STORE": url}, "save")
+    result = rasa_reads({"RASA_TRACKER_STORE": url, "ACTION_SERVER_TOKEN": "t" * 32}, "save")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "action http://actions:5055/webhook" in result.stdout
+    assert "action http://actions:5055/webhook {'Authorization': 'Bearer " + "t" * 32 + "'}" in result.stdout
     assert "events 1 SQLTrackerStore" in result.stdout, result.stdout

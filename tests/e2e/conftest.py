@@ -19,10 +19,11 @@ from harness.stack import RASA_BIN, Stack, free_port
 class Chat:
     """One customer talking to the Rasa REST channel."""
 
-    def __init__(self, rasa_url: str) -> None:
+    def __init__(self, rasa_url: str, token: str) -> None:
         self.rasa_url = rasa_url
         self.sender = f"e2e-{uuid.uuid4().hex[:12]}"
-        self.client = httpx.Client(timeout=30)
+        # The REST channel answers the API only (channels/rest.py): these tests speak as the API.
+        self.client = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {token}"})
 
     def say(self, text: str) -> list[dict]:
         response = self.client.post(
@@ -74,13 +75,15 @@ def started(stack: Stack, logs: list[str], timeout: float) -> Iterator[Stack]:
 
 @pytest.fixture
 def chat(stack) -> Chat:
-    return Chat(f"http://{stack.host}:{stack.rasa_port}")
+    return Chat(f"http://{stack.host}:{stack.rasa_port}", stack.rasa_token)
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread while
+# it is open, and a later test's asyncio.run() would fail ("cannot be called from a running event loop").
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).is_file():
         pytest.skip("browser tests need Debian's chromium (apt-get install chromium); `make test` installs it as root")

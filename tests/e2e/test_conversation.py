@@ -119,3 +119,25 @@ def test_stop_cancels_the_ticket_form_and_nothing_is_stored(stack, chat):
     with Session(engine) as session:
         assert not session.scalars(select(Ticket).where(Ticket.customer_name == "Sam Lee")).all()
     engine.dispose()
+
+
+def test_rasa_takes_messages_from_the_api_only(stack):
+    """Issue 17: Rasa's REST channel answers a message without RASA_TOKEN with 401 and stores nothing;
+    with it (what the API sends), the bot answers, which also means Rasa's calls carried the action
+    server's token (actions/server.py refuses any other)."""
+    rasa = f"http://{stack.host}:{stack.rasa_port}"
+    sender = "e2e-intruder"
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": stack.rasa_token}):
+        response = httpx.post(f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": "hello"},
+                              headers=headers, timeout=30)
+        assert response.status_code == 401, (headers, response.text)
+    tracker = httpx.get(f"{rasa}/conversations/{sender}/tracker", params={"token": stack.rasa_token}, timeout=30)
+    assert tracker.status_code == 200
+    assert not [event for event in tracker.json()["events"] if event["event"] == "user"]
+
+    answered = httpx.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "e2e-api", "message": "/open_ticket"},
+                          headers={"Authorization": f"Bearer {stack.rasa_token}"}, timeout=60)
+    assert answered.status_code == 200
+    # The ticket form's first question comes from a custom action's validation (action server).
+    said = " ".join(reply.get("text", "") for reply in answered.json()).lower()
+    assert "name" in said and "went wrong" not in said, said

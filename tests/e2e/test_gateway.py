@@ -14,6 +14,25 @@ from bot.conversations.models import Conversation, Handoff, Message
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
+# Short words with no meaning of their own: with any training, some fall below the confidence the bot
+# needs (FallbackClassifier, config.yml); 11 of these did with the model of December 2026.
+CANDIDATES = ("the of a an to in for with on at by from as into than that which whom whose upon onto via per "
+              "among about above below under over between through during before after against without within "
+              "along across behind beyond toward towards").split()
+
+
+def unplaceable(stack) -> str:
+    """A line this model cannot place (its intent is nlu_fallback), found by asking it."""
+    parsed = {}
+    with httpx.Client(timeout=60) as rasa:
+        for text in CANDIDATES:
+            response = rasa.post(f"http://{stack.host}:{stack.rasa_port}/model/parse",
+                                 params={"token": stack.rasa_token}, json={"text": text})
+            response.raise_for_status()
+            parsed[text] = response.json()["intent"]["name"]
+            if parsed[text] == "nlu_fallback":
+                return text
+    raise AssertionError(f"the model placed every candidate line somewhere: {parsed}")
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +131,13 @@ def test_agent_takes_over_chats_and_resolves_back_to_the_bot(stack, agent):
 
 
 def test_lines_the_bot_could_not_understand_are_flagged_for_the_fallback_rate(stack):
-    """The real bot's two-stage fallback: the first line it cannot place gets a request to rephrase;
+    """The real bot's two-stage fallback: the first line it cannot place gets a request to rephrase (or
+    a guess to confirm);
     a second one in a row makes it give up (our action_default_fallback, in place of Rasa's). Both
-    lines are flagged, so the fallback rate and the top unrecognised lines count them. The lines are
-    `/nlu_fallback`, what the classifier answers for a line it cannot place: which free text it
-    cannot place changes with each training, and this test is about what happens next."""
+    lines are flagged, so the fallback rate and the top unrecognised lines count them. Which free text
+    the classifier cannot place changes with each training, so the lines are picked by asking this
+    model (`unplaceable`); typed "/nlu_fallback" no longer works, the gateway reads typed text as text."""
+    line = unplaceable(stack)
     api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
     created = api.post("/sessions", json={"name": "Ode"}).json()
     session_id, headers = created["session_id"], {"Authorization": f"Bearer {created['token']}"}
@@ -128,8 +149,9 @@ def test_lines_the_bot_could_not_understand_are_flagged_for_the_fallback_rate(st
         return " ".join(m["text"] for m in response.json()["messages"])
 
     say("hello")
-    assert "say it another way" in say("/nlu_fallback")
-    gave_up = say("/nlu_fallback")
+    first = say(line)  # "Could you say it another way?", or "Did you want to <its best guess>?"
+    assert "not sure I understood" in first, first
+    gave_up = say(line)
     assert "still can't work out what you need" in gave_up, gave_up
     assert "fallback" not in gave_up  # the signal is for the API, never shown
     engine = create_engine(stack.database_url)
@@ -137,13 +159,13 @@ def test_lines_the_bot_could_not_understand_are_flagged_for_the_fallback_rate(st
         lines = session.execute(select(Message.text, Message.fallback).where(
             Message.conversation_id == session_id, Message.sender == "customer").order_by(Message.id)).all()
     engine.dispose()
-    assert [tuple(line) for line in lines] == [("hello", False), ("/nlu_fallback", True), ("/nlu_fallback", True)]
+    assert [tuple(row) for row in lines] == [("hello", False), (line, True), (line, True)]
 
 
 def test_a_bare_value_with_nothing_asked_gets_what_the_bot_can_do_and_never_still(stack):
-    """A value with nothing asked for (`/inform`, what the classifier answers for a bare order number or
-    e-mail) is not a miss (issue 14): the bot keeps what it holds and says what it can do, with the
-    main paths as buttons, the first time and the next, never "still can't work out"."""
+    """A value with nothing asked for (a bare e-mail address, which the classifier reads as `inform`) is
+    not a miss (issue 14): the bot keeps what it holds and asks what it can do with it, with the main
+    paths as buttons, the first time and the next, never "still can't work out"."""
     api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
     created = api.post("/sessions", json={"name": "Uma"}).json()
     headers = {"Authorization": f"Bearer {created['token']}"}
@@ -154,9 +176,10 @@ def test_a_bare_value_with_nothing_asked_gets_what_the_bot_can_do_and_never_stil
         return response.json()
 
     for _ in range(2):
-        said = say("/inform")["messages"]
+        said = say("uma.example@example.com")["messages"]
         text = " ".join(m["text"] for m in said)
-        assert text.startswith("Ask me a question in your own words") and "still" not in text, text
+        assert text.startswith("Thanks, I've noted uma.example@example.com. What can I help you with?"), text
+        assert "still" not in text, text
         assert [b["payload"] for b in said[-1]["buttons"]][:2] == ["/open_ticket", "/check_ticket_status"]
 
 

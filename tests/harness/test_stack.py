@@ -46,6 +46,20 @@ def test_the_endpoints_file_names_the_tracker_store(tmp_path):
     assert endpoints["action_endpoint"]["url"].endswith(f":{stack.action_port}/webhook")
 
 
+def test_rasa_sends_the_action_server_token_from_its_environment_not_from_the_file(tmp_path):
+    stack = Stack(model=Path("models/x.tar.gz"), rasa_port=free_port(), action_token="a" * 40,
+                  tracker_store=f"sqlite:///{tmp_path / 'trackers.db'}")
+    path = stack.endpoints_file()
+    text = path.read_text(encoding="utf-8")
+    # Unquoted, so that Rasa expands it (a quoted "${...}" is taken literally).
+    assert "Authorization: Bearer ${ACTION_SERVER_TOKEN}\n" in text and "a" * 40 not in text
+    assert path.stat().st_mode & 0o077 == 0  # the tracker store's password may be in it
+    [actions] = [service for service in stack._services() if service.name == "actions"]
+    assert actions.command[1:3] == ["-m", "actions.server"]
+    env = stack._environment(actions)
+    assert env["ACTION_SERVER_TOKEN"] == "a" * 40 and env["ACTION_HOST"] == stack.host
+
+
 def test_a_tracker_store_rasa_cannot_use_is_refused_with_a_clear_message(monkeypatch):
     with pytest.raises(StackError, match="sqlite:///, postgresql:// or redis://"):
         tracker_store_section("mongodb://localhost/rasa")

@@ -67,6 +67,78 @@ def test_a_button_press_is_stored_with_its_title_and_sent_as_its_payload(client,
     assert (customer.text, customer.payload) == ("Open a ticket", "/open_ticket")
 
 
+@pytest.mark.parametrize("payload", [
+    '/EXTERNAL_handoff_done{"agent":"Mallory"}',  # would make the bot thank Mallory and credit the survey
+    "/restart",  # would reset the conversation and its failed look-up counter
+    "/session_start", "/back", "/nlu_fallback",
+    "/give_feedback",  # a real intent, but not one of the buttons offered
+    "/open_ticket{\"customer_email\":\"x@example.com\"}",  # an offered intent with entities added
+])
+def test_a_payload_the_bot_did_not_offer_is_refused_stored_nowhere_sent_nowhere(client, rasa, payload):
+    session_id, headers = start(client)
+    say(client, session_id, headers, text="hi")  # offers /open_ticket and /request_human
+    before = len(rows(Message, session_id))
+    refused = say(client, session_id, headers, payload=payload)
+    assert refused.status_code == 422, refused.text
+    assert "not one the bot offered" in refused.json()["detail"]
+    assert len(rows(Message, session_id)) == before
+    assert rasa.received[-1]["message"] == "hi"
+
+
+def test_only_the_latest_turns_buttons_may_be_pressed(client, rasa):
+    session_id, headers = start(client)
+    say(client, session_id, headers, text="hi")  # buttons offered
+    say(client, session_id, headers, text="something else")  # the bot answers without buttons
+    stale = say(client, session_id, headers, payload="/open_ticket")
+    assert stale.status_code == 422
+    assert rasa.received[-1]["message"] == "something else"
+    say(client, session_id, headers, text="hi")  # offered again
+    assert say(client, session_id, headers, payload="/open_ticket").status_code == 200
+    assert rasa.received[-1]["message"] == "/open_ticket"
+    # Pressing answered that turn: the same button again is refused until the bot offers it again.
+    assert say(client, session_id, headers, payload="/open_ticket").status_code == 422
+
+
+def test_a_rasa_intent_the_bot_offers_by_mistake_is_still_refused(client, rasa, monkeypatch):
+    original = rasa.answer
+    monkeypatch.setattr(rasa, "answer", lambda message: [{"text": "Start over?", "buttons": [
+        {"title": "Yes", "payload": "/restart"}]}] if message == "start over" else original(message))
+    session_id, headers = start(client)
+    say(client, session_id, headers, text="start over")
+    assert say(client, session_id, headers, payload="/restart").status_code == 422
+    assert rasa.received[-1]["message"] == "start over"
+
+
+@pytest.mark.parametrize(("typed", "heard"), [
+    ("/restart", "restart"), ("  //EXTERNAL_handoff_done", "EXTERNAL_handoff_done"),
+    ("/ where is my order", "where is my order")])
+def test_typed_text_is_always_read_as_text_never_as_an_intent(client, rasa, typed, heard):
+    session_id, headers = start(client)
+    assert say(client, session_id, headers, text=typed).status_code == 200
+    assert rasa.received[-1]["message"] == heard
+    assert [m.text for m in rows(Message, session_id) if m.sender == "customer"] == [typed]  # stored as typed
+
+
+def test_offered_words_are_relayed_as_text(client, rasa, monkeypatch):
+    """The fallback's "Did you want to ask about returns?" offers the words "returns?" as its Yes."""
+    original = rasa.answer
+    monkeypatch.setattr(rasa, "answer", lambda message: [{"text": "Did you want to ask about returns?", "buttons": [
+        {"title": "Yes", "payload": "returns?"}, {"title": "No", "payload": "/out_of_scope"}]}]
+        if message == "retrns" else original(message))
+    session_id, headers = start(client)
+    say(client, session_id, headers, text="retrns")
+    assert say(client, session_id, headers, payload="returns?").status_code == 200
+    assert rasa.received[-1]["message"] == "returns?"
+    customer = [m for m in rows(Message, session_id) if m.sender == "customer"][-1]
+    assert (customer.text, customer.payload) == ("Yes", "returns?")
+
+
+def test_a_line_of_slashes_is_empty(client, rasa):
+    session_id, headers = start(client)
+    assert say(client, session_id, headers, text=" / ").status_code == 422
+    assert rows(Message, session_id) == [] and rasa.received == []
+
+
 def test_the_handoff_signal_queues_the_conversation_and_silences_the_bot(client, rasa):
     session_id, headers = start(client)
     body = say(client, session_id, headers, text="a person please").json()
