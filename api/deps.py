@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import transaction
 from bot.users.models import User
-from bot.users.security import InvalidToken, decode_access_token
+from bot.users.security import InvalidToken, TokenClaims, decode_access_token
 from bot.users.service import get_user, has_role
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -48,16 +48,18 @@ def current_user(request: Request, header_token: Annotated[str | None, Depends(o
         claims = decode_access_token(token)
     except InvalidToken:
         raise _unauthorised("the token is invalid or has expired; sign in again") from None
-    user = _active(claims.user_id)
+    user = _active(claims)
     if user is None:
-        raise _unauthorised("this account no longer exists or is disabled")
+        raise _unauthorised("this sign-in has ended (signed out, password or role changed, or account disabled); "
+                            "sign in again")
     return user
 
 
-def _active(user_id: int) -> User | None:
+def _active(claims: TokenClaims) -> User | None:
+    """The token's staff member, if the account is active and the token is from its current sessions."""
     with transaction() as session:
-        user = get_user(session=session, user_id=user_id)
-        if user is None or not user.active:
+        user = get_user(session=session, user_id=claims.user_id)
+        if user is None or not user.active or user.session_version != claims.version:
             return None
         session.expunge(user)
     return user
@@ -69,7 +71,7 @@ def signed_in(token: str) -> User | None:
         claims = decode_access_token(token)
     except InvalidToken:
         return None
-    return _active(claims.user_id)
+    return _active(claims)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -54,6 +54,8 @@ def _users(args: argparse.Namespace) -> int:
     if not args.email:
         print("error: --email is required", file=sys.stderr)
         return 2
+    if args.action != "create":
+        return _change_user(args)
     try:
         data = UserCreate(email=args.email, name=args.name or args.email.split("@")[0],
                           role=args.role or "agent", password=_read_password())
@@ -65,6 +67,37 @@ def _users(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     except ValueError as error:  # UserError, or the passwords typed differ
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _change_user(args: argparse.Namespace) -> int:
+    """disable, enable, set-role, reset-password: one account, named by its e-mail."""
+    from bot.db import transaction
+    from bot.users.service import UserError, disable_user, enable_user, get_user_by_email, reset_link, set_role
+
+    if args.action == "set-role" and not args.role:
+        print("error: set-role needs --role", file=sys.stderr)
+        return 2
+    try:
+        with transaction() as session:
+            user = get_user_by_email(session=session, email=args.email)
+            if user is None:
+                raise UserError(f"there is no user with the e-mail {args.email.strip().lower()}")
+            if args.action == "disable":
+                disable_user(session=session, user_id=user.id)
+                print(f"disabled {user.email}; their sessions have ended")
+            elif args.action == "enable":
+                enable_user(session=session, user_id=user.id)
+                print(f"enabled {user.email}")
+            elif args.action == "set-role":
+                set_role(session=session, user_id=user.id, role=args.role)
+                print(f"{user.email} is now {user.role}; they sign in again")
+            else:
+                link, expires_at = reset_link(session=session, user_id=user.id)
+                print(f"one-time link for {user.email}, valid until {expires_at:%Y-%m-%d %H:%M} UTC:\n{link}")
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
@@ -137,12 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("-m", "--message", help="message for a new revision")
     db.set_defaults(handler=_db)
 
-    users = commands.add_parser("users", help="staff accounts: create (password from a prompt or stdin), list")
-    users.add_argument("action", choices=["create", "list"])
+    users = commands.add_parser(
+        "users", help="staff accounts: create (password from a prompt or stdin), list, disable, enable, set-role, "
+        "reset-password (prints a one-time link); all but create and list end the account's sessions")
+    users.add_argument("action", choices=["create", "list", "disable", "enable", "set-role", "reset-password"])
     users.add_argument("--email")
     users.add_argument("--name", help="shown to customers, e.g. 'Sam' (default: the e-mail's local part)")
     users.add_argument("--role", choices=["agent", "manager", "admin"],
-                       help="for create (default: agent); for list, only this role")
+                       help="for create (default: agent) and set-role; for list, only this role")
     users.set_defaults(handler=_users)
 
     export = commands.add_parser("export", help="write survey responses, feedback, tickets or conversations to a file")

@@ -247,6 +247,11 @@ class Settings(BaseSettings):
     # keys made up on its own disk.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Where people reach the API (e.g. https://support.example.com), for the links it hands out (a
+    # password reset); unset: http://API_HOST:API_PORT.
+    public_url: str | None = None
+    # How long a password-reset link works.
+    password_reset_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
 
     @field_validator("rasa_url")
     @classmethod
@@ -258,6 +263,10 @@ class Settings(BaseSettings):
         if len(set(urls)) != len(urls):
             raise ValueError("RASA_URL names a Rasa server twice")
         return ",".join(urls)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def rasa_urls(self) -> list[str]:

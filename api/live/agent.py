@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["agent console"])
 # How often a console's pings are written down (its last_seen_at), at most.
 SEEN_EVERY_SECONDS = 5.0
+# How often an open console checks that its sign-in still holds (logout elsewhere, a new password or
+# role, a disabled account end it), so that such a socket closes within seconds.
+SIGN_IN_CHECK_SECONDS = 2.0
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -39,14 +42,19 @@ def _same_origin(websocket: WebSocket) -> bool:
     return urlsplit(origin).netloc == host
 
 
-def _staff_id(websocket: WebSocket, token: str | None) -> int | None:
-    """The signed-in agent (or above) behind this socket, from ?token= (scripts) or the console
-    cookie (browsers; only from pages this API serves)."""
+def _staff(websocket: WebSocket, token: str | None) -> tuple[int, str] | None:
+    """The signed-in agent (or above) behind this socket and their token, from ?token= (scripts) or
+    the console cookie (browsers; only from pages this API serves)."""
     raw = token
     if not raw and _same_origin(websocket):
         raw = websocket.cookies.get(TOKEN_COOKIE)
     user = signed_in(raw) if raw else None
-    return user.id if user is not None and has_role(user, "agent") else None
+    return (user.id, raw) if user is not None and raw and has_role(user, "agent") else None
+
+
+def _still_signed_in(raw: str, user_id: int) -> bool:
+    user = signed_in(raw)
+    return user is not None and user.id == user_id and has_role(user, "agent")
 
 
 class _Sockets:
@@ -78,11 +86,12 @@ def _sockets(websocket: WebSocket) -> _Sockets:
 async def console_live(websocket: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
     """The console's live channel; the frames are listed in docs/websocket.md.
     While it is open the agent shows as online; see AGENT_RECONNECT_GRACE_SECONDS for a drop."""
-    user_id = await asyncio.to_thread(_staff_id, websocket, token)
-    if user_id is None:
+    staff = await asyncio.to_thread(_staff, websocket, token)
+    if staff is None:
         await websocket.accept()  # then close: a close before the handshake reaches browsers as 1006
         await websocket.close(code=4401, reason="sign in as an agent first")
         return
+    user_id, raw_token = staff
     await websocket.accept()
     app, frames, sockets = websocket.app, Frames(websocket), _sockets(websocket)
 
@@ -172,7 +181,20 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
             with transaction() as session:
                 return get_user(session=session, user_id=user_id)
 
+        async def _watch_sign_in() -> None:
+            while True:
+                await asyncio.sleep(SIGN_IN_CHECK_SECONDS)
+                try:
+                    holds = await asyncio.to_thread(_still_signed_in, raw_token, user_id)
+                except Exception:  # the database is away: keep the socket, check again
+                    logger.warning("could not check the sign-in of agent %s", user_id, exc_info=True)
+                    continue
+                if not holds:
+                    events.close_marker("signed out")
+                    return
+
         listener = asyncio.create_task(read_frames(websocket, _handle, events, f"console socket of agent {user_id}"))
+        watcher = asyncio.create_task(_watch_sign_in())
         try:
             await frames.send({"type": "queue", "handoffs": await asyncio.to_thread(_queue)})
             await _send_mine()
@@ -180,6 +202,9 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
                 event = await events.get()
                 kind, channel = event.get("type"), event.get("channel", "")
                 if kind == "closed":
+                    return
+                if kind == "signed out":
+                    await websocket.close(code=4401, reason="your sign-in has ended; sign in again")
                     return
                 if kind == "overflow":
                     await websocket.close(code=4408, reason="too far behind; reconnect")
@@ -202,6 +227,7 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
             return
         finally:
             listener.cancel()
+            watcher.cancel()
             if sockets.closed(user_id):
 
                 def _gone() -> None:

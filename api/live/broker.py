@@ -53,11 +53,11 @@ class Subscription:
     async def get(self) -> dict[str, Any]:
         return await self.queue.get()
 
-    def close_marker(self) -> None:
-        """Wake the reader with `{"type": "closed"}`, making room if the queue is full."""
+    def close_marker(self, kind: str = "closed") -> None:
+        """Wake the reader with `{"type": kind}` ("closed" by default), dropping what it has not read."""
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait({"type": "closed"})
+        self.queue.put_nowait({"type": kind})
 
 
 class LocalBroker:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
-from api.deps import TOKEN_COOKIE, CurrentUser, Manager, SessionDep
+from api.deps import TOKEN_COOKIE, CurrentUser, Manager, SessionDep, oauth2_scheme, signed_in
+from bot.db import transaction
 from bot.settings import get_settings
 from bot.users.models import User
-from bot.users.schemas import UserOut
+from bot.users.schemas import MAX_PASSWORD, MIN_PASSWORD, UserOut, check_password
 from bot.users.security import create_access_token
-from bot.users.service import list_users, set_presence
+from bot.users.service import end_sessions, list_users, reset_password, set_presence
 from bot.users.service import sign_in as signed_in_user
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -27,6 +28,16 @@ class TokenOut(BaseModel):
     user: UserOut
 
 
+class ResetIn(BaseModel):
+    token: str = Field(min_length=1, max_length=2000, description="from the one-time link, after `#token=`")
+    password: str = Field(repr=False, description=f"{MIN_PASSWORD} to {MAX_PASSWORD} characters")
+
+    @field_validator("password")
+    @classmethod
+    def _acceptable(cls, value: str) -> str:
+        return check_password(value)
+
+
 class PresenceIn(BaseModel):
     presence: Literal["online", "away", "offline"]
 
@@ -36,16 +47,32 @@ def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], response: Res
     """OAuth2 password flow: `username` is the e-mail. The token goes back in the body (for the
     `Authorization: Bearer` header) and in an HttpOnly, SameSite=Strict cookie for the console."""
     user = signed_in_user(email=form.username, password=form.password)
-    token, expires_at = create_access_token(user_id=user.id, role=user.role)
+    token, expires_at = create_access_token(user_id=user.id, role=user.role, version=user.session_version)
     response.set_cookie(TOKEN_COOKIE, token, max_age=get_settings().access_token_minutes * 60,
                         httponly=True, secure=get_settings().cookie_secure, samesite="strict", path="/")
     return TokenOut(access_token=token, expires_at=expires_at, user=UserOut.model_validate(user))
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def sign_out(response: Response) -> None:
-    """Forget the console cookie. (A token copied elsewhere stays valid until it expires.)"""
+def sign_out(request: Request, response: Response,
+             header_token: Annotated[str | None, Depends(oauth2_scheme)] = None) -> None:
+    """End the caller's sessions, on every device: their tokens (copied or not) stop working and
+    their open consoles close within seconds. The cookie is forgotten; without a valid token this
+    only forgets the cookie."""
+    token = header_token or request.cookies.get(TOKEN_COOKIE)
+    user = signed_in(token) if token else None
+    if user is not None:
+        with transaction() as session:
+            end_sessions(session.get(User, user.id))
     response.delete_cookie(TOKEN_COOKIE, path="/")
+
+
+@router.post("/auth/reset", status_code=status.HTTP_204_NO_CONTENT)
+def choose_password(body: ResetIn, session: SessionDep) -> None:
+    """A new password through a one-time link (`python -m bot users reset-password`, or an admin).
+    The link then stops working, and so does every earlier sign-in of that account; sign in
+    with the new password. 422 for a link that is forged, expired or used."""
+    reset_password(session=session, token=body.token, password=body.password)
 
 
 @router.get("/auth/me", response_model=UserOut)

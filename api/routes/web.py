@@ -43,6 +43,12 @@ def manager_dashboard() -> FileResponse:
     return FileResponse(PAGES / "manager.html", headers=PAGE_HEADERS)
 
 
+@router.get("/reset")
+def choose_a_password() -> FileResponse:
+    """Where a one-time password-reset link leads (the token is after the #)."""
+    return FileResponse(PAGES / "reset.html", headers=PAGE_HEADERS)
+
+
 def mount(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -23,6 +23,9 @@ class User(Base):
     # An Argon2id hash in PHC string format; never the password.
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Every sign-in token carries the value it was issued under; raising it (logout, a new password,
+    # disabling the account, a new role) ends every session the staff member has, sockets included.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     presence: Mapped[str] = mapped_column(String(16), default="offline")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

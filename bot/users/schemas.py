@@ -13,6 +13,15 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 
 
+def check_password(value: str) -> str:
+    """A password we accept (its length), or ValueError saying why not."""
+    if len(value) < MIN_PASSWORD:
+        raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+    if len(value) > MAX_PASSWORD:
+        raise ValueError(f"the password is longer than {MAX_PASSWORD} characters")
+    return value
+
+
 class UserCreate(BaseModel):
     email: str
     name: str = Field(min_length=1, max_length=200)
@@ -35,11 +44,7 @@ class UserCreate(BaseModel):
     @field_validator("password")
     @classmethod
     def _password_is_long_enough(cls, value: str) -> str:
-        if len(value) < MIN_PASSWORD:
-            raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
-        if len(value) > MAX_PASSWORD:
-            raise ValueError(f"the password is longer than {MAX_PASSWORD} characters")
-        return value
+        return check_password(value)
 
 
 class UserOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -74,12 +75,15 @@ class TokenClaims:
     user_id: int
     role: str
     expires_at: datetime
+    # The account's session_version when the token was issued; a token from before a raise is void.
+    version: int = 0
 
 
-def create_access_token(*, user_id: int, role: str, now: datetime | None = None) -> tuple[str, datetime]:
+def create_access_token(*, user_id: int, role: str, version: int = 0,
+                        now: datetime | None = None) -> tuple[str, datetime]:
     now = now or datetime.now(timezone.utc)
     expires_at = now + timedelta(minutes=get_settings().access_token_minutes)
-    payload = {"sub": str(user_id), "role": role, "iat": now, "exp": expires_at, "typ": "access"}
+    payload = {"sub": str(user_id), "role": role, "ver": version, "iat": now, "exp": expires_at, "typ": "access"}
     return jwt.encode(payload, secret_key(), algorithm=ALGORITHM), expires_at
 
 
@@ -91,5 +95,33 @@ def decode_access_token(token: str) -> TokenClaims:
         raise InvalidToken(str(error)) from error
     if payload.get("typ") != "access" or not str(payload["sub"]).isdigit():
         raise InvalidToken("not an access token")
+    version = payload.get("ver", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidToken("not an access token")
     return TokenClaims(user_id=int(payload["sub"]), role=str(payload.get("role")),
-                       expires_at=datetime.fromtimestamp(payload["exp"], timezone.utc))
+                       expires_at=datetime.fromtimestamp(payload["exp"], timezone.utc), version=version)
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A short digest of the stored hash: a reset link names it, so the link is void once the
+    password has changed (used once, or replaced in another way)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:20]
+
+
+def create_reset_token(*, user_id: int, password_hash: str, now: datetime | None = None) -> tuple[str, datetime]:
+    now = now or datetime.now(timezone.utc)
+    expires_at = now + timedelta(minutes=get_settings().password_reset_minutes)
+    payload = {"sub": str(user_id), "pwd": password_fingerprint(password_hash), "iat": now, "exp": expires_at,
+               "typ": "reset"}
+    return jwt.encode(payload, secret_key(), algorithm=ALGORITHM), expires_at
+
+
+def decode_reset_token(token: str) -> tuple[int, str]:
+    """The user id and password fingerprint a reset link was made for, or InvalidToken."""
+    try:
+        payload = jwt.decode(token, secret_key(), algorithms=[ALGORITHM], options={"require": ["sub", "exp", "pwd"]})
+    except jwt.PyJWTError as error:
+        raise InvalidToken(str(error)) from error
+    if payload.get("typ") != "reset" or not str(payload["sub"]).isdigit():
+        raise InvalidToken("not a reset token")
+    return int(payload["sub"]), str(payload["pwd"])

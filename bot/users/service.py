@@ -8,10 +8,19 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction, utcnow
-from bot.errors import Unauthenticated
+from bot.errors import Invalid, Unauthenticated
+from bot.settings import get_settings
 from bot.users.models import PRESENCE, ROLES, User
-from bot.users.schemas import UserCreate
-from bot.users.security import burn_a_verification, hash_password, verify_password
+from bot.users.schemas import UserCreate, check_password
+from bot.users.security import (
+    InvalidToken,
+    burn_a_verification,
+    create_reset_token,
+    decode_reset_token,
+    hash_password,
+    password_fingerprint,
+    verify_password,
+)
 
 
 class UserError(ValueError):
@@ -143,3 +152,93 @@ def mark_silent_consoles_offline(*, session: Session, silent_since: datetime) ->
     for user in silent:
         user.presence = "offline"
     return [user.id for user in silent]
+
+
+def end_sessions(user: User) -> None:
+    """Void every sign-in token `user` holds (their consoles' sockets close within seconds)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def _active_admins(session: Session) -> int:
+    return len(list(session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True)))))
+
+
+def _keep_an_admin(session: Session, user: User, *, losing: bool) -> None:
+    if losing and user.role == "admin" and user.active and _active_admins(session) <= 1:
+        raise UserError("this is the only active admin; make another admin first")
+
+
+def _target(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError(f"there is no user with id {user_id}")
+    return user
+
+
+def disable_user(*, session: Session, user_id: int) -> User:
+    """The account can no longer sign in; its sessions end and it leaves the team's presence."""
+    user = _target(session, user_id)
+    _keep_an_admin(session, user, losing=True)
+    user.active = False
+    user.presence = "offline"
+    end_sessions(user)
+    return user
+
+
+def enable_user(*, session: Session, user_id: int) -> User:
+    user = _target(session, user_id)
+    user.active = True
+    return user
+
+
+def set_role(*, session: Session, user_id: int, role: str) -> User:
+    """A new role, effective at the next sign-in: the sessions under the old one end."""
+    if role not in ROLES:
+        raise UserError(f"role must be one of: {', '.join(ROLES)}")
+    user = _target(session, user_id)
+    if role == user.role:
+        return user
+    _keep_an_admin(session, user, losing=True)
+    user.role = role
+    end_sessions(user)
+    return user
+
+
+def set_password(*, session: Session, user_id: int, password: str) -> User:
+    """A new password (checked like one at creation); every session under the old one ends."""
+    user = _target(session, user_id)
+    try:
+        user.password_hash = hash_password(check_password(password))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    end_sessions(user)
+    return user
+
+
+class ResetLinkInvalid(Invalid):
+    def __init__(self) -> None:
+        super().__init__("this reset link has expired or has been used; ask an admin for a new one")
+
+
+def reset_link(*, session: Session, user_id: int, now: datetime | None = None) -> tuple[str, datetime]:
+    """A one-time link that lets the staff member choose a new password (it works once, until it
+    expires, and not after any other password change), and when it expires. The token is after
+    the #, so it reaches no server log and no Referer."""
+    user = _target(session, user_id)
+    if not user.active:
+        raise UserError(f"{user.email} is disabled; enable the account first")
+    token, expires_at = create_reset_token(user_id=user.id, password_hash=user.password_hash, now=now)
+    return f"{get_settings().base_url}/reset#token={token}", expires_at
+
+
+def reset_password(*, session: Session, token: str, password: str) -> User:
+    """The password a reset link's holder chose; ResetLinkInvalid for a link that is forged, expired,
+    used, or for a disabled account."""
+    try:
+        user_id, fingerprint = decode_reset_token(token)
+    except InvalidToken:
+        raise ResetLinkInvalid() from None
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or not user.active or password_fingerprint(user.password_hash) != fingerprint:
+        raise ResetLinkInvalid()
+    return set_password(session=session, user_id=user.id, password=password)

@@ -10,7 +10,8 @@ from bot.recovery.models import RecoveryItem
 from tests.api.support import queued_customer, staff
 from tests.factories import make_feedback, make_ticket
 
-PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/chat/sessions"),
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/reset"),
+          ("POST", "/api/v1/chat/sessions"),
           ("GET", "/health"), ("GET", "/api/v1/config")}
 CUSTOMER = {("POST", "/api/v1/chat/sessions/{session_id}/messages"),
             ("GET", "/api/v1/chat/sessions/{session_id}/messages"),

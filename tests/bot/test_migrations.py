@@ -18,7 +18,7 @@ APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "surve
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items",
               "alerts", "inbox_reviews", "survey_score_days", "survey_questions_seen",
               "survey_offer_days"}
-HEAD = "0014"
+HEAD = "0015"
 
 
 @pytest.fixture

@@ -46,3 +46,25 @@ def test_a_duplicate_is_refused_and_list_shows_accounts(app_db, monkeypatch, cap
     assert "already exists" in capsys.readouterr().err
     assert run(monkeypatch, ["users", "list", "--role", "agent"]) == 0
     assert "agent\tsam@example.com\tsam\tactive" in capsys.readouterr().out
+
+
+def test_disable_enable_set_role_and_reset_password(app_db, monkeypatch, capsys):
+    run(monkeypatch, ["users", "create", "--email", "ann@example.com", "--role", "admin"],
+        stdin="a very long password\n")
+    run(monkeypatch, ["users", "create", "--email", "bo@example.com"], stdin="a very long password\n")
+    capsys.readouterr()
+    assert run(monkeypatch, ["users", "disable", "--email", "BO@example.com"]) == 0
+    assert "disabled bo@example.com" in capsys.readouterr().out
+    run(monkeypatch, ["users", "list"])
+    assert "agent\tbo@example.com\tbo\tdisabled" in capsys.readouterr().out
+    assert run(monkeypatch, ["users", "enable", "--email", "bo@example.com"]) == 0
+    assert run(monkeypatch, ["users", "set-role", "--email", "bo@example.com", "--role", "manager"]) == 0
+    assert "bo@example.com is now manager" in capsys.readouterr().out
+    assert run(monkeypatch, ["users", "reset-password", "--email", "bo@example.com"]) == 0
+    assert "/reset#token=" in capsys.readouterr().out
+    assert run(monkeypatch, ["users", "set-role", "--email", "bo@example.com"]) == 2
+    assert "needs --role" in capsys.readouterr().err
+    assert run(monkeypatch, ["users", "disable", "--email", "ann@example.com"]) == 2
+    assert "only active admin" in capsys.readouterr().err
+    assert run(monkeypatch, ["users", "disable", "--email", "nobody@example.com"]) == 2
+    assert "no user with the e-mail nobody@example.com" in capsys.readouterr().err
