@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, WebSocket, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,11 @@ TOKEN_URL = "/api/v1/auth/token"
 TOKEN_COOKIE = "support_token"
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def client_address(connection: Request | WebSocket) -> str | None:
+    """The peer's address (behind a proxy, run uvicorn with --proxy-headers to get the client's)."""
+    return connection.client.host if connection.client else None
 
 
 def db_session() -> Iterator[Session]:

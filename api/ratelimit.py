@@ -37,9 +37,10 @@ class MovingWindow:
         self._hits: dict[str, tuple[float, deque[float]]] = {}  # key -> (period, hit times)
         self._swept = clock()
 
-    def hit(self, key: str, limit: int, period: float) -> float | None:
+    def hit(self, key: str, limit: int, period: float, *, count: bool = True) -> float | None:
         """Count a hit and return None if it is within `limit` per `period` seconds; otherwise
-        count nothing and return the seconds until the next hit would be allowed."""
+        count nothing and return the seconds until the next hit would be allowed. With
+        `count=False`, only tell (a check before the work whose failure is what counts)."""
         now = self._clock()
         with self._lock:
             if now - self._swept >= self.SWEEP_EVERY:
@@ -49,7 +50,8 @@ class MovingWindow:
                 hits.popleft()
             if len(hits) >= limit:
                 return hits[0] + period - now
-            hits.append(now)
+            if count:
+                hits.append(now)
             return None
 
     def _sweep(self, now: float) -> None:
@@ -72,21 +74,23 @@ class RateLimits:
         self.per_session = limits.parse(settings.chat_rate_per_session)
         self.per_address = limits.parse(settings.chat_rate_per_address)
         self.sessions_per_address = limits.parse(settings.chat_sessions_per_address)
+        self.signin_per_account = limits.parse(settings.signin_failures_per_account)
+        self.signin_per_address = limits.parse(settings.signin_failures_per_address)
 
-    def _wait(self, item: limits.RateLimitItem, *key: str) -> float | None:
-        """None if the hit is allowed (and counted), else the seconds to wait."""
+    def _wait(self, item: limits.RateLimitItem, *key: str, count: bool = True) -> float | None:
+        """None if the hit is allowed (and counted, unless `count` is false), else the seconds to wait."""
         if self._shared is None:
-            return self._memory.hit("/".join((item.key_for(), *key)), item.amount, item.get_expiry())
+            return self._memory.hit("/".join((item.key_for(), *key)), item.amount, item.get_expiry(), count=count)
         try:
-            if self._shared.hit(item, "chat", *key):
+            if (self._shared.hit if count else self._shared.test)(item, "chat", *key):
                 return None
             return self._shared.get_window_stats(item, "chat", *key).reset_time - time.time()
         except Exception:  # a broken limiter store must not stop customers from chatting
             logger.warning("rate limit store unavailable; letting the request through", exc_info=True)
             return None
 
-    def _hit(self, item: limits.RateLimitItem, *key: str, what: str) -> None:
-        wait = self._wait(item, *key)
+    def _hit(self, item: limits.RateLimitItem, *key: str, what: str, count: bool = True) -> None:
+        wait = self._wait(item, *key, count=count)
         if wait is None:
             return
         seconds = max(1, math.ceil(wait))
@@ -99,6 +103,19 @@ class RateLimits:
         self._hit(self.per_session, "session", session_id, what="messages in this chat")
         if address:
             self._hit(self.per_address, "address", address, what="messages from your network")
+
+    def may_sign_in(self, *, email: str, address: str | None) -> None:
+        """429 while this e-mail (whether or not it is an account) or this address has used up its
+        failed sign-ins; counts nothing."""
+        self._hit(self.signin_per_account, "signin-account", email, what="failed sign-ins", count=False)
+        if address:
+            self._hit(self.signin_per_address, "signin-address", address, what="failed sign-ins", count=False)
+
+    def failed_sign_in(self, *, email: str, address: str | None) -> None:
+        """Count a failed sign-in against the e-mail and the address."""
+        self._wait(self.signin_per_account, "signin-account", email)
+        if address:
+            self._wait(self.signin_per_address, "signin-address", address)
 
     def new_session(self, *, address: str | None) -> None:
         if address:

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     chat_rate_per_session: str = "20/minute"
     chat_rate_per_address: str = "120/minute"
     chat_sessions_per_address: str = "30/minute"
+    # Failed staff sign-ins allowed per typed e-mail and per client address; over either: 429 with
+    # Retry-After (the same whether the account exists), and the password is not even checked.
+    signin_failures_per_account: str = "5/15 minutes"
+    signin_failures_per_address: str = "20/15 minutes"
     # Live chats one agent may hold at once; a claim beyond it is refused.
     agent_max_live_chats: int = Field(default=3, ge=1)
     # How long the API waits for the bot's reply before telling the customer it is unavailable.
@@ -314,7 +318,8 @@ class Settings(BaseSettings):
             raise ValueError("ticket categories need at least one entry and unique keys")
         return value
 
-    @field_validator("chat_rate_per_session", "chat_rate_per_address", "chat_sessions_per_address")
+    @field_validator("chat_rate_per_session", "chat_rate_per_address", "chat_sessions_per_address",
+                     "signin_failures_per_account", "signin_failures_per_address")
     @classmethod
     def _rate_is_readable(cls, value: str) -> str:
         import limits

@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from api.deps import client_address
 from api.live.broker import QUEUE_CHANNEL, conversation_channel
 from api.live.frames import BATCH, Frames, read_frame, read_frames
-from api.routes.chat import client_address, relay
+from api.routes.chat import relay
 from bot.conversations.models import Conversation
 from bot.conversations.queue import waiting_place
 from bot.conversations.schemas import CustomerMessageIn, MessageOut

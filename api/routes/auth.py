@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field, field_validator
 
-from api.deps import TOKEN_COOKIE, CurrentUser, Manager, SessionDep, oauth2_scheme, signed_in
+from api.deps import TOKEN_COOKIE, CurrentUser, Manager, SessionDep, client_address, oauth2_scheme, signed_in
 from bot.db import transaction
 from bot.settings import get_settings
 from bot.users.models import User
 from bot.users.schemas import MAX_PASSWORD, MIN_PASSWORD, UserOut, check_password
 from bot.users.security import create_access_token
-from bot.users.service import end_sessions, list_users, reset_password, set_presence
+from bot.users.service import WrongPassword, end_sessions, list_users, reset_password, set_presence
 from bot.users.service import sign_in as signed_in_user
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -43,10 +43,18 @@ class PresenceIn(BaseModel):
 
 
 @router.post("/auth/token", response_model=TokenOut)
-def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], response: Response) -> TokenOut:
+def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, response: Response) -> TokenOut:
     """OAuth2 password flow: `username` is the e-mail. The token goes back in the body (for the
-    `Authorization: Bearer` header) and in an HttpOnly, SameSite=Strict cookie for the console."""
-    user = signed_in_user(email=form.username, password=form.password)
+    `Authorization: Bearer` header) and in an HttpOnly, SameSite=Strict cookie for the console.
+    Failed sign-ins are limited per e-mail and per address (SIGNIN_FAILURES_PER_*): over either,
+    429 with Retry-After, the same for an account that does not exist."""
+    rates, email, address = request.app.state.rates, form.username.strip().lower(), client_address(request)
+    rates.may_sign_in(email=email, address=address)
+    try:
+        user = signed_in_user(email=form.username, password=form.password)
+    except WrongPassword:
+        rates.failed_sign_in(email=email, address=address)
+        raise
     token, expires_at = create_access_token(user_id=user.id, role=user.role, version=user.session_version)
     response.set_cookie(TOKEN_COOKIE, token, max_age=get_settings().access_token_minutes * 60,
                         httponly=True, secure=get_settings().cookie_secure, samesite="strict", path="/")

@@ -7,20 +7,15 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request, Response, WebSocket, status
+from fastapi import APIRouter, Body, FastAPI, Query, Request, Response, status
 
-from api.deps import SessionDep
+from api.deps import SessionDep, client_address
 from api.live.frames import announce
 from bot.conversations import relay as relay_service
 from bot.conversations.schemas import ChatReply, CustomerMessageIn, SessionCreate, SessionOut
 from bot.db import transaction
 
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
-
-
-def client_address(connection: Request | WebSocket) -> str | None:
-    """The peer's address (behind a proxy, run uvicorn with --proxy-headers to get the client's)."""
-    return connection.client.host if connection.client else None
 
 
 def customer_token(request: Request) -> str | None:

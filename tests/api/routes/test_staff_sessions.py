@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+import bot.users.service as users
 from api.main import create_app
 from bot.db import transaction
 from bot.users.models import User
@@ -156,3 +157,38 @@ def test_a_reset_link_is_void_after_another_password_change_expiry_or_forgery(cl
     with transaction() as session:
         link, _ = reset_link(session=session, user_id=uid)
     assert reset(client, link, "my brand new password").status_code == 204  # a fresh link still works
+
+
+def attempt(client, email: str, password: str):
+    # One test client is one peer address; another address is another client.
+    return client.post("/api/v1/auth/token", data={"username": email, "password": password})
+
+
+def test_failed_sign_ins_are_throttled_per_account_the_same_whether_it_exists(client, monkeypatch):
+    answers, checked, original = {}, [], users.password_matches
+    monkeypatch.setattr(users, "password_matches", lambda *a: checked.append(a) or original(*a))
+    for email in ("agent@example.com", "ghost@example.com"):
+        for _ in range(5):
+            assert attempt(client, email, "wrong password").status_code == 401
+        assert len(checked) == 5  # each failure was a real check
+        checked.clear()
+        throttled = attempt(client, email, PASSWORD)  # even the right password waits
+        assert throttled.status_code == 429
+        assert 1 <= int(throttled.headers["retry-after"]) <= 900
+        assert checked == []  # refused before any password hash was computed
+        answers[email] = throttled.json()["detail"].split(";")[0]
+    assert answers["agent@example.com"] == answers["ghost@example.com"] == "too many failed sign-ins"
+    assert attempt(client, "admin@example.com", PASSWORD).status_code == 200  # other accounts still sign in
+
+
+def test_successful_sign_ins_do_not_count(client):
+    for _ in range(8):
+        assert attempt(client, "agent@example.com", PASSWORD).status_code == 200
+
+
+def test_the_address_limit_covers_every_e_mail_tried_from_it(client):
+    for number in range(20):
+        assert attempt(client, f"guess{number}@example.com", "wrong password").status_code == 401
+    assert attempt(client, "admin@example.com", PASSWORD).status_code == 429
+    other_address = TestClient(client.app, client=("198.51.100.9", 50000))
+    assert attempt(other_address, "admin@example.com", PASSWORD).status_code == 200
