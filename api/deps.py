@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from fastapi.security import OAuth2PasswordBearer
@@ -42,11 +43,33 @@ def _unauthorised(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def same_origin(connection: Request | WebSocket) -> bool:
+    """Whether the page that sent this was served by this API: its Origin names our host. Browsers
+    send Origin with every POST, PUT, PATCH and DELETE and on WebSockets; SameSite=Strict alone
+    does not stop a sibling subdomain."""
+    origin = connection.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc == connection.headers.get("host", "")
+
+
+def cookie_token(request: Request) -> str | None:
+    """The console's cookie token, for a request that may use it: a state-changing request with the
+    cookie must come from one of our own pages (403 otherwise: a cross-site form or script)."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if token and request.method not in SAFE_METHODS and not same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail="a request signed in by cookie must come from this site's own pages "
+                                   "(its Origin header); scripts send the token as Authorization: Bearer")
+    return token
+
+
 def current_user(request: Request, header_token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
     """The signed-in staff member, read in a short transaction of its own (so a route's own
     transactions never wait on the sign-in check). The object is detached: a route that
     changes it merges it into its session first."""
-    token = header_token or request.cookies.get(TOKEN_COOKIE)
+    token = header_token or cookie_token(request)
     if not token:
         raise _unauthorised("sign in first: no token was sent")
     try:

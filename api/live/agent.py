@@ -7,12 +7,11 @@ import asyncio
 import logging
 import time
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from api.deps import TOKEN_COOKIE, signed_in
+from api.deps import TOKEN_COOKIE, same_origin, signed_in
 from api.live.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
 from api.live.frames import BATCH, Frames, read_frame, read_frames
 from api.routes.handoffs import HandoffOut, TypingIn, agent_typing, describe
@@ -33,13 +32,9 @@ SIGN_IN_CHECK_SECONDS = 2.0
 
 
 def _same_origin(websocket: WebSocket) -> bool:
-    """Whether the page that opened the socket is served by this API (browsers always send
-    Origin on WebSockets, and SameSite does not stop a sibling subdomain)."""
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True  # not a browser: a cookie can only have been set on purpose
-    host = websocket.headers.get("host", "")
-    return urlsplit(origin).netloc == host
+    """Whether the page that opened the socket is served by this API; a client that is not a
+    browser sends no Origin, and a cookie can only have been given to it on purpose."""
+    return "origin" not in websocket.headers or same_origin(websocket)
 
 
 def _staff(websocket: WebSocket, token: str | None) -> tuple[int, str] | None:

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field, field_validator
 
-from api.deps import TOKEN_COOKIE, CurrentUser, Manager, SessionDep, client_address, oauth2_scheme, signed_in
+from api.deps import (
+    TOKEN_COOKIE,
+    CurrentUser,
+    Manager,
+    SessionDep,
+    client_address,
+    cookie_token,
+    oauth2_scheme,
+    signed_in,
+)
 from bot.db import transaction
 from bot.settings import get_settings
 from bot.users.models import User
@@ -67,7 +76,7 @@ def sign_out(request: Request, response: Response,
     """End the caller's sessions, on every device: their tokens (copied or not) stop working and
     their open consoles close within seconds. The cookie is forgotten; without a valid token this
     only forgets the cookie."""
-    token = header_token or request.cookies.get(TOKEN_COOKIE)
+    token = header_token or cookie_token(request)
     user = signed_in(token) if token else None
     if user is not None:
         with transaction() as session:

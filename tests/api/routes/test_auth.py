@@ -67,8 +67,26 @@ def test_me_works_with_the_header_and_with_the_cookie(client):
         "agent@example.com"
     sign_in(client, "manager@example.com")  # the test client keeps the cookie
     assert client.get("/api/v1/auth/me").json()["role"] == "manager"
-    assert client.post("/api/v1/auth/logout").status_code == 204
+    # A browser sends its page's Origin with every POST; the test client's host is "testserver".
+    assert client.post("/api/v1/auth/logout", headers={"Origin": "http://testserver"}).status_code == 204
     assert client.get("/api/v1/auth/me").status_code == 401
+
+
+@pytest.mark.parametrize("origin", [None, "https://evil.example", "http://testserver.evil.example",
+                                    "http://shop.testserver", "null"])
+def test_a_state_changing_request_by_cookie_must_come_from_our_own_pages(client, origin):
+    """Issue 17: SameSite=Strict does not cover a sibling subdomain; the Origin check does."""
+    sign_in(client, "agent@example.com")  # the cookie
+    headers = {} if origin is None else {"Origin": origin}
+    refused = client.put("/api/v1/auth/me/presence", json={"presence": "away"}, headers=headers)
+    assert refused.status_code == 403 and "this site's own pages" in refused.json()["detail"]
+    assert client.get("/api/v1/auth/me").json()["presence"] == "offline"  # reading needs no Origin
+    assert client.put("/api/v1/auth/me/presence", json={"presence": "away"},
+                      headers={"Origin": "http://testserver"}).status_code == 200
+    # A script that sends the token itself is not a forged cross-site request: no Origin needed.
+    token = sign_in(client, "agent@example.com").json()["access_token"]
+    assert client.put("/api/v1/auth/me/presence", json={"presence": "online"},
+                      headers={"Authorization": f"Bearer {token}", **headers}).status_code == 200
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic abc"}])
