@@ -119,3 +119,4 @@ def require_role(minimum: str) -> Callable[[User], User]:
 # The signed-in staff member, admitted from that role up (see `require_role`).
 Agent = Annotated[User, Depends(require_role("agent"))]
 Manager = Annotated[User, Depends(require_role("manager"))]
+Admin = Annotated[User, Depends(require_role("admin"))]

@@ -195,6 +195,8 @@ class Stack:
         env["RASA_TOKEN"] = self.rasa_token
         env["ACTION_SERVER_TOKEN"] = self.action_token
         env["ACTION_HOST"] = self.host
+        # Where the API is, for the links it hands out (unless PUBLIC_URL says otherwise).
+        env["API_HOST"], env["API_PORT"] = self.host, str(self.api_port)
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Rasa's own telemetry would try to reach the internet.
         env["RASA_TELEMETRY_ENABLED"] = "false"

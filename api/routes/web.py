@@ -43,6 +43,11 @@ def manager_dashboard() -> FileResponse:
     return FileResponse(PAGES / "manager.html", headers=PAGE_HEADERS)
 
 
+@router.get("/admin")
+def staff_accounts() -> FileResponse:
+    return FileResponse(PAGES / "admin.html", headers=PAGE_HEADERS)
+
+
 @router.get("/reset")
 def choose_a_password() -> FileResponse:
     """Where a one-time password-reset link leads (the token is after the #)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction, utcnow
-from bot.errors import Invalid, Unauthenticated
+from bot.errors import Conflict, Invalid, NotFound, Unauthenticated
 from bot.settings import get_settings
 from bot.users.models import PRESENCE, ROLES, User
 from bot.users.schemas import UserCreate, check_password
@@ -23,8 +24,13 @@ from bot.users.security import (
 )
 
 
-class UserError(ValueError):
+class UserError(Conflict):
     """A user change that cannot be made, in words fit for the person who asked."""
+
+
+class NoSuchUser(NotFound, UserError):
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"there is no user with id {user_id}")
 
 
 class WrongPassword(Unauthenticated):
@@ -171,7 +177,7 @@ def _keep_an_admin(session: Session, user: User, *, losing: bool) -> None:
 def _target(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise UserError(f"there is no user with id {user_id}")
+        raise NoSuchUser(user_id)
     return user
 
 
@@ -242,3 +248,13 @@ def reset_password(*, session: Session, token: str, password: str) -> User:
     if user is None or not user.active or password_fingerprint(user.password_hash) != fingerprint:
         raise ResetLinkInvalid()
     return set_password(session=session, user_id=user.id, password=password)
+
+
+def invite_user(*, session: Session, email: str, name: str, role: str,
+                now: datetime | None = None) -> tuple[User, str, datetime]:
+    """A new account with no password anyone knows, and the one-time link with which its owner
+    chooses one (to be passed on by the admin until the product sends e-mail)."""
+    user = create_user(session=session, data=UserCreate(email=email, name=name, role=role,
+                                                        password=secrets.token_urlsafe(32)))
+    link, expires_at = reset_link(session=session, user_id=user.id, now=now)
+    return user, link, expires_at

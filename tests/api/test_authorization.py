@@ -35,8 +35,11 @@ MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET",
            ("GET", "/api/v1/exports/{dataset}"), ("GET", "/api/v1/reports/timeseries"),
            ("GET", "/api/v1/alerts"), ("GET", "/api/v1/reports/themes"),
            ("GET", "/api/v1/inbox"), ("PATCH", "/api/v1/inbox/{kind}/{number}")}
-BODIES = {"/api/v1/auth/me/presence": {"presence": "online"}, "/api/v1/tickets": {"description": "x",
-                                                                                     "category": "other"},
+ADMIN = {("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
+         ("POST", "/api/v1/users/{user_id}/reset-link")}
+BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "role": "agent"},
+          "/api/v1/users/{user_id}": {"role": "agent"}, "/api/v1/auth/me/presence": {"presence": "online"},
+          "/api/v1/tickets": {"description": "x", "category": "other"},
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
           "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {},
           "/api/v1/recovery-items/{item_id}": {"status": "contacted"},
@@ -49,7 +52,7 @@ def documented(client) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix(client):
-    assert documented(client) == PUBLIC | CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER
+    assert documented(client) == PUBLIC | CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN
 
 
 @pytest.fixture
@@ -64,7 +67,9 @@ def world(client):
         reference = make_ticket(session).reference
         complaint = make_feedback(session, category="complaint")  # opens a recovery item
         item_id = session.scalar(select(RecoveryItem.id).where(RecoveryItem.feedback_id == complaint.id))
+    ann_id = client.get("/api/v1/auth/me", headers=ann).json()["id"]
     values = {"session_id": session_id, "conversation_id": session_id, "handoff_id": str(handoff_id),
+              "user_id": str(ann_id),
               "reference": reference, "item_id": str(item_id), "dataset": "tickets",
               "kind": "feedback", "number": str(complaint.id)}
     return {"values": values, "customer": customer, "other_customer": other, "ann": ann,
@@ -81,13 +86,13 @@ def call(client, method: str, path: str, values: dict, headers: dict):
 
 
 def test_anonymous_and_forged_tokens_get_401(client, world):
-    for method, path in sorted(CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER):
+    for method, path in sorted(CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN):
         for headers in ({}, {"Authorization": "Bearer forged.token.value"}):
             assert call(client, method, path, world["values"], headers).status_code == 401, (method, path)
 
 
 def test_a_customer_token_opens_no_staff_route(client, world):
-    for method, path in sorted(SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER):
+    for method, path in sorted(SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN):
         assert call(client, method, path, world["values"], world["customer"]).status_code == 401, (method, path)
 
 
@@ -146,3 +151,21 @@ def test_recovery_items_are_the_owners_and_the_managers(client, world):
     assert client.patch(url, json={"outcome": "Called back"}, headers=ben).status_code == 403
     assert client.patch(url, json={"status": "closed", "outcome": "Called back"}, headers=ann).status_code == 200
     assert client.patch(url, json={"owner_id": None}, headers=ann).status_code == 403  # managers assign
+
+
+def test_admin_routes_refuse_agents_and_managers_with_403(client, world):
+    from bot.db import transaction
+    from bot.users.schemas import UserCreate
+    from bot.users.service import create_user
+    from tests.api.support import PASSWORD
+
+    for method, path in sorted(ADMIN):
+        for who in ("ann", "meg"):
+            assert call(client, method, path, world["values"], world[who]).status_code == 403, (who, path)
+    with transaction() as session:
+        create_user(session=session, data=UserCreate(email="ada@example.com", name="Ada", role="admin",
+                                                     password=PASSWORD))
+    ada = staff(client, "ada")
+    for method, path in sorted(ADMIN):
+        answer = call(client, method, path, world["values"], ada)
+        assert answer.status_code in (200, 201), (path, answer.text)

@@ -18,7 +18,8 @@ from api.routes.web import STATIC
 # Each page and the script it starts from: the staff pages are ES modules importing the rest;
 # the widget stays one classic script, as sites embed it with a single tag.
 ENTRIES = {"/": ("/static/widget.js", False), "/agent": ("/static/agent/main.js", True),
-           "/manager": ("/static/manager/main.js", True), "/reset": ("/static/staff/reset.js", True)}
+           "/manager": ("/static/manager/main.js", True), "/reset": ("/static/staff/reset.js", True),
+           "/admin": ("/static/admin/main.js", True)}
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']"""  # import {a} from "./a.js"
                     r"""|^\s*import\s*\(?\s*["']([^"']+)["']""", re.MULTILINE)  # import "./a.js", import("./a.js")
@@ -26,8 +27,8 @@ JS_TYPES = ("text/javascript", "application/javascript")
 STATIC_FILES = sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*") if path.is_file())
 SCRIPTS = [name for name in STATIC_FILES if name.endswith(".js")]
 STYLESHEETS = [name for name in STATIC_FILES if name.endswith(".css")]
-STAFF_PAGES = ("/agent", "/manager")
-STAFF_SCRIPTS = [name for name in SCRIPTS if name.split("/")[0] in ("staff", "agent", "manager")]
+STAFF_PAGES = ("/agent", "/manager", "/admin")
+STAFF_SCRIPTS = [name for name in SCRIPTS if name.split("/")[0] in ("staff", "agent", "manager", "admin")]
 STYLESHEET_TAG = re.compile(r"""<link\b[^>]*\brel=["']stylesheet["'][^>]*>""", re.IGNORECASE)
 # A maxlength written as a number: maxlength="200" in HTML; .maxLength = 200 or
 # setAttribute("maxlength", "200") in a script.

@@ -1,0 +1,80 @@
+"""Staff accounts for admins: invite, disable and enable, change a role, hand out a password-reset
+link. Every change but an invitation ends the account's sessions (bot/users/service.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from api.deps import Admin, SessionDep
+from bot.textscan import clean_email
+from bot.users.models import User
+from bot.users.schemas import Role, UserOut
+from bot.users.service import disable_user, enable_user, invite_user, reset_link, set_role
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class InviteIn(BaseModel):
+    email: str = Field(max_length=254)
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+    @field_validator("email")
+    @classmethod
+    def _email_is_valid(cls, value: str) -> str:
+        return clean_email(value)
+
+
+class LinkOut(BaseModel):
+    link: str = Field(description="one-time: the page /reset, with the token after the #")
+    expires_at: datetime
+
+
+class InviteOut(LinkOut):
+    user: UserOut
+
+
+class UserChange(BaseModel):
+    active: bool | None = None
+    role: Role | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UserChange:
+        if self.active is None and self.role is None:
+            raise ValueError("send active, role or both")
+        return self
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=InviteOut)
+def invite(body: InviteIn, session: SessionDep, _: Admin) -> InviteOut:
+    """A new staff account and the one-time link its owner chooses a password with (pass it on;
+    it works for PASSWORD_RESET_MINUTES). 409 for an e-mail that already has an account."""
+    user, link, expires_at = invite_user(session=session, email=body.email, name=body.name.strip(), role=body.role)
+    return InviteOut(user=UserOut.model_validate(user), link=link, expires_at=expires_at)
+
+
+@router.patch("/{user_id}", response_model=UserOut)
+def change(user_id: UserId, body: UserChange, session: SessionDep, _: Admin) -> User:
+    """Disable (`"active": false`), enable, or give another role. Disabling and a new role end the
+    account's sessions at once. 409 for the last active admin; 404 for no such account."""
+    user = None
+    if body.role is not None:
+        user = set_role(session=session, user_id=user_id, role=body.role)
+    if body.active is False:
+        user = disable_user(session=session, user_id=user_id)
+    elif body.active is True:
+        user = enable_user(session=session, user_id=user_id)
+    return user
+
+
+@router.post("/{user_id}/reset-link", response_model=LinkOut)
+def new_reset_link(user_id: UserId, session: SessionDep, _: Admin) -> LinkOut:
+    """A one-time link for the account's owner to choose a new password (their sessions go on until
+    they use it). 409 for a disabled account."""
+    link, expires_at = reset_link(session=session, user_id=user_id)
+    return LinkOut(link=link, expires_at=expires_at)
