@@ -162,10 +162,15 @@ def message_views(messages: list[Message], db: Session | Connection) -> list[Mes
 
 
 def offered_buttons(*, connection: Connection, conversation_id: str) -> list[dict]:
-    """The buttons of the bot's latest turn: its lines since the customer's last line (a customer's
-    line, typed or pressed, ends the turn whose buttons it answered). Oldest first."""
+    """The buttons of the bot's latest turn: its lines after the customer line it answered. A turn
+    ends when the bot answers the next customer line, so pressing again or an older button is
+    refused; while the bot has not answered (it was unavailable), its last buttons still stand, as
+    they do in the widget. Oldest first."""
+    latest_bot = (select(func.max(Message.id))
+                  .where(Message.conversation_id == conversation_id, Message.sender == "bot").scalar_subquery())
     since = (select(func.coalesce(func.max(Message.id), 0))
-             .where(Message.conversation_id == conversation_id, Message.sender == "customer").scalar_subquery())
+             .where(Message.conversation_id == conversation_id, Message.sender == "customer",
+                    Message.id < latest_bot).scalar_subquery())
     rows = connection.scalars(
         select(Message.buttons).where(Message.conversation_id == conversation_id, Message.sender == "bot",
                                       Message.buttons.is_not(None), Message.id > since).order_by(Message.id))

@@ -74,7 +74,8 @@ def test_a_killed_shard_s_conversation_goes_on_with_the_next_shard_and_makes_one
     headers = {"Authorization": f"Bearer {created['token']}"}
 
     def say(text: str) -> list[str]:
-        response = api.post(f"/sessions/{conversation}/messages", json={"text": text}, headers=headers)
+        body = {"payload" if text.startswith("/") else "text": text}  # a button, as the widget sends it
+        response = api.post(f"/sessions/{conversation}/messages", json=body, headers=headers)
         assert response.status_code == 200, response.text
         return [m["text"] for m in response.json()["messages"]]
 
@@ -175,7 +176,8 @@ def run_customers(stack: Stack, count: int, tag: str, meanwhile: Callable[[], No
             for _attempt in range(5):
                 began = time.monotonic()
                 response = await client.post(f"{base}/sessions/{created['session_id']}/messages",
-                                             json={"text": text}, headers=headers)
+                                             json={"payload" if text.startswith("/") else "text": text},
+                                             headers=headers)
                 delays.append(time.monotonic() - began)
                 assert response.status_code == 200, response.text
                 sent += 1

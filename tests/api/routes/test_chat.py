@@ -247,3 +247,14 @@ def test_a_line_the_bot_did_not_understand_is_flagged_and_the_signal_not_shown(c
         flagged = session.execute(select(Message.text, Message.fallback).where(
             Message.conversation_id == session_id, Message.sender == "customer").order_by(Message.id)).all()
     assert [tuple(row) for row in flagged] == [("hi", False), ("gibberish zzz", True)]
+
+
+def test_a_button_pressed_while_the_bot_was_unavailable_may_be_pressed_again(client, rasa):
+    session_id, headers = start(client)
+    say(client, session_id, headers, text="hi")  # buttons offered
+    rasa.down = True
+    assert say(client, session_id, headers, payload="/open_ticket").json()["messages"][-1]["text"] == BOT_UNAVAILABLE
+    rasa.down = False
+    assert say(client, session_id, headers, payload="/open_ticket").status_code == 200  # the bot never answered it
+    assert rasa.received[-1]["message"] == "/open_ticket"
+    assert say(client, session_id, headers, payload="/open_ticket").status_code == 422  # answered now
