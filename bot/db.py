@@ -101,8 +101,10 @@ def make_engine(url: str) -> Engine:
     """Build an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     import bot.reports.rollups  # noqa: F401 - the reports' kept counts follow every write from here on
 
+    # hide_parameters: a database error names the statement, never the values bound to it (customer
+    # text, e-mail addresses), so logs and error reports carry none of them.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         database = engine.url.database
         if database and database != ":memory:":
             from pathlib import Path
@@ -111,7 +113,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @lru_cache
