@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api import errors, logredact
+from api.guard import RequestGuard
 from api.live import agent as agent_socket
 from api.live import customer as customer_socket
 from api.live.broker import make_broker
@@ -70,6 +71,7 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     app.include_router(agent_socket.router)
     errors.install(app)
     web.mount(app)
+    app.add_middleware(RequestGuard, max_bytes=settings.request_max_bytes)
     if settings.widget_origins:
         # Only what the widget needs: its own token in a header, no cookies across sites.
         app.add_middleware(CORSMiddleware, allow_origins=settings.widget_origins, allow_credentials=False,

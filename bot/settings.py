@@ -177,6 +177,8 @@ class Settings(BaseSettings):
     # http://localhost; turn it off only for plain-HTTP set-ups you trust.
     cookie_secure: bool = True
 
+    # The largest request body the API reads (413 beyond it, before anything parses it).
+    request_max_bytes: int = Field(default=256 * 1024, ge=16 * 1024, le=64 * 1024 * 1024)
     # Longest chat message a customer or agent may send (longer ones are refused with 413).
     chat_max_message_chars: int = Field(default=2000, ge=1)
     # Rate limits on the customer gateway ("N/second|minute|hour"); over them: 429.

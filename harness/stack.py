@@ -93,6 +93,11 @@ class Service:
     pump: threading.Thread | None = None
 
 
+# The largest WebSocket frame the API takes (uvicorn closes the socket with 1009 beyond it; its
+# default is 16 MiB). A chat line is at most CHAT_MAX_MESSAGE_CHARS; 64 KiB leaves room for JSON.
+WS_MAX_BYTES = 65536
+
+
 @dataclass
 class Stack:
     model: Path
@@ -180,7 +185,7 @@ class Stack:
             Service(
                 "api",
                 [python, "-m", "uvicorn", "api.main:create_app", "--factory",
-                 "--host", self.host, "--port", str(self.api_port),
+                 "--host", self.host, "--port", str(self.api_port), "--ws-max-size", str(WS_MAX_BYTES),
                  *(["--workers", str(self.api_workers)] if self.api_workers > 1 else [])],
                 f"http://{self.host}:{self.api_port}/health",
             ),

@@ -29,6 +29,8 @@ SEEN_EVERY_SECONDS = 5.0
 # How often an open console checks that its sign-in still holds (logout elsewhere, a new password or
 # role, a disabled account end it), so that such a socket closes within seconds.
 SIGN_IN_CHECK_SECONDS = 2.0
+# A typing frame that repeats the last one for a chat within this time is not passed on.
+TYPING_EVERY_SECONDS = 1.0
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -99,6 +101,8 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
     seen_at = time.monotonic()
     # For each chat this agent holds: its handoff id and the last line sent on this socket.
     held: dict[str, tuple[int, int]] = {}
+    # Per chat, the last typing state passed on and when (a repeat within a second is dropped).
+    typed: dict[int, tuple[bool, float]] = {}
 
     async with app.state.broker.subscribe([QUEUE_CHANNEL, agent_channel(user_id)]) as events:
 
@@ -153,11 +157,14 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
                     await asyncio.to_thread(_seen)
                 if frame["type"] == "typing":
                     typing = TypingIn.model_validate({"typing": frame.get("typing")})
-                    agent = await asyncio.to_thread(_agent)
                     handoff_id = frame.get("handoff_id")
                     if not isinstance(handoff_id, int) or isinstance(handoff_id, bool) or not 0 < handoff_id < 2**31:
                         raise ValueError("handoff_id must be the id of a chat you hold")
-                    await asyncio.to_thread(agent_typing, app, handoff_id, agent, typing.typing)
+                    last, now = typed.get(handoff_id), time.monotonic()
+                    if last is None or last[0] != typing.typing or now - last[1] >= TYPING_EVERY_SECONDS:
+                        agent = await asyncio.to_thread(_agent)
+                        await asyncio.to_thread(agent_typing, app, handoff_id, agent, typing.typing)
+                        typed[handoff_id] = (typing.typing, now)
                 elif frame["type"] != "ping":
                     raise ValueError(f"unknown frame type {frame['type']!r}; send ping or typing")
             except NotYours as refused:

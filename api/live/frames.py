@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 
+from api.guard import clean_json
 from api.live.broker import QUEUE_CHANNEL, Subscription, agent_channel, conversation_channel
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def read_frame(raw: str) -> dict[str, Any]:
         raise ValueError("frames are JSON objects, e.g. {\"type\": \"typing\", \"typing\": true}") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise ValueError("a frame is a JSON object with a \"type\"")
+    if not clean_json(frame):
+        raise ValueError("a frame may not hold a NUL character or an unpaired UTF-16 surrogate")
     return frame
 
 

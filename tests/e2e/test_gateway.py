@@ -220,3 +220,18 @@ def test_a_rasa_server_killed_in_the_middle_of_a_form_goes_on_with_it_after_a_re
 
     said = say("kai.berger@example.com")
     assert "What is it about?" in said, said  # the form's next question, with the e-mail taken
+
+
+def test_a_socket_frame_over_64_kib_closes_the_socket(stack):
+    """Issue 17: uvicorn took WebSocket frames of up to 16 MiB; the stack runs it with --ws-max-size."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    created = httpx.post(f"http://{stack.host}:{stack.api_port}/api/v1/chat/sessions", json={}, timeout=30).json()
+    url = f"ws://{stack.host}:{stack.api_port}/api/v1/chat/sessions/{created['session_id']}/ws?token={created['token']}"
+    with connect(url, max_size=None) as socket:
+        assert '"state"' in socket.recv(timeout=30)
+        socket.send('{"type": "typing", "typing": true, "pad": "' + "x" * 70_000 + '"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=30)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -141,3 +141,37 @@ def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(client, frame, deta
         ws.send_json({"type": "message", "text": "still here"})
         assert ws.receive_json()["message"]["text"] == "still here"
     assert len(client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=headers).json()["messages"]) == 2
+
+
+def test_repeated_typing_frames_are_passed_on_once_a_second(client, monkeypatch):
+    """Issue 17: typing frames were unthrottled: each went to every agent socket."""
+    session_id, token, _ = start(client)
+    broker = client.app.state.broker
+    published, original = [], broker.publish
+    monkeypatch.setattr(broker, "publish", lambda channel, event: (published.append(event), original(channel, event)))
+    with client.websocket_connect(ws_url(session_id, token)) as ws:
+        assert ws.receive_json() == {"type": "state", "state": "bot"}
+        for _ in range(20):
+            ws.send_json({"type": "typing", "typing": True})
+        ws.send_json({"type": "typing", "typing": False})
+        ws.send_json({"type": "message", "text": "hi"})  # handled after the frames above
+        ws.receive_json()
+    assert [event["typing"] for event in published if event.get("type") == "typing"] == [True, False]
+
+
+def test_a_chat_may_have_five_sockets_open_and_a_sixth_is_refused(client):
+    session_id, token, _ = start(client)
+    opened = [client.websocket_connect(ws_url(session_id, token)) for _ in range(5)]
+    sockets = [context.__enter__() for context in opened]
+    try:
+        for ws in sockets:
+            assert ws.receive_json() == {"type": "state", "state": "bot"}
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with client.websocket_connect(ws_url(session_id, token)) as sixth:
+                sixth.receive_json()
+        assert refused.value.code == 4429
+    finally:
+        for context in opened:
+            context.__exit__(None, None, None)
+    with client.websocket_connect(ws_url(session_id, token)) as again:  # closed ones are counted out
+        assert again.receive_json() == {"type": "state", "state": "bot"}
