@@ -74,6 +74,7 @@ def _users(args: argparse.Namespace) -> int:
 
 def _change_user(args: argparse.Namespace) -> int:
     """disable, enable, set-role, reset-password: one account, named by its e-mail."""
+    from bot.audit.service import cli_actor, record
     from bot.db import transaction
     from bot.users.service import UserError, disable_user, enable_user, get_user_by_email, reset_link, set_role
 
@@ -85,6 +86,7 @@ def _change_user(args: argparse.Namespace) -> int:
             user = get_user_by_email(session=session, email=args.email)
             if user is None:
                 raise UserError(f"there is no user with the e-mail {args.email.strip().lower()}")
+            was = user.role
             if args.action == "disable":
                 disable_user(session=session, user_id=user.id)
                 print(f"disabled {user.email}; their sessions have ended")
@@ -97,6 +99,11 @@ def _change_user(args: argparse.Namespace) -> int:
             else:
                 link, expires_at = reset_link(session=session, user_id=user.id)
                 print(f"one-time link for {user.email}, valid until {expires_at:%Y-%m-%d %H:%M} UTC:\n{link}")
+            action = {"disable": "user.disabled", "enable": "user.enabled", "set-role": "user.role_changed",
+                      "reset-password": "user.reset_link"}[args.action]
+            details = {"old": was, "new": user.role} if args.action == "set-role" else {}
+            record(session, action, actor=cli_actor(), target=f"user:{user.id}",
+                   details={"email": user.email, **details})
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

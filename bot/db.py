@@ -156,6 +156,7 @@ def read_transaction(engine: Engine | None = None) -> Iterator[Connection]:
 def import_all_models() -> None:
     """Register every table on `Base.metadata` (for migrations and test set-up)."""
     import bot.alerts.models  # noqa: F401
+    import bot.audit.models  # noqa: F401
     import bot.conversations.models  # noqa: F401
     import bot.feedback.models  # noqa: F401
     import bot.recovery.models  # noqa: F401

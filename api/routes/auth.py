@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field, field_validator
 
@@ -19,6 +19,7 @@ from api.deps import (
     oauth2_scheme,
     signed_in,
 )
+from bot.audit.service import record, record_now
 from bot.db import transaction
 from bot.settings import get_settings
 from bot.users.models import User
@@ -58,12 +59,18 @@ def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Requ
     Failed sign-ins are limited per e-mail and per address (SIGNIN_FAILURES_PER_*): over either,
     429 with Retry-After, the same for an account that does not exist."""
     rates, email, address = request.app.state.rates, form.username.strip().lower(), client_address(request)
-    rates.may_sign_in(email=email, address=address)
+    try:
+        rates.may_sign_in(email=email, address=address)
+    except HTTPException:
+        record_now("signin.throttled", actor=email, address=address)
+        raise
     try:
         user = signed_in_user(email=form.username, password=form.password)
     except WrongPassword:
         rates.failed_sign_in(email=email, address=address)
+        record_now("signin.failed", actor=email, address=address)
         raise
+    record_now("signin.succeeded", actor=user.email, actor_id=user.id, address=address)
     token, expires_at = create_access_token(user_id=user.id, role=user.role, version=user.session_version)
     response.set_cookie(TOKEN_COOKIE, token, max_age=get_settings().access_token_minutes * 60,
                         httponly=True, secure=get_settings().cookie_secure, samesite="strict", path="/")
@@ -81,15 +88,18 @@ def sign_out(request: Request, response: Response,
     if user is not None:
         with transaction() as session:
             end_sessions(session.get(User, user.id))
+            record(session, "signout", actor=user.email, actor_id=user.id, address=client_address(request))
     response.delete_cookie(TOKEN_COOKIE, path="/")
 
 
 @router.post("/auth/reset", status_code=status.HTTP_204_NO_CONTENT)
-def choose_password(body: ResetIn, session: SessionDep) -> None:
+def choose_password(body: ResetIn, request: Request, session: SessionDep) -> None:
     """A new password through a one-time link (`python -m bot users reset-password`, or an admin).
     The link then stops working, and so does every earlier sign-in of that account; sign in
     with the new password. 422 for a link that is forged, expired or used."""
-    reset_password(session=session, token=body.token, password=body.password)
+    user = reset_password(session=session, token=body.token, password=body.password)
+    record(session, "password.reset", actor=user.email, actor_id=user.id, target=f"user:{user.id}",
+           address=client_address(request))
 
 
 @router.get("/auth/me", response_model=UserOut)

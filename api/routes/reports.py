@@ -9,13 +9,14 @@ from contextlib import ExitStack
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import Agent, Manager, SessionDep
+from api.deps import Agent, Manager, SessionDep, client_address
 from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
+from bot.audit.service import record_now
 from bot.db import MAX_SEARCH_CHARS, read_transaction, utcnow
 from bot.errors import Forbidden, Invalid
 from bot.feedback.models import FEEDBACK_CATEGORIES, SURVEY_COMMENT
@@ -197,7 +198,8 @@ def export_body(stack: ExitStack, export: Export, file_format: str) -> Iterator[
 @router.get("/exports/{dataset}", response_class=StreamingResponse,
             responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()},
                              "description": "the file, streamed"}})
-def export_dataset(dataset: Dataset, _: Manager, first: First = None, last: Last = None, filters: Filters = None,
+def export_dataset(dataset: Dataset, manager: Manager, request: Request, first: First = None, last: Last = None,
+                   filters: Filters = None,
                    file_format: Annotated[Format, Query(alias="format")] = "csv",
                    redact: Annotated[bool, Query(description="mask e-mails, phone and card numbers in every "
                                                              "free-text column")] = False) -> StreamingResponse:
@@ -215,6 +217,15 @@ def export_dataset(dataset: Dataset, _: Manager, first: First = None, last: Last
         stack.close()
         raise
     name = f"{dataset}_{period.first.isoformat()}_{period.last.isoformat()}.{EXTENSIONS[file_format]}"
+    try:
+        record_now("export.downloaded", actor=manager.email, actor_id=manager.id, target=f"export:{dataset}",
+                   address=client_address(request),
+                   details={"from": period.first.isoformat(), "to": period.last.isoformat(), "format": file_format,
+                            "redact": redact, "rows": export.count,
+                            "filters": filters.model_dump(mode="json", exclude_none=True)})
+    except BaseException:
+        stack.close()
+        raise
     return StreamingResponse(export_body(stack, export, file_format), media_type=MEDIA_TYPES[file_format],
                              headers={"Content-Disposition": f'attachment; filename="{name}"',
                                       "X-Row-Count": str(export.count)})

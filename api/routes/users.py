@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy.orm import Session
 
-from api.deps import Admin, SessionDep
+from api.deps import Admin, SessionDep, client_address
+from bot.audit.service import record
 from bot.textscan import clean_email
 from bot.users.models import User
 from bot.users.schemas import Role, UserOut
@@ -50,31 +52,44 @@ class UserChange(BaseModel):
         return self
 
 
+def audit(session: Session, request: Request, admin: User, action: str, user: User, **details: object) -> None:
+    record(session, action, actor=admin.email, actor_id=admin.id, target=f"user:{user.id}",
+           address=client_address(request), details={"email": user.email, **details})
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=InviteOut)
-def invite(body: InviteIn, session: SessionDep, _: Admin) -> InviteOut:
+def invite(body: InviteIn, request: Request, session: SessionDep, admin: Admin) -> InviteOut:
     """A new staff account and the one-time link its owner chooses a password with (pass it on;
     it works for PASSWORD_RESET_MINUTES). 409 for an e-mail that already has an account."""
     user, link, expires_at = invite_user(session=session, email=body.email, name=body.name.strip(), role=body.role)
+    audit(session, request, admin, "user.invited", user, role=user.role)
     return InviteOut(user=UserOut.model_validate(user), link=link, expires_at=expires_at)
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-def change(user_id: UserId, body: UserChange, session: SessionDep, _: Admin) -> User:
+def change(user_id: UserId, body: UserChange, request: Request, session: SessionDep, admin: Admin) -> User:
     """Disable (`"active": false`), enable, or give another role. Disabling and a new role end the
     account's sessions at once. 409 for the last active admin; 404 for no such account."""
     user = None
     if body.role is not None:
+        before = session.get(User, user_id)
+        was = before.role if before else None
         user = set_role(session=session, user_id=user_id, role=body.role)
+        if was != user.role:
+            audit(session, request, admin, "user.role_changed", user, old=was, new=user.role)
     if body.active is False:
         user = disable_user(session=session, user_id=user_id)
+        audit(session, request, admin, "user.disabled", user)
     elif body.active is True:
         user = enable_user(session=session, user_id=user_id)
+        audit(session, request, admin, "user.enabled", user)
     return user
 
 
 @router.post("/{user_id}/reset-link", response_model=LinkOut)
-def new_reset_link(user_id: UserId, session: SessionDep, _: Admin) -> LinkOut:
+def new_reset_link(user_id: UserId, request: Request, session: SessionDep, admin: Admin) -> LinkOut:
     """A one-time link for the account's owner to choose a new password (their sessions go on until
     they use it). 409 for a disabled account."""
     link, expires_at = reset_link(session=session, user_id=user_id)
+    audit(session, request, admin, "user.reset_link", session.get(User, user_id))
     return LinkOut(link=link, expires_at=expires_at)

@@ -36,7 +36,7 @@ MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET",
            ("GET", "/api/v1/alerts"), ("GET", "/api/v1/reports/themes"),
            ("GET", "/api/v1/inbox"), ("PATCH", "/api/v1/inbox/{kind}/{number}")}
 ADMIN = {("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
-         ("POST", "/api/v1/users/{user_id}/reset-link")}
+         ("POST", "/api/v1/users/{user_id}/reset-link"), ("GET", "/api/v1/audit"), ("GET", "/api/v1/audit/export")}
 BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "role": "agent"},
           "/api/v1/users/{user_id}": {"role": "agent"}, "/api/v1/auth/me/presence": {"presence": "online"},
           "/api/v1/tickets": {"description": "x", "category": "other"},

@@ -14,11 +14,11 @@ from sqlalchemy.engine import make_url
 from bot import migrate
 from bot.db import Base, import_all_models, make_engine
 
-APP_TABLES = {"tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
+APP_TABLES = {"audit_events", "tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items",
               "alerts", "inbox_reviews", "survey_score_days", "survey_questions_seen",
               "survey_offer_days"}
-HEAD = "0015"
+HEAD = "0016"
 
 
 @pytest.fixture
