@@ -19,7 +19,7 @@ from api.live.broker import make_broker
 from api.rasa_client import RasaClient
 from api.rasa_shards import RasaShards, RedisTurns
 from api.ratelimit import RateLimits
-from api.routes import audit, auth, chat, config, console, handoffs, reports, tickets, users, web
+from api.routes import audit, auth, chat, config, console, handoffs, privacy, reports, tickets, users, web
 from api.sweeper import check_alerts_forever, purge_trackers_forever, sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
@@ -61,6 +61,7 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(audit.router)
+    app.include_router(privacy.router)
     app.include_router(chat.router)
     app.include_router(handoffs.router)
     app.include_router(handoffs.conversations_router)

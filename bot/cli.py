@@ -110,6 +110,33 @@ def _change_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _privacy(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.audit.service import cli_actor
+    from bot.privacy.run import erase_customer, export_customer
+
+    try:
+        if args.action == "export":
+            text = json.dumps(export_customer(args.email, actor=cli_actor()), ensure_ascii=False, indent=2)
+            if args.output:
+                with open(args.output, "w", encoding="utf-8") as handle:
+                    handle.write(text + "\n")
+                print(f"wrote {args.output}", file=sys.stderr)
+            else:
+                print(text)
+            return 0
+        if not args.yes:
+            print("error: erasing cannot be undone; add --yes to do it", file=sys.stderr)
+            return 2
+        counts = erase_customer(args.email, actor=cli_actor())
+    except ValueError as error:  # not an e-mail address
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("erased: " + ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in counts.items()))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     """Write one dataset to a file (as `GET /api/v1/exports/{dataset}`), with a progress bar on a
     terminal. The file appears only when complete: it is written as FILE.part, then renamed."""
@@ -201,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--classification")
     export.add_argument("--owner", choices=["bot", "human"])
     export.set_defaults(handler=_export)
+
+    privacy = commands.add_parser("privacy", help="everything held about one customer, by e-mail: export (JSON) "
+                                  "or erase (names, addresses and texts removed everywhere, Rasa's state too; "
+                                  "counts kept)")
+    privacy.add_argument("action", choices=["export", "erase"])
+    privacy.add_argument("--email", required=True)
+    privacy.add_argument("-o", "--output", help="export: the file to write (default: standard output)")
+    privacy.add_argument("--yes", action="store_true", help="erase: do it (it cannot be undone)")
+    privacy.set_defaults(handler=_privacy)
 
     alerts = commands.add_parser("alerts", help="evaluate the alert rules (check) or show the active alerts (list)")
     alerts.add_argument("action", choices=["check", "list"])

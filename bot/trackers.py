@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, bindparam, create_engine, inspect, text
 
 from bot.settings import PROJECT_ROOT
 
@@ -66,3 +66,29 @@ def purge_old_events(setting: str | None, before: datetime) -> int:
     if deleted:
         logger.info("deleted %d tracker events from before %s", deleted, before.isoformat(timespec="seconds"))
     return deleted
+
+
+def forget_conversations(setting: str | None, sender_ids: list[str]) -> int:
+    """Delete Rasa's state of these conversations (a customer's erasure): their events from an SQL
+    store, their keys from a Redis store. How many events or keys went."""
+    if not sender_ids:
+        return 0
+    url = sql_url(setting)
+    if url is not None:
+        with _engine(url).begin() as connection:
+            if not inspect(connection).has_table("events"):
+                return 0
+            return connection.execute(text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)), {"ids": sender_ids}).rowcount
+    import redis
+
+    parsed = urlsplit(tracker_store_url(setting))
+    client = redis.Redis.from_url(tracker_store_url(setting)) if parsed.scheme == "redis" else None
+    if client is None:
+        return 0
+    try:
+        # harness.stack.tracker_store_section gives Rasa the key prefix "tracker", to which Rasa 3.6
+        # adds its own "tracker:" (RedisTrackerStore._set_key_prefix).
+        return int(client.delete(*[f"tracker:tracker:{sender}" for sender in sender_ids]))
+    finally:
+        client.close()

@@ -36,9 +36,11 @@ MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET",
            ("GET", "/api/v1/alerts"), ("GET", "/api/v1/reports/themes"),
            ("GET", "/api/v1/inbox"), ("PATCH", "/api/v1/inbox/{kind}/{number}")}
 ADMIN = {("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
-         ("POST", "/api/v1/users/{user_id}/reset-link"), ("GET", "/api/v1/audit"), ("GET", "/api/v1/audit/export")}
+         ("POST", "/api/v1/users/{user_id}/reset-link"), ("GET", "/api/v1/audit"), ("GET", "/api/v1/audit/export"),
+         ("GET", "/api/v1/privacy/export"), ("POST", "/api/v1/privacy/erase")}
 BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "role": "agent"},
-          "/api/v1/users/{user_id}": {"role": "agent"}, "/api/v1/auth/me/presence": {"presence": "online"},
+          "/api/v1/users/{user_id}": {"role": "agent"}, "/api/v1/privacy/erase": {"email": "x@example.com"},
+          "/api/v1/auth/me/presence": {"presence": "online"},
           "/api/v1/tickets": {"description": "x", "category": "other"},
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
           "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {},
@@ -76,7 +78,7 @@ def world(client):
             "meg": staff(client, "meg")}
 
 
-QUERIES = {"/api/v1/reports/timeseries": {"metric": "tickets"}}
+QUERIES = {"/api/v1/reports/timeseries": {"metric": "tickets"}, "/api/v1/privacy/export": {"email": "x@example.com"}}
 
 
 def call(client, method: str, path: str, values: dict, headers: dict):

@@ -88,3 +88,21 @@ def test_an_export_download_is_logged_with_its_filters_and_the_log_exports_itsel
     exported = next(row for row in rows if row["action"] == "export.downloaded")
     assert json.loads(exported["details"])["format"] == "csv"
     assert [row["action"] for row in rows].count("signin.succeeded") == 2
+
+
+def test_admins_export_and_erase_a_customer_over_the_api_and_it_is_logged(client):
+    from tests.factories import make_ticket
+
+    with transaction() as session:
+        make_ticket(session, customer_email="cara@example.com", customer_name="Cara Diaz")
+    admin = bearer(client, "ada@example.com")
+    exported = client.get("/api/v1/privacy/export", params={"email": "Cara@Example.com"}, headers=admin)
+    assert exported.status_code == 200 and exported.json()["tickets"][0]["name"] == "Cara Diaz"
+    assert client.get("/api/v1/privacy/export", params={"email": "nope"}, headers=admin).status_code == 422
+    erased = client.post("/api/v1/privacy/erase", json={"email": "cara@example.com"}, headers=admin)
+    assert erased.status_code == 200 and erased.json()["counts"]["tickets"] == 1
+    assert client.get("/api/v1/privacy/export", params={"email": "cara@example.com"}, headers=admin
+                      ).json()["tickets"] == []
+    actions = [e["action"] for e in log(client, admin)]
+    assert actions[:3] == ["privacy.exported", "privacy.erased", "privacy.exported"]  # newest first
+    assert "cara" not in json.dumps(log(client, admin)).lower()
