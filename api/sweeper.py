@@ -21,6 +21,7 @@ from api.live.frames import announce
 from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, close_if_idle, idle_conversations
 from bot.conversations.queue import expire_if_waiting, overdue_handoffs
 from bot.db import transaction, utcnow
+from bot.privacy.run import retention_run
 from bot.settings import get_settings
 from bot.trackers import purge_old_events
 from bot.users.service import mark_silent_consoles_offline
@@ -120,7 +121,8 @@ async def check_alerts_forever() -> None:
 
 
 async def purge_trackers_forever() -> None:
-    """Every hour, delete Rasa's events older than RASA_TRACKER_KEEP_DAYS (bot.trackers)."""
+    """Every hour, delete Rasa's events older than RASA_TRACKER_KEEP_DAYS (bot.trackers) and, with
+    RETENTION_DAYS set, anonymise the chats untouched for that long (bot.privacy)."""
     settings = get_settings()
     while True:
         try:
@@ -128,4 +130,9 @@ async def purge_trackers_forever() -> None:
             await asyncio.to_thread(purge_old_events, settings.rasa_tracker_store, before)
         except Exception:  # the tracker database may be down for a while; try again later
             logger.exception("tracker purge failed")
+        if settings.retention_days:
+            try:
+                await asyncio.to_thread(retention_run, datetime.now(UTC) - timedelta(days=settings.retention_days))
+            except Exception:  # the database may be down for a while; the next hour catches up
+                logger.exception("retention run failed")
         await asyncio.sleep(TRACKER_PURGE_SECONDS)

@@ -239,6 +239,9 @@ class Settings(BaseSettings):
     # a conversation's key expires this long after its last line). Reports and exports read our
     # own tables, not these.
     rasa_tracker_keep_days: float = Field(default=30.0, gt=0)
+    # Chats with no line for this many days lose their names, addresses and lines (the API's hourly
+    # sweep; rows and counts stay; Rasa's state of them goes too). Unset: kept until erased.
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
     # Rasa's API token (`rasa run --auth-token`); `make run` makes one for each start.
     rasa_token: SecretStr | None = None
     rasa_port: int = 5005

@@ -39,6 +39,8 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its names, addresses and lines were erased (bot.privacy): a customer's erasure, or retention.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Facts the KPIs count chats by, kept as lines, handoffs and tickets are written (the events
     # below, insert_lines, and bot.tickets.models): how many lines the customer wrote, whether
     # anyone asked for a person (any handoff) and whether a ticket refers to the chat.

@@ -6,12 +6,14 @@ timestamps, categories, scores and states) so that every KPI and report counts t
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import Conversation, Handoff, HandoffNote, Message
+from bot.db import utcnow
 from bot.feedback.models import Feedback
 from bot.recovery.models import RecoveryItem
 from bot.surveys.models import SurveyAnswer, SurveyResponse
@@ -77,6 +79,29 @@ def export(session: Session, email: str) -> dict[str, Any]:
             "survey_responses": surveys}
 
 
+def _anonymise_conversations(session: Session, ids: list[str], now: datetime) -> dict[str, int]:
+    """The chats' names, addresses and lines (and agents' notes on them) erased; rows kept."""
+    return {
+        "conversations": session.execute(update(Conversation).where(Conversation.id.in_(ids)).values(
+            customer_name=None, customer_email=None, meta={}, anonymised_at=now)).rowcount,
+        "messages": session.execute(update(Message).where(Message.conversation_id.in_(ids)).values(
+            text=ERASED, buttons=None, payload=None)).rowcount,
+        "handoff_notes": session.execute(update(HandoffNote).where(HandoffNote.handoff_id.in_(
+            select(Handoff.id).where(Handoff.conversation_id.in_(ids)))).values(text=ERASED)).rowcount,
+    }
+
+
+def retain(session: Session, before: datetime, *, now: datetime | None = None, batch: int = 500) -> dict[str, Any]:
+    """Retention: chats with no line since `before` (RETENTION_DAYS ago) and not yet anonymised lose
+    their names, addresses and lines, as in an erasure; tickets, feedback and survey answers keep
+    theirs (they have their own life). At most `batch` chats a call; the ids, for Rasa's store."""
+    ids = list(session.scalars(select(Conversation.id).where(Conversation.anonymised_at.is_(None),
+                                                             Conversation.updated_at < before)
+                               .order_by(Conversation.updated_at).limit(batch)))
+    counts = _anonymise_conversations(session, ids, now or utcnow()) if ids else {}
+    return {"counts": counts, "conversation_ids": ids}
+
+
 def erase(session: Session, email: str) -> dict[str, Any]:
     """Remove what identifies the customer and what they (or anyone, about them) wrote; the rows
     stay for the counts. How many of each were erased, and the conversation ids (for Rasa's
@@ -90,12 +115,7 @@ def erase(session: Session, email: str) -> dict[str, Any]:
     response_ids = list(session.scalars(select(SurveyResponse.id).where(
         or_(SurveyResponse.customer_email == email, SurveyResponse.conversation_id.in_(ids)))))
     counts = {
-        "conversations": session.execute(update(Conversation).where(Conversation.id.in_(ids)).values(
-            customer_name=None, customer_email=None, meta={})).rowcount,
-        "messages": session.execute(update(Message).where(Message.conversation_id.in_(ids)).values(
-            text=ERASED, buttons=None, payload=None)).rowcount,
-        "handoff_notes": session.execute(update(HandoffNote).where(HandoffNote.handoff_id.in_(
-            select(Handoff.id).where(Handoff.conversation_id.in_(ids)))).values(text=ERASED)).rowcount,
+        **_anonymise_conversations(session, ids, utcnow()),
         "tickets": session.execute(update(Ticket).where(Ticket.id.in_(ticket_ids)).values(
             subject=ERASED, description=ERASED, customer_name=None, customer_email=None)).rowcount,
         "ticket_notes": session.execute(update(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids),

@@ -18,7 +18,7 @@ APP_TABLES = {"audit_events", "tickets", "ticket_events", "feedback", "survey_re
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items",
               "alerts", "inbox_reviews", "survey_score_days", "survey_questions_seen",
               "survey_offer_days"}
-HEAD = "0016"
+HEAD = "0017"
 
 
 @pytest.fixture

@@ -144,3 +144,33 @@ def test_the_command_line_exports_to_a_file_and_erases_only_with_yes(app_db, tmp
     assert "erased: 1 conversations" in capsys.readouterr().out
     assert "Ada Lovelace" not in every_text()
     assert cli(["privacy", "erase", "--email", "not an address", "--yes"]) == 2
+
+
+def test_retention_anonymises_chats_untouched_for_the_period_once_and_keeps_the_counts(app_db, tmp_path, configure):
+    from bot.conversations.models import Conversation
+    from bot.privacy.run import retention_run
+
+    store = tmp_path / "rasa-trackers.db"
+    configure(rasa_tracker_store=f"sqlite:///{store}")
+    old, recent = seed(*ADA), seed(*BOB)
+    rasa(TRACKERS, str(store), "save", old, recent)
+    with transaction() as session:
+        session.get(Conversation, old).updated_at = NOW - timedelta(days=100)
+        session.get(Conversation, recent).updated_at = NOW - timedelta(days=10)
+    period = Period(first=NOW.date() - timedelta(days=2), last=NOW.date() + timedelta(days=2), zone="UTC")
+    with transaction() as session:
+        before = summary(session=session, period=period, now=NOW)
+
+    counts = retention_run(NOW - timedelta(days=90))
+
+    assert counts == {"conversations": 1, "messages": 2, "handoff_notes": 0, "tracker_records": 1}
+    everything = every_text()
+    assert "hi, I'm Ada Lovelace" not in everything and "hi, I'm Bob Stone" in everything
+    assert "Ada Lovelace's parcel never came" in everything  # tickets keep theirs: only transcripts age out
+    with transaction() as session:
+        assert summary(session=session, period=period, now=NOW) == before
+        assert session.get(Conversation, old).anonymised_at is not None
+        [run] = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.run"))
+        assert run.actor == "system" and run.details["conversations"] == 1
+    assert retention_run(NOW - timedelta(days=90)) == {}  # nothing twice, and no second audit row
+    assert rasa(TRACKERS, str(store), "read", old, recent).split() == [old, "0", recent, "1"]
