@@ -129,10 +129,19 @@ class ActionSubmitFeedback(Action):
             if data.category == "complaint" and not anonymous
             else ""
         )
-        dispatcher.utter_message(
-            text=f"Thank you, your feedback is recorded under {reference}.{follow_up}",
-            custom={"feedback": {"reference": reference, "anonymous": anonymous}},
-        )
+        if anonymous:
+            # No reference, and the API takes the words out of this chat's transcript ("forget"): nothing
+            # it keeps ties the feedback to the chat or its customer (bot.conversations.relay).
+            dispatcher.utter_message(
+                text="Thank you, your feedback is recorded anonymously: it is kept apart from this chat, "
+                "and your words are taken out of the chat's history.",
+                custom={"feedback": {"anonymous": True, "forget": data.text}},
+            )
+        else:
+            dispatcher.utter_message(
+                text=f"Thank you, your feedback is recorded under {reference}.{follow_up}",
+                custom={"feedback": {"reference": reference, "anonymous": False}},
+            )
         if data.category == "complaint":
             # A complaint is heard as feedback; whatever needs fixing (a refund, a replacement) is a ticket.
             dispatcher.utter_message(

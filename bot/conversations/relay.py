@@ -182,20 +182,39 @@ def _store_while_bot(connection: Connection, conversation_id: str, lines: list[d
     return None, state
 
 
+# What an anonymous feedback's words become in the transcript.
+FORGOTTEN = "[removed: given anonymously]"
+
+
+def _forget_anonymous_words(connection: Connection, conversation_id: str, replies: list[dict]) -> None:
+    """The bot recorded feedback anonymously (actions/feedback.py): the customer's lines that hold its
+    words leave this chat's transcript, so that nothing here ties the feedback to the chat."""
+    words = [str(custom["feedback"]["forget"]) for reply in replies
+             if isinstance(custom := reply.get("custom"), dict) and isinstance(custom.get("feedback"), dict)
+             and custom["feedback"].get("anonymous") is True and custom["feedback"].get("forget")]
+    if words:
+        connection.execute(update(Message).where(Message.conversation_id == conversation_id,
+                                                 Message.sender == "customer", Message.text.in_(words))
+                           .values(text=FORGOTTEN))
+
+
 def store_bot_replies(conversation_id: str, replies: list[dict]) -> ChatReply:
     """Commit the bot's replies and do what they ask: flag a line it did not understand, queue
-    the chat for a person, or, when nobody can come, open a ticket instead."""
+    the chat for a person, or, when nobody can come, open a ticket instead; take the words of
+    feedback given anonymously out of the transcript."""
     lines, handoff_reason, fallback = bot_lines(replies)
     if handoff_reason is None:  # the usual case, on a bare connection: it is on every message's path
         with connection_transaction() as connection:
             stored, state = _store_while_bot(connection, conversation_id, lines, len(replies))
             if stored is not None and fallback:
                 _mark_not_understood(connection, conversation_id)
+            _forget_anonymous_words(connection, conversation_id, replies)
             return ChatReply(messages=message_views(stored or [], connection), state=state)
     with transaction() as session:
         stored, state = _store_while_bot(session.connection(), conversation_id, lines, len(replies))
         if stored is not None and fallback:
             _mark_not_understood(session.connection(), conversation_id)
+        _forget_anonymous_words(session.connection(), conversation_id, replies)
         if stored is None:
             return ChatReply(messages=[], state=state)
         conversation = session.get(Conversation, conversation_id)

@@ -29,6 +29,9 @@ def record_feedback(*, session: Session, data: FeedbackCreate, now: datetime | N
     """Store feedback; anonymous feedback keeps no name, e-mail or conversation link. Feedback whose
     `source_line` already gave an item gets that item back, unchanged."""
     now = now or utcnow()
+    if data.anonymous:
+        # To the hour only: a time to the second would find the chat it came from.
+        now = now.replace(minute=0, second=0, microsecond=0)
     identity = (
         {"customer_name": None, "customer_email": None, "conversation_id": None, "source_line": None}
         if data.anonymous

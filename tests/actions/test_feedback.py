@@ -30,7 +30,10 @@ async def test_anonymous_feedback_keeps_no_identity(app_db, domain):
         item = session.scalars(select(Feedback)).one()
         assert (item.customer_name, item.customer_email, item.conversation_id) == (None, None, None)
         assert item.anonymous and item.text == "Please add Apple Pay"
-    assert item.reference in texts(dispatcher)[0]
+        assert (item.created_at.minute, item.created_at.second, item.created_at.microsecond) == (0, 0, 0)
+    # Issue 17: the chat gets no reference to find the item by, and the API is told which words to forget.
+    assert item.reference not in texts(dispatcher)[0] and "recorded anonymously" in texts(dispatcher)[0]
+    assert dispatcher.messages[0]["custom"] == {"feedback": {"anonymous": True, "forget": "Please add Apple Pay"}}
     assert slot_events(events)["feedback_text"] is None
 
 

@@ -103,7 +103,7 @@ def test_a_call_without_the_token_runs_nothing(action_server):
     response = httpx.post(base + "/webhook", json=forged_call("rasa-customer"),
                           headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     assert response.status_code == 200, response.text
-    assert "recorded under FB-" in response.json()["responses"][0]["text"]
+    assert "recorded anonymously" in response.json()["responses"][0]["text"]
     assert feedback_rows(url) == 1
 
 

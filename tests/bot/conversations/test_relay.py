@@ -182,3 +182,22 @@ def test_bot_lines_separate_text_buttons_handoff_and_fallback():
         {"custom": {"handoff": {}}}, {"custom": {"fallback": True}}, {"text": ""}, {"image": "x.png"}])
     assert lines == [{"sender": "bot", "text": "One", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
     assert (reason, fallback) == ("requested", True)
+
+
+async def test_the_words_of_anonymous_feedback_leave_the_transcript(app_db):
+    """Issue 17: anonymous feedback was linkable: its words and the bot's "recorded under FB-..." stayed
+    in the transcript of a chat that carries the customer's name and e-mail."""
+    from bot.conversations.relay import FORGOTTEN
+
+    bot = Bot([{"text": "What would you like to tell us?"}],
+              [{"text": "Would you like it to be anonymous?"}],
+              [{"text": "Thank you, your feedback is recorded anonymously.",
+                "custom": {"feedback": {"anonymous": True, "forget": "The driver was rude to me"}}}])
+    conversation_id, token = await _chat(bot)
+    _, changed = _changes()
+    for text in ("I want to give feedback", "The driver was rude to me", "yes, anonymous"):
+        await relay_customer_line(conversation_id, token, CustomerMessageIn(text=text), ask_bot=bot,
+                                  count=_nothing, changed=changed)
+    said = [text for _, text, _ in _lines(conversation_id)]
+    assert "The driver was rude to me" not in said and FORGOTTEN in said
+    assert "yes, anonymous" in said and not any("FB-" in line for line in said)
