@@ -171,3 +171,60 @@ def test_admin_routes_refuse_agents_and_managers_with_403(client, world):
     for method, path in sorted(ADMIN):
         answer = call(client, method, path, world["values"], ada)
         assert answer.status_code in (200, 201), (path, answer.text)
+
+
+def socket_answer(client, url: str) -> str:
+    """"open" when the socket is accepted and serves its first frame, else its close code."""
+    from starlette.websockets import WebSocketDisconnect
+
+    try:
+        with client.websocket_connect(url) as socket:
+            socket.receive_json()
+            return "open"
+    except WebSocketDisconnect as closed:
+        return str(closed.code)
+
+
+def test_both_sockets_against_every_kind_of_caller(client, world):
+    """Issue 17: the two WebSockets × anonymous, a customer, another customer, each staff role, a
+    disabled account, an expired token and a token from before a sign-out."""
+    from datetime import datetime, timedelta, timezone
+
+    from bot.db import transaction
+    from bot.users.schemas import UserCreate
+    from bot.users.security import create_access_token
+    from bot.users.service import create_user, disable_user, get_user_by_email
+    from tests.api.support import PASSWORD
+
+    with transaction() as session:
+        for name, role in (("ada", "admin"), ("dan", "agent")):
+            create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(), role=role,
+                                                         password=PASSWORD))
+
+    def token_of(headers: dict) -> str:
+        return headers["Authorization"].removeprefix("Bearer ")
+
+    staff_tokens = {who: token_of(staff(client, who)) for who in ("ann", "ben", "meg", "ada", "dan")}
+    signed_out = token_of(staff(client, "ben"))
+    client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {signed_out}"})
+    staff_tokens["ben"] = token_of(staff(client, "ben"))  # signed in again after that sign-out
+    with transaction() as session:
+        disable_user(session=session, user_id=get_user_by_email(session=session, email="dan@example.com").id)
+        ann_id = get_user_by_email(session=session, email="ann@example.com").id
+    expired = create_access_token(user_id=ann_id, role="agent", now=datetime.now(timezone.utc) - timedelta(days=3))[0]
+    session_id = world["values"]["session_id"]
+    customer, other = token_of(world["customer"]), token_of(world["other_customer"])
+    chat = f"/api/v1/chat/sessions/{session_id}/ws"
+    expected = {
+        (chat, None): "4401", (chat, customer): "open", (chat, other): "4401", (chat, staff_tokens["ann"]): "4401",
+        ("/api/v1/agent/ws", None): "4401", ("/api/v1/agent/ws", customer): "4401",
+        ("/api/v1/agent/ws", staff_tokens["ann"]): "open", ("/api/v1/agent/ws", staff_tokens["ben"]): "open",
+        ("/api/v1/agent/ws", staff_tokens["meg"]): "open", ("/api/v1/agent/ws", staff_tokens["ada"]): "open",
+        ("/api/v1/agent/ws", staff_tokens["dan"]): "4401",  # disabled
+        ("/api/v1/agent/ws", expired): "4401", ("/api/v1/agent/ws", signed_out): "4401",
+        ("/api/v1/agent/ws", "forged.token.value"): "4401",
+    }
+    client.cookies.clear()
+    answers = {(path, token): socket_answer(client, path + (f"?token={token}" if token else ""))
+               for path, token in expected}
+    assert answers == expected
