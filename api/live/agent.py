@@ -205,7 +205,7 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
                 kind, channel = event.get("type"), event.get("channel", "")
                 if kind == "closed":
                     return
-                if kind == "signed out":
+                if kind == "signed out":  # from the watcher, or published by the change (sessions_ended)
                     await websocket.close(code=4401, reason="your sign-in has ended; sign in again")
                     return
                 if kind == "overflow":

@@ -31,6 +31,13 @@ def announce(target: Request | WebSocket | FastAPI, conversation_id: str | None,
         broker.publish(agent_channel(agent_id), {"type": "changed"})
 
 
+def sessions_ended(target: Request | WebSocket | FastAPI, user_id: int) -> None:
+    """Close the staff member's console sockets now, in every API process (after the change that
+    ended their sessions is committed). Each socket also checks its sign-in every few seconds, which
+    covers changes made from the command line."""
+    getattr(target, "app", target).state.broker.publish(agent_channel(user_id), {"type": "signed out"})
+
+
 class Frames:
     """Sends JSON frames on one socket from several tasks, one frame at a time."""
 

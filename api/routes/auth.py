@@ -19,6 +19,7 @@ from api.deps import (
     oauth2_scheme,
     signed_in,
 )
+from api.live.frames import sessions_ended
 from bot.audit.service import record, record_now
 from bot.db import transaction
 from bot.settings import get_settings
@@ -89,6 +90,7 @@ def sign_out(request: Request, response: Response,
         with transaction() as session:
             end_sessions(session.get(User, user.id))
             record(session, "signout", actor=user.email, actor_id=user.id, address=client_address(request))
+        sessions_ended(request, user.id)
     response.delete_cookie(TOKEN_COOKIE, path="/")
 
 
@@ -100,6 +102,7 @@ def choose_password(body: ResetIn, request: Request, session: SessionDep) -> Non
     user = reset_password(session=session, token=body.token, password=body.password)
     record(session, "password.reset", actor=user.email, actor_id=user.id, target=f"user:{user.id}",
            address=client_address(request))
+    sessions_ended(request, user.id)
 
 
 @router.get("/auth/me", response_model=UserOut)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from api.deps import Admin, SessionDep, client_address
+from api.live.frames import sessions_ended
 from bot.audit.service import record
 from bot.textscan import clean_email
 from bot.users.models import User
@@ -77,9 +78,11 @@ def change(user_id: UserId, body: UserChange, request: Request, session: Session
         user = set_role(session=session, user_id=user_id, role=body.role)
         if was != user.role:
             audit(session, request, admin, "user.role_changed", user, old=was, new=user.role)
+            sessions_ended(request, user.id)
     if body.active is False:
         user = disable_user(session=session, user_id=user_id)
         audit(session, request, admin, "user.disabled", user)
+        sessions_ended(request, user.id)
     elif body.active is True:
         user = enable_user(session=session, user_id=user_id)
         audit(session, request, admin, "user.enabled", user)

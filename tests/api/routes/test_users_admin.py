@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -82,3 +84,24 @@ def test_refusals(client):
     client.patch(f"/api/v1/users/{sam_id}", json={"active": True}, headers=admin)
     link = client.post(f"/api/v1/users/{sam_id}/reset-link", headers=admin)
     assert link.status_code == 200 and "/reset#token=" in link.json()["link"]
+
+
+def test_an_admins_disable_closes_the_agents_console_at_once(client, monkeypatch):
+    """Not waiting for the socket's own periodic check (made 30 s here, so that a missing publish fails
+    the test instead of hanging it): the change is published to the agent's sockets."""
+    from starlette.websockets import WebSocketDisconnect
+
+    import api.live.agent
+
+    monkeypatch.setattr(api.live.agent, "SIGN_IN_CHECK_SECONDS", 30.0)
+    admin, sam = bearer(client, "ada@example.com"), bearer(client, "sam@example.com")
+    sam_id = ids(client, admin)["sam@example.com"]
+    token = sam["Authorization"].removeprefix("Bearer ")
+    with client.websocket_connect(f"/api/v1/agent/ws?token={token}") as socket:
+        assert socket.receive_json()["type"] == "queue"
+        assert socket.receive_json()["type"] == "mine"
+        began = time.monotonic()
+        assert client.patch(f"/api/v1/users/{sam_id}", json={"active": False}, headers=admin).status_code == 200
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == 4401 and time.monotonic() - began < 10
