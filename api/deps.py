@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request, WebSocket, status
+from fastapi import Depends, HTTPException, Path, Query, Request, WebSocket, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,12 @@ from bot.db import transaction
 from bot.users.models import User
 from bot.users.security import InvalidToken, TokenClaims, decode_access_token
 from bot.users.service import get_user, has_role
+
+# The largest id or offset a request may name: PostgreSQL's integer. A larger one (2**63 and up) made the
+# database driver raise OverflowError, a 500; now it is a 422 like any out-of-range value.
+MAX_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 TOKEN_URL = "/api/v1/auth/token"
 # The console may keep the token in this HttpOnly cookie instead of sending the header.

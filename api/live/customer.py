@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from api.deps import client_address
+from api.deps import MAX_ID, client_address
 from api.live.broker import QUEUE_CHANNEL, conversation_channel
 from api.live.frames import BATCH, Frames, read_frame, read_frames
 from api.routes.chat import relay
@@ -39,7 +39,7 @@ def _open_sockets(websocket: WebSocket) -> dict[str, int]:
 @router.websocket("/sessions/{session_id}/ws")
 async def live(websocket: WebSocket, session_id: str,
                token: Annotated[str | None, Query()] = None,
-               after: Annotated[int | None, Query(ge=0)] = None) -> None:
+               after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> None:
     """The customer's live channel; the frames are listed in docs/websocket.md.
     The token goes in `?token=` (browsers cannot set headers here)."""
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, FastAPI, Query, Request, Response, status
 
-from api.deps import SessionDep, client_address
+from api.deps import MAX_ID, SessionDep, client_address
 from api.live.frames import announce
 from bot.conversations import relay as relay_service
 from bot.conversations.schemas import ChatReply, CustomerMessageIn, SessionCreate, SessionOut
@@ -54,7 +54,8 @@ async def send_message(session_id: str, body: CustomerMessageIn, request: Reques
 
 @router.get("/sessions/{session_id}/messages", response_model=ChatReply)
 def transcript(session_id: str, request: Request, session: SessionDep,
-               after: Annotated[int | None, Query(ge=0, description="a message id; only later lines")] = None,
+               after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="a message id; only later lines")
+                                ] = None,
                ) -> ChatReply:
     """The lines after `after` (all of them without it), oldest first, and the current state."""
     return relay_service.transcript(session=session, conversation_id=session_id, token=customer_token(request),

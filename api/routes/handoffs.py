@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
-from api.deps import Agent, SessionDep
+from api.deps import MAX_ID, Agent, PathId, SessionDep
 from api.live.broker import conversation_channel
 from api.live.frames import announce
 from bot.conversations.handoffs import (
@@ -86,7 +86,7 @@ class TextIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    agent_id: int
+    agent_id: int = Field(ge=1, le=MAX_ID)
 
 
 def describe(session: Session, handoffs: list[Handoff]) -> list[HandoffOut]:
@@ -124,7 +124,7 @@ def handoffs(session: SessionDep, _: Agent,
 
 
 @router.get("/{handoff_id}", response_model=HandoffDetail)
-def handoff_detail(handoff_id: int, session: SessionDep, _: Agent) -> HandoffDetail:
+def handoff_detail(handoff_id: PathId, session: SessionDep, _: Agent) -> HandoffDetail:
     """The handoff, the whole transcript (the bot's part included) and the private notes."""
     handoff = handoff_by_id(session=session, handoff_id=handoff_id)
     notes = notes_of(session=session, handoff_id=handoff_id)
@@ -137,7 +137,7 @@ def handoff_detail(handoff_id: int, session: SessionDep, _: Agent) -> HandoffDet
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
-def claim_handoff(handoff_id: int, agent: Agent, request: Request) -> HandoffOut:
+def claim_handoff(handoff_id: PathId, agent: Agent, request: Request) -> HandoffOut:
     """Take a waiting conversation. With several agents at once exactly one wins; the others get 409."""
     with transaction() as session:
         handoff = claim(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False))
@@ -147,7 +147,7 @@ def claim_handoff(handoff_id: int, agent: Agent, request: Request) -> HandoffOut
 
 
 @router.post("/{handoff_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
-def agent_message(handoff_id: int, body: TextIn, agent: Agent, request: Request) -> MessageOut:
+def agent_message(handoff_id: PathId, body: TextIn, agent: Agent, request: Request) -> MessageOut:
     """A line to the customer, from the agent who holds the conversation (403 for anyone else)."""
     refuse_if_too_long(body.text)
     with transaction() as session:
@@ -173,13 +173,13 @@ def agent_typing(app: FastAPI, handoff_id: int, agent: User, typing: bool) -> No
 
 
 @router.post("/{handoff_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
-def typing_indicator(handoff_id: int, body: TypingIn, agent: Agent, request: Request) -> None:
+def typing_indicator(handoff_id: PathId, body: TypingIn, agent: Agent, request: Request) -> None:
     """The holder started or stopped typing (the console may also say so over its WebSocket)."""
     agent_typing(request.app, handoff_id, agent, body.typing)
 
 
 @router.post("/{handoff_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
-def private_note(handoff_id: int, body: TextIn, session: SessionDep, agent: Agent) -> NoteOut:
+def private_note(handoff_id: PathId, body: TextIn, session: SessionDep, agent: Agent) -> NoteOut:
     """A private note for colleagues; never shown to the customer."""
     refuse_if_too_long(body.text)
     note = add_note(session=session, handoff_id=handoff_id, agent=agent, text=body.text)
@@ -187,7 +187,7 @@ def private_note(handoff_id: int, body: TextIn, session: SessionDep, agent: Agen
 
 
 @router.post("/{handoff_id}/transfer", response_model=HandoffOut)
-def transfer_handoff(handoff_id: int, body: TransferIn, agent: Agent, request: Request) -> HandoffOut:
+def transfer_handoff(handoff_id: PathId, body: TransferIn, agent: Agent, request: Request) -> HandoffOut:
     """Hand a live conversation to another agent (who must have room for it)."""
     with transaction() as session:
         handoff, target = transfer_to(session=session, handoff_id=handoff_id, agent=session.merge(agent, load=False),
@@ -217,7 +217,7 @@ def _resolve(handoff_id: int, agent_id: int, body: ResolveIn) -> tuple[str, str]
 
 
 @router.post("/{handoff_id}/resolve", response_model=ResolveOut)
-async def resolve_handoff(handoff_id: int, request: Request, agent: Agent,
+async def resolve_handoff(handoff_id: PathId, request: Request, agent: Agent,
                           body: ResolveIn | None = None) -> ResolveOut:
     """The holder is done: the conversation goes back to the bot, which is told who helped
     (intent EXTERNAL_handoff_done) and offers the satisfaction survey, attributed to this agent.

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import Agent, Manager, SessionDep, client_address
+from api.deps import MAX_ID, Agent, Manager, Offset, PathId, SessionDep, client_address
 from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
 from bot.audit.service import record_now
@@ -144,7 +144,7 @@ def recovery_items(session: SessionDep, user: Agent,
     elif owner == "me":
         owner_id = user.id
     elif owner is not None:
-        if not owner.isdigit():
+        if not owner.isascii() or not owner.isdigit() or not 1 <= int(owner) <= MAX_ID:
             raise Invalid("owner is a user id, 'me' or 'none'")
         owner_id = int(owner)
     if user.role == "agent":
@@ -157,13 +157,14 @@ def recovery_items(session: SessionDep, user: Agent,
 
 class RecoveryPatch(BaseModel):
     status: Literal[RECOVERY_STATUSES] | None = None
-    owner_id: int | None = Field(default=None, description="a staff member's id; null (given) unassigns")
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="a staff member's id; null (given) "
+                                 "unassigns")
     due_at: datetime | None = None
     outcome: str | None = Field(default=None, min_length=1, max_length=MAX_NOTE_CHARS)
 
 
 @router.patch("/recovery-items/{item_id}", response_model=RecoveryOut)
-def change_recovery_item(item_id: int, body: RecoveryPatch, session: SessionDep, user: Agent) -> RecoveryOut:
+def change_recovery_item(item_id: PathId, body: RecoveryPatch, session: SessionDep, user: Agent) -> RecoveryOut:
     """Move an item on (open -> contacted -> closed; closing needs an outcome), give it an
     owner or a new due time. All the changes or none (409 for a refused one). An agent may
     move on the items they own; only managers give items to someone else."""
@@ -262,11 +263,12 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
           category: Annotated[str | None, Query(description="a feedback category, or survey_comment")] = None,
           min_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at least")] = None,
           max_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at most")] = None,
-          agent_id: int | None = None, status_: Annotated[Literal["new", "reviewed", "actioned"] | None,
+          agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+          status_: Annotated[Literal["new", "reviewed", "actioned"] | None,
                                                           Query(alias="status")] = None,
           q: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS, description="words the text contains, all "
                                                     "of them, anywhere, in any case")] = None,
-          limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> InboxPage:
+          limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> InboxPage:
     """Feedback items and survey comments together, newest first, with filters and search."""
     if category is not None and category not in (*FEEDBACK_CATEGORIES, SURVEY_COMMENT):
         raise Invalid(f"unknown category {category!r}; one of: {', '.join((*FEEDBACK_CATEGORIES, SURVEY_COMMENT))}")
@@ -277,14 +279,15 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
 
 class ReviewPatch(BaseModel):
     reviewed: bool | None = None
-    owner_id: int | None = Field(default=None, description="a staff member's id; null (given) unassigns")
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="a staff member's id; null (given) "
+                                 "unassigns")
     due_at: datetime | None = None
     action_note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS,
                                     description="what was done; marks it actioned")
 
 
 @router.patch("/inbox/{kind}/{number}", response_model=InboxItem)
-def review(kind: Literal["feedback", "survey"], number: int, body: ReviewPatch, session: SessionDep,
+def review(kind: Literal["feedback", "survey"], number: PathId, body: ReviewPatch, session: SessionDep,
            manager: Manager) -> InboxItem:
     """Mark an item reviewed (or not), give it an owner, a due date, a note of the action taken.
     `number` is the feedback item's id, or the survey response's."""

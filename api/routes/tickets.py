@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import Agent, SessionDep
+from api.deps import Agent, Offset, SessionDep
 from api.live.frames import announce
 from bot.actors import staff_actor, staff_id_of
 from bot.conversations.service import message_views, messages_after
@@ -83,7 +83,7 @@ def list_tickets(
                                    "description, or the customer's name or e-mail")] = None,
     conversation_id: Annotated[str | None, Query(max_length=128, description="tickets opened from this chat")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TicketPage:
     """Tickets matching every filter given, newest first."""
     assignee_id = user.id if assignee == "me" else int(assignee) if assignee and assignee.isdigit() else None

@@ -20,7 +20,7 @@ class FeedbackCreate(BaseModel):
     customer_email: str | None = None
     conversation_id: str | None = None
     channel: str = "chat"
-    source_line: str | None = Field(default=None, max_length=64)
+    source_line: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("text")
     @classmethod

@@ -74,8 +74,9 @@ def requested_period(first: date | None, last: date | None, settings: Settings) 
 class ReportFilters(BaseModel):
     """Narrow every figure to conversations, tickets and answers matching all the filters given."""
 
-    agent_id: int | None = Field(default=None, description="the staff member who handled the chat (tickets: the "
-                                 "assignee; handoffs: the agent who took it)")
+    agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                 description="the staff member who handled the chat (tickets: the assignee; "
+                                             "handoffs: the agent who took it)")
     category: str | None = Field(default=None, max_length=64, description="ticket category; for chats, surveys "
                                  "and feedback: those with a ticket in this category")
     priority: Literal[PRIORITIES] | None = Field(default=None, description="ticket priority, applied as category is")

@@ -28,7 +28,7 @@ class TicketCreate(BaseModel):
     conversation_id: str | None = None
     channel: str = "chat"
     # The key of the customer's line that asked for it (tickets.models.Ticket.source_line).
-    source_line: str | None = Field(default=None, max_length=64)
+    source_line: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("description")
     @classmethod
@@ -111,7 +111,7 @@ class TicketPatch(BaseModel):
 
     status: Status | None = None
     priority: Priority | None = None
-    assignee_id: int | None = None
+    assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
     model_config = {"extra": "forbid"}
 
