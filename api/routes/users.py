@@ -4,13 +4,12 @@ link. Every change but an invitation ends the account's sessions (bot/users/serv
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 
-from api.deps import Admin, SessionDep, client_address
+from api.deps import Admin, PathId, SessionDep, client_address
 from api.live.frames import sessions_ended
 from bot.audit.service import record
 from bot.textscan import clean_email
@@ -19,7 +18,6 @@ from bot.users.schemas import Role, UserOut
 from bot.users.service import disable_user, enable_user, invite_user, reset_link, set_role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class InviteIn(BaseModel):
@@ -68,7 +66,7 @@ def invite(body: InviteIn, request: Request, session: SessionDep, admin: Admin) 
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-def change(user_id: UserId, body: UserChange, request: Request, session: SessionDep, admin: Admin) -> User:
+def change(user_id: PathId, body: UserChange, request: Request, session: SessionDep, admin: Admin) -> User:
     """Disable (`"active": false`), enable, or give another role. Disabling and a new role end the
     account's sessions at once. 409 for the last active admin; 404 for no such account."""
     user = None
@@ -90,7 +88,7 @@ def change(user_id: UserId, body: UserChange, request: Request, session: Session
 
 
 @router.post("/{user_id}/reset-link", response_model=LinkOut)
-def new_reset_link(user_id: UserId, request: Request, session: SessionDep, admin: Admin) -> LinkOut:
+def new_reset_link(user_id: PathId, request: Request, session: SessionDep, admin: Admin) -> LinkOut:
     """A one-time link for the account's owner to choose a new password (their sessions go on until
     they use it). 409 for a disabled account."""
     link, expires_at = reset_link(session=session, user_id=user_id)

@@ -40,6 +40,7 @@ def test_a_huge_after_on_the_transcript_is_422(client):
 
 def test_a_huge_assignee_is_422(client):
     meg = staff(client, "meg")
-    created = client.post("/api/v1/tickets", json={"description": "parcel late", "category": "billing_payments"}, headers=meg)
+    created = client.post("/api/v1/tickets", json={"description": "parcel late", "category": "billing_payments"},
+                          headers=meg)
     reference = created.json()["ticket"]["reference"]
     assert client.patch(f"/api/v1/tickets/{reference}", json={"assignee_id": 2**63}, headers=meg).status_code == 422

@@ -72,3 +72,12 @@ def test_a_socket_frame_with_a_lone_surrogate_is_refused_and_the_socket_stays(ch
                 break
         assert "unpaired UTF-16 surrogate" in frame["detail"]
     assert lines() == 0
+
+
+def test_percent_zero_zero_in_json_is_just_text_but_nul_in_a_form_is_refused(chat, rasa):
+    client, url, headers = chat
+    assert client.post(url, content=b'{"text": "the link has %00 in it"}', headers=headers).status_code == 200
+    assert rasa.received[-1]["message"] == "the link has %00 in it"
+    refused = client.post("/api/v1/auth/token", content=b"username=a%00b%40example.com&password=x",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status_code == 422
