@@ -189,12 +189,12 @@ FORGOTTEN = "[removed: given anonymously]"
 def _forget_anonymous_words(connection: Connection, conversation_id: str, replies: list[dict]) -> None:
     """The bot recorded feedback anonymously (actions/feedback.py): the customer's lines that hold its
     words leave this chat's transcript, so that nothing here ties the feedback to the chat."""
-    words = [str(custom["feedback"]["forget"]) for reply in replies
+    words = [str(custom["feedback"]["forget"]).strip() for reply in replies
              if isinstance(custom := reply.get("custom"), dict) and isinstance(custom.get("feedback"), dict)
              and custom["feedback"].get("anonymous") is True and custom["feedback"].get("forget")]
     if words:
         connection.execute(update(Message).where(Message.conversation_id == conversation_id,
-                                                 Message.sender == "customer", Message.text.in_(words))
+                                                 Message.sender == "customer", func.trim(Message.text).in_(words))
                            .values(text=FORGOTTEN))
 
 

@@ -195,7 +195,7 @@ async def test_the_words_of_anonymous_feedback_leave_the_transcript(app_db):
                 "custom": {"feedback": {"anonymous": True, "forget": "The driver was rude to me"}}}])
     conversation_id, token = await _chat(bot)
     _, changed = _changes()
-    for text in ("I want to give feedback", "The driver was rude to me", "yes, anonymous"):
+    for text in ("I want to give feedback", "  The driver was rude to me ", "yes, anonymous"):
         await relay_customer_line(conversation_id, token, CustomerMessageIn(text=text), ask_bot=bot,
                                   count=_nothing, changed=changed)
     said = [text for _, text, _ in _lines(conversation_id)]
