@@ -48,7 +48,8 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
             await app.state.broker.stop()
             await app.state.rasa.close()
 
-    app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan,
+                  responses=errors.ERROR_RESPONSES)
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
     # One line per conversation at a time: across API processes through Redis when there is one.
     turns = (RedisTurns(settings.redis_url, hold_seconds=settings.rasa_timeout_seconds + 5,
