@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from api.deps import TOKEN_COOKIE, same_origin, signed_in
 from api.live.broker import QUEUE_CHANNEL, agent_channel, conversation_channel
-from api.live.frames import BATCH, Frames, read_frame, read_frames
+from api.live.frames import BATCH, Frames, TypingGate, read_frame, read_frames, socket_counts
 from api.routes.handoffs import HandoffOut, TypingIn, agent_typing, describe
 from bot.conversations.handoffs import NotYours, held_handoffs
 from bot.conversations.queue import list_handoffs
@@ -29,8 +29,6 @@ SEEN_EVERY_SECONDS = 5.0
 # How often an open console checks that its sign-in still holds (logout elsewhere, a new password or
 # role, a disabled account end it), so that such a socket closes within seconds.
 SIGN_IN_CHECK_SECONDS = 2.0
-# A typing frame that repeats the last one for a chat within this time is not passed on.
-TYPING_EVERY_SECONDS = 1.0
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -54,31 +52,6 @@ def _still_signed_in(raw: str, user_id: int) -> bool:
     return user is not None and user.id == user_id and has_role(user, "agent")
 
 
-class _Sockets:
-    """How many console sockets each agent has open in this process."""
-
-    def __init__(self) -> None:
-        self.count: dict[int, int] = {}
-
-    def opened(self, user_id: int) -> None:
-        self.count[user_id] = self.count.get(user_id, 0) + 1
-
-    def closed(self, user_id: int) -> bool:
-        """True when that was the agent's last socket here."""
-        self.count[user_id] -= 1
-        if self.count[user_id] <= 0:
-            del self.count[user_id]
-            return True
-        return False
-
-
-def _sockets(websocket: WebSocket) -> _Sockets:
-    state = websocket.app.state
-    if not hasattr(state, "console_sockets"):
-        state.console_sockets = _Sockets()
-    return state.console_sockets
-
-
 @router.websocket("/api/v1/agent/ws")
 async def console_live(websocket: WebSocket, token: Annotated[str | None, Query()] = None) -> None:
     """The console's live channel; the frames are listed in docs/websocket.md.
@@ -90,7 +63,7 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
         return
     user_id, raw_token = staff
     await websocket.accept()
-    app, frames, sockets = websocket.app, Frames(websocket), _sockets(websocket)
+    app, frames, sockets = websocket.app, Frames(websocket), socket_counts(websocket, "console_sockets")
 
     def _seen() -> None:
         with transaction() as session:
@@ -101,8 +74,7 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
     seen_at = time.monotonic()
     # For each chat this agent holds: its handoff id and the last line sent on this socket.
     held: dict[str, tuple[int, int]] = {}
-    # Per chat, the last typing state passed on and when (a repeat within a second is dropped).
-    typed: dict[int, tuple[bool, float]] = {}
+    typing_gate = TypingGate()  # per chat held
 
     async with app.state.broker.subscribe([QUEUE_CHANNEL, agent_channel(user_id)]) as events:
 
@@ -160,11 +132,9 @@ async def console_live(websocket: WebSocket, token: Annotated[str | None, Query(
                     handoff_id = frame.get("handoff_id")
                     if not isinstance(handoff_id, int) or isinstance(handoff_id, bool) or not 0 < handoff_id < 2**31:
                         raise ValueError("handoff_id must be the id of a chat you hold")
-                    last, now = typed.get(handoff_id), time.monotonic()
-                    if last is None or last[0] != typing.typing or now - last[1] >= TYPING_EVERY_SECONDS:
+                    if typing_gate.passes(handoff_id, typing.typing):
                         agent = await asyncio.to_thread(_agent)
                         await asyncio.to_thread(agent_typing, app, handoff_id, agent, typing.typing)
-                        typed[handoff_id] = (typing.typing, now)
                 elif frame["type"] != "ping":
                     raise ValueError(f"unknown frame type {frame['type']!r}; send ping or typing")
             except NotYours as refused:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
@@ -13,7 +12,7 @@ from pydantic import ValidationError
 
 from api.deps import MAX_ID, client_address
 from api.live.broker import QUEUE_CHANNEL, conversation_channel
-from api.live.frames import BATCH, Frames, read_frame, read_frames
+from api.live.frames import BATCH, Frames, TypingGate, read_frame, read_frames, socket_counts
 from api.routes.chat import relay
 from bot.conversations.models import Conversation
 from bot.conversations.queue import waiting_place
@@ -25,15 +24,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 # Open sockets one chat may have in one API process (a few tabs); one more is closed with 4429.
 SOCKETS_PER_SESSION = 5
-# A typing frame that repeats the last one within this time is not passed on to the agent.
-TYPING_EVERY_SECONDS = 1.0
-
-
-def _open_sockets(websocket: WebSocket) -> dict[str, int]:
-    state = websocket.app.state
-    if not hasattr(state, "customer_sockets"):
-        state.customer_sockets = {}
-    return state.customer_sockets
 
 
 @router.websocket("/sessions/{session_id}/ws")
@@ -53,22 +43,20 @@ async def live(websocket: WebSocket, session_id: str,
         await websocket.close(code=4401, reason="unknown session or wrong token")
         return
     await websocket.accept()
-    sockets = _open_sockets(websocket)
-    if sockets.get(session_id, 0) >= SOCKETS_PER_SESSION:
+    sockets = socket_counts(websocket, "customer_sockets")
+    if sockets.count.get(session_id, 0) >= SOCKETS_PER_SESSION:
         await websocket.close(code=4429, reason=f"this chat has {SOCKETS_PER_SESSION} windows open already")
         return
-    sockets[session_id] = sockets.get(session_id, 0) + 1
+    sockets.opened(session_id)
     try:
         await _serve(websocket, session_id, token, after)
     finally:
-        sockets[session_id] -= 1
-        if sockets[session_id] <= 0:
-            del sockets[session_id]
+        sockets.closed(session_id)
 
 
 async def _serve(websocket: WebSocket, session_id: str, token: str | None, after: int | None) -> None:
     app, frames = websocket.app, Frames(websocket)
-    typed: tuple[bool, float] | None = None  # the last typing state passed on, and when
+    typing_gate = TypingGate()
     last_id = after or 0
     sent_state: str | None = None
     sent_queue: tuple[int | None, int | None] | None = None
@@ -84,13 +72,11 @@ async def _serve(websocket: WebSocket, session_id: str, token: str | None, after
                 return message_views(lines, session), conversation.state, place
 
         async def _handle(raw: str) -> None:
-            nonlocal typed
             try:
                 frame = read_frame(raw)
                 if frame["type"] == "typing":
-                    typing, now = bool(frame.get("typing")), time.monotonic()
-                    if typed is None or typed[0] != typing or now - typed[1] >= TYPING_EVERY_SECONDS:
-                        typed = (typing, now)
+                    typing = bool(frame.get("typing"))
+                    if typing_gate.passes(session_id, typing):
                         app.state.broker.publish(channel, {"type": "typing", "who": "customer", "typing": typing})
                 elif frame["type"] == "message":
                     await relay(app, session_id, token, CustomerMessageIn.model_validate(

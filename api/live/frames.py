@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -36,6 +37,51 @@ def sessions_ended(target: Request | WebSocket | FastAPI, user_id: int) -> None:
     ended their sessions is committed). Each socket also checks its sign-in every few seconds, which
     covers changes made from the command line."""
     getattr(target, "app", target).state.broker.publish(agent_channel(user_id), {"type": "signed out"})
+
+
+# A typing frame that repeats the last one passed on within this time is dropped.
+TYPING_EVERY_SECONDS = 1.0
+
+
+class TypingGate:
+    """Per socket: whether a typing frame is passed on (a change, or a repeat a second later)."""
+
+    def __init__(self) -> None:
+        self._last: dict[object, tuple[bool, float]] = {}
+
+    def passes(self, key: object, typing: bool) -> bool:
+        last, now = self._last.get(key), time.monotonic()
+        if last is not None and last[0] == typing and now - last[1] < TYPING_EVERY_SECONDS:
+            return False
+        self._last[key] = (typing, now)
+        return True
+
+
+class SocketCounts:
+    """How many sockets of one kind each key (an agent, a chat) has open in this process."""
+
+    def __init__(self) -> None:
+        self.count: dict[object, int] = {}
+
+    def opened(self, key: object) -> None:
+        self.count[key] = self.count.get(key, 0) + 1
+
+    def closed(self, key: object) -> bool:
+        """True when that was the key's last socket here."""
+        self.count[key] -= 1
+        if self.count[key] <= 0:
+            del self.count[key]
+            return True
+        return False
+
+
+def socket_counts(websocket: WebSocket, kind: str) -> SocketCounts:
+    """This process's SocketCounts for sockets of `kind`, kept on the app."""
+    counts = getattr(websocket.app.state, kind, None)
+    if counts is None:
+        counts = SocketCounts()
+        setattr(websocket.app.state, kind, counts)
+    return counts
 
 
 class Frames:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction, utcnow
@@ -166,7 +166,7 @@ def end_sessions(user: User) -> None:
 
 
 def _active_admins(session: Session) -> int:
-    return len(list(session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True)))))
+    return session.scalar(select(func.count()).where(User.role == "admin", User.active.is_(True)))
 
 
 def _keep_an_admin(session: Session, user: User, *, losing: bool) -> None:
