@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Path, Query, Request, WebSocket, status
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from bot.db import transaction
@@ -20,6 +23,27 @@ from bot.users.service import get_user, has_role
 MAX_ID = 2**31 - 1
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+# Dates and times as the OpenAPI document promises them (format date: YYYY-MM-DD; date-time: RFC 3339
+# with its offset). pydantic alone also takes "0.5" as a Unix time and a date with a time of day.
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _full_date(value: object) -> object:
+    if isinstance(value, str) and not _FULL_DATE.fullmatch(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+def _moment(value: object) -> object:
+    if not isinstance(value, datetime) and not (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        raise ValueError("a time is written as in RFC 3339, with its offset: 2026-12-07T14:02:00Z")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_full_date)]
+Moment = Annotated[datetime, BeforeValidator(_moment)]
 
 TOKEN_URL = "/api/v1/auth/token"
 # The console may keep the token in this HttpOnly cookie instead of sending the header.

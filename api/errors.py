@@ -8,11 +8,15 @@ import logging
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from bot.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLong, Unauthenticated
+from bot.settings import get_settings
+from bot.textscan import TICKET_CATEGORY
 
 # The most specific kind first: TooLong is also Invalid.
 STATUS_OF: list[tuple[type[DomainError], int]] = [
@@ -95,6 +99,23 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     )}
 
 
+def _declare_ticket_categories(node: object, categories: list[str]) -> None:
+    """The ticket categories are configuration (TICKET_CATEGORIES): the fields marked TICKET_CATEGORY
+    take one of them, and the document says which."""
+    if isinstance(node, dict):
+        if node.get(TICKET_CATEGORY):
+            if node.get("type") == "string":
+                node["enum"] = categories
+            for option in node.get("anyOf", []):
+                if option.get("type") == "string":
+                    option["enum"] = categories
+        for value in node.values():
+            _declare_ticket_categories(value, categories)
+    elif isinstance(node, list):
+        for value in node:
+            _declare_ticket_categories(value, categories)
+
+
 def use_error_schema(app: FastAPI) -> None:
     """The OpenAPI document names ErrorOut for 422 too (FastAPI's default names its list shape)."""
     def openapi() -> dict:
@@ -105,12 +126,38 @@ def use_error_schema(app: FastAPI) -> None:
             text = json.dumps(schema).replace("#/components/schemas/HTTPValidationError",
                                               "#/components/schemas/ErrorOut")
             app.openapi_schema = json.loads(text)
+            categories = [category.key for category in get_settings().ticket_categories]
+            _declare_ticket_categories(app.openapi_schema, categories)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this request's path. Each method of a path is its own route,
+    and Starlette's 405 names the methods of the first one only (`Allow: GET` on a path that takes
+    POST too)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] in (Match.FULL, Match.PARTIAL):
+            methods |= route.methods
+    return sorted(methods)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own errors (404 for no route, 405 for a method the path does not take) in the
+    one error shape; a 405 lists every method the path takes."""
+    assert isinstance(error, HTTPException)
+    headers = dict(error.headers or {})
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    if error.status_code in (status.HTTP_204_NO_CONTENT, status.HTTP_304_NOT_MODIFIED):
+        return Response(status_code=error.status_code, headers=headers)
+    return JSONResponse({"detail": str(error.detail)}, status_code=error.status_code, headers=headers)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_down)

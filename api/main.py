@@ -24,6 +24,14 @@ from api.sweeper import check_alerts_forever, purge_trackers_forever, sweep_fore
 from bot.db import get_engine
 from bot.settings import get_settings
 
+DESCRIPTION = """Customers chat through `/api/v1/chat` with the token their session was given (`ChatToken`);
+staff sign in at `/api/v1/auth/token` (`OAuth2PasswordBearer`, or the console's cookie).
+
+Every error has one shape, `ErrorOut`. Text anywhere in a request may not hold a NUL character or an
+unpaired UTF-16 surrogate (JSON can spell both, `\\u0000` and `\\ud800`; no database stores them): such a
+request is refused with 422 and nothing of it is stored. Request bodies are limited to REQUEST_MAX_BYTES
+(413)."""
+
 
 def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     """`rasa` replaces the client for the Rasa server (tests give a stand-in with its interface)."""
@@ -49,7 +57,7 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
             await app.state.rasa.close()
 
     app = FastAPI(title=f"{settings.company_name} support API", version="0.1.0", lifespan=lifespan,
-                  responses=errors.ERROR_RESPONSES)
+                  responses=errors.ERROR_RESPONSES, description=DESCRIPTION)
     token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
     # One line per conversation at a time: across API processes through Redis when there is one.
     turns = (RedisTurns(settings.redis_url, hold_seconds=settings.rasa_timeout_seconds + 5,

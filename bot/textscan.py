@@ -169,7 +169,21 @@ def redact(text: str, labels: tuple[str, ...] = PERSONAL_LABELS) -> str:
     return "".join(pieces)
 
 
-_EMAIL_SHAPE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_EMAIL_SHAPE_TEXT = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+_EMAIL_SHAPE = re.compile(f"^{_EMAIL_SHAPE_TEXT}$")
+EMAIL_MAX_CHARS = 254
+
+# Every character str.strip() removes (the highest is U+3000), spelled out: the OpenAPI patterns below
+# then mean what our validators do in Python, in pydantic's Rust regex and in a client's ECMAScript.
+_SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
+# What the API's validators accept, for its OpenAPI document (the validators keep their own words
+# for a refusal): some text that is not all white space; an e-mail address as clean_email takes it.
+NOT_BLANK = f"[^{_SPACE}]"
+NOT_BLANK_OR_SLASHES = f"[^{_SPACE}/]"  # a chat line: "/" alone says nothing either
+# Marks a schema node whose values are the configured ticket categories (api.errors adds them as its enum).
+TICKET_CATEGORY = "x-ticket-category"
+EMAIL_PATTERN = f"^[{_SPACE}]*{_EMAIL_SHAPE_TEXT}[{_SPACE}]*$"
+EMAIL_OR_BLANK_PATTERN = f"^[{_SPACE}]*({_EMAIL_SHAPE_TEXT}[{_SPACE}]*)?$"
 
 
 def clean_email(value: str) -> str:

@@ -80,7 +80,7 @@ async def _serve(websocket: WebSocket, session_id: str, token: str | None, after
                         app.state.broker.publish(channel, {"type": "typing", "who": "customer", "typing": typing})
                 elif frame["type"] == "message":
                     await relay(app, session_id, token, CustomerMessageIn.model_validate(
-                        {"text": frame.get("text")}), client_address(websocket))
+                        {} if frame.get("text") is None else {"text": frame["text"]}), client_address(websocket))
                 else:
                     raise ValueError(f"unknown frame type {frame['type']!r}; send message or typing")
             except HTTPException as refused:

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import MAX_ID, Admin, SessionDep, client_address
+from api.deps import MAX_ID, Admin, Moment, SessionDep, client_address
 from bot.audit.models import ACTIONS
 from bot.audit.service import events, every_event, record
 from bot.db import read_transaction, transaction
@@ -45,7 +45,7 @@ class AuditPage(BaseModel):
 @router.get("", response_model=AuditPage)
 def audit_log(session: SessionDep, _: Admin, action: Action | None = None,
               actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-              since: datetime | None = None,
+              since: Moment | None = None,
               offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> AuditPage:
     """Newest first; `total` counts every match."""

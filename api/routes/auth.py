@@ -41,7 +41,8 @@ class TokenOut(BaseModel):
 
 class ResetIn(BaseModel):
     token: str = Field(min_length=1, max_length=2000, description="from the one-time link, after `#token=`")
-    password: str = Field(repr=False, description=f"{MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    password: str = Field(repr=False, json_schema_extra={"minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD},
+                          description=f"{MIN_PASSWORD} to {MAX_PASSWORD} characters")
 
     @field_validator("password")
     @classmethod

@@ -7,7 +7,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import MAX_ID, SessionDep, client_address
 from api.live.frames import announce
@@ -18,9 +19,18 @@ from bot.db import transaction
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 
 
-def customer_token(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+# The customer's chat token, declared in the OpenAPI document as its own scheme (the staff routes take a
+# sign-in token in the same header). Missing or wrong: 401 from the conversation service, which
+# answers alike for an unknown session and a wrong token.
+chat_bearer = HTTPBearer(scheme_name="ChatToken", auto_error=False,
+                         description="the `token` POST /api/v1/chat/sessions returned, for that session only")
+
+
+def customer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(chat_bearer)]) -> str | None:
+    return credentials.credentials.strip() or None if credentials else None
+
+
+ChatTokenDep = Annotated[str | None, Depends(customer_token)]
 
 
 async def relay(app: FastAPI, session_id: str, token: str | None, body: CustomerMessageIn,
@@ -43,41 +53,40 @@ async def create_session(request: Request, body: Annotated[SessionCreate | None,
 
 
 @router.post("/sessions/{session_id}/messages", response_model=ChatReply)
-async def send_message(session_id: str, body: CustomerMessageIn, request: Request) -> Response:
+async def send_message(session_id: str, body: CustomerMessageIn, request: Request, token: ChatTokenDep) -> Response:
     """Send `{"text"}` or a button's `{"payload"}`. While the bot owns the conversation the reply
     holds its answers; while it is queued for or held by a person, the reply comes at once and
     their lines arrive by polling (or the WebSocket)."""
-    reply = await relay(request.app, session_id, customer_token(request), body, client_address(request))
+    reply = await relay(request.app, session_id, token, body, client_address(request))
     # Built by us from stored rows: serialise it once instead of having it validated again.
     return Response(reply.model_dump_json(), media_type="application/json")
 
 
 @router.get("/sessions/{session_id}/messages", response_model=ChatReply)
-def transcript(session_id: str, request: Request, session: SessionDep,
+def transcript(session_id: str, session: SessionDep, token: ChatTokenDep,
                after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="a message id; only later lines")
                                 ] = None,
                ) -> ChatReply:
     """The lines after `after` (all of them without it), oldest first, and the current state."""
-    return relay_service.transcript(session=session, conversation_id=session_id, token=customer_token(request),
-                                    after=after)
+    return relay_service.transcript(session=session, conversation_id=session_id, token=token, after=after)
 
 
-def _ending(step, session_id: str, request: Request) -> ChatReply:
+def _ending(step, session_id: str, request: Request, token: str | None) -> ChatReply:
     with transaction() as session:  # committed before the sockets are told
-        ending = step(session=session, conversation_id=session_id, token=customer_token(request))
+        ending = step(session=session, conversation_id=session_id, token=token)
     announce(request, session_id, queue=ending.queue_changed, agents=[ending.agent_id])
     return ending.reply
 
 
 @router.post("/sessions/{session_id}/handoff/cancel", response_model=ChatReply)
-def cancel_handoff(session_id: str, request: Request) -> ChatReply:
+def cancel_handoff(session_id: str, request: Request, token: ChatTokenDep) -> ChatReply:
     """Stop waiting for a person and go back to the bot (only while queued; 409 otherwise)."""
-    return _ending(relay_service.cancel_wait, session_id, request)
+    return _ending(relay_service.cancel_wait, session_id, request, token)
 
 
 @router.post("/sessions/{session_id}/close", response_model=ChatReply)
-def end_chat(session_id: str, request: Request) -> ChatReply:
+def end_chat(session_id: str, request: Request, token: ChatTokenDep) -> ChatReply:
     """The customer ends the chat, in any state but `closed` (409 then): a wait for a person is
     cancelled, a chat with an agent ends for the agent too. Later messages get 409; the widget
     then starts a new session."""
-    return _ending(relay_service.end_chat, session_id, request)
+    return _ending(relay_service.end_chat, session_id, request, token)

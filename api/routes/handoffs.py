@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlalchemy.orm import Session
 
-from api.deps import MAX_ID, Agent, PathId, SessionDep
+from api.deps import Agent, PathId, SessionDep
 from api.live.broker import conversation_channel
 from api.live.frames import announce
 from bot.conversations.handoffs import (
@@ -32,6 +32,8 @@ from bot.conversations.relay import BotUnavailable, refuse_if_too_long, store_bo
 from bot.conversations.schemas import MessageOut
 from bot.conversations.service import message_views, messages_after
 from bot.db import transaction, utcnow
+from bot.inputs import RowId
+from bot.textscan import NOT_BLANK
 from bot.users.models import User
 from bot.users.service import get_user, staff_names
 
@@ -75,7 +77,7 @@ class HandoffDetail(BaseModel):
 
 
 class TextIn(BaseModel):
-    text: str
+    text: str = Field(json_schema_extra={"pattern": NOT_BLANK})
 
     @field_validator("text")
     @classmethod
@@ -86,7 +88,7 @@ class TextIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    agent_id: int = Field(ge=1, le=MAX_ID)
+    agent_id: RowId
 
 
 def describe(session: Session, handoffs: list[Handoff]) -> list[HandoffOut]:
@@ -160,7 +162,7 @@ def agent_message(handoff_id: PathId, body: TextIn, agent: Agent, request: Reque
 
 
 class TypingIn(BaseModel):
-    typing: bool
+    typing: StrictBool
 
 
 def agent_typing(app: FastAPI, handoff_id: int, agent: User, typing: bool) -> None:
@@ -198,9 +200,12 @@ def transfer_handoff(handoff_id: PathId, body: TransferIn, agent: Agent, request
 
 
 class ResolveIn(BaseModel):
-    ticket_ref: str | None = Field(default=None, description="a ticket this conversation was about")
-    ticket_status: Literal["open", "pending", "resolved", "closed"] | None = Field(
+    ticket_ref: str = Field(default=None, min_length=1, max_length=32,  # type: ignore[assignment]
+                            description="a ticket this conversation was about")
+    ticket_status: Literal["open", "pending", "resolved", "closed"] = Field(  # type: ignore[assignment]
         default=None, description="set the linked ticket to this status (needs ticket_ref)")
+
+    model_config = {"json_schema_extra": {"dependentRequired": {"ticket_status": ["ticket_ref"]}}}
 
 
 class ResolveOut(BaseModel):

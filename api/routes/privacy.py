@@ -10,13 +10,13 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from api.deps import Admin, client_address
 from bot.privacy.run import erase_customer, export_customer
-from bot.textscan import clean_email
+from bot.textscan import EMAIL_MAX_CHARS, EMAIL_PATTERN, clean_email
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 
 
 class CustomerIn(BaseModel):
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=EMAIL_MAX_CHARS, json_schema_extra={"pattern": EMAIL_PATTERN})
 
     @field_validator("email")
     @classmethod
@@ -31,7 +31,8 @@ class Erased(BaseModel):
 @router.get("/export")
 def export_data(request: Request, admin: Admin,
                 email: Annotated[str, AfterValidator(clean_email),
-                                 Query(max_length=254, description="the customer's e-mail address")]
+                                 Query(max_length=EMAIL_MAX_CHARS, json_schema_extra={"pattern": EMAIL_PATTERN},
+                                       description="the customer's e-mail address")]
                 ) -> dict[str, Any]:
     """Everything held about the customer: chats with every line, tickets with their history, feedback
     given under their name, survey answers."""

@@ -11,15 +11,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
-from api.deps import MAX_ID, Agent, Manager, Offset, PathId, SessionDep, client_address
+from api.deps import MAX_ID, Agent, Day, Manager, Moment, Offset, PathId, SessionDep, client_address
 from bot.alerts.models import Alert
 from bot.alerts.service import active_alerts, recent_alerts
 from bot.audit.service import record_now
 from bot.db import MAX_SEARCH_CHARS, read_transaction, utcnow
 from bot.errors import Forbidden, Invalid
 from bot.feedback.models import FEEDBACK_CATEGORIES, SURVEY_COMMENT
+from bot.inputs import RowId
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
 from bot.recovery.service import change_item, list_items
 from bot.reports.exports import (
@@ -56,9 +57,9 @@ def checked(filters: ReportFilters) -> ReportFilters:
     return filters
 
 
-First = Annotated[date | None, Query(alias="from", description="first day (YYYY-MM-DD, report time zone); "
+First = Annotated[Day | None, Query(alias="from", description="first day (YYYY-MM-DD, report time zone); "
                                      "default: 29 days before `to`")]
-Last = Annotated[date | None, Query(alias="to", description="last day, included; default: today")]
+Last = Annotated[Day | None, Query(alias="to", description="last day, included; default: today")]
 Filters = Annotated[ReportFilters, Query()]
 
 
@@ -134,8 +135,9 @@ def report_breaches(session: SessionDep, _: Manager, filters: Filters = None) ->
 def recovery_items(session: SessionDep, user: Agent,
                    status_: Annotated[Literal["open", "contacted", "closed", "all"] | None,
                                       Query(alias="status", description="default: all but closed")] = None,
-                   owner: Annotated[str | None, Query(description="a user id, 'me' or 'none'; agents see only "
-                                                            "their own items")] = None,
+                   owner: Annotated[Literal["me", "none"] | Annotated[int, Field(ge=1, le=MAX_ID)] | None,
+                                    Query(description="a user id, 'me' or 'none'; agents see only their own items")
+                                    ] = None,
                    overdue: bool = False) -> list[RecoveryOut]:
     """Service-recovery items, overdue first. Managers see all; an agent sees the ones they own."""
     owner_id, unowned = None, False
@@ -144,9 +146,7 @@ def recovery_items(session: SessionDep, user: Agent,
     elif owner == "me":
         owner_id = user.id
     elif owner is not None:
-        if not owner.isascii() or not owner.isdigit() or not 1 <= int(owner) <= MAX_ID:
-            raise Invalid("owner is a user id, 'me' or 'none'")
-        owner_id = int(owner)
+        owner_id = owner
     if user.role == "agent":
         if unowned or owner_id not in (None, user.id):
             raise Forbidden("agents see their own recovery items only")
@@ -157,9 +157,9 @@ def recovery_items(session: SessionDep, user: Agent,
 
 class RecoveryPatch(BaseModel):
     status: Literal[RECOVERY_STATUSES] | None = None
-    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="a staff member's id; null (given) "
+    owner_id: RowId | None = Field(default=None, description="a staff member's id; null (given) "
                                  "unassigns")
-    due_at: datetime | None = None
+    due_at: Moment | None = None
     outcome: str | None = Field(default=None, min_length=1, max_length=MAX_NOTE_CHARS)
 
 
@@ -260,7 +260,8 @@ def alerts(session: SessionDep, _: Manager,
 @router.get("/inbox", response_model=InboxPage)
 def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = None,
           kind: Literal["feedback", "survey"] | None = None,
-          category: Annotated[str | None, Query(description="a feedback category, or survey_comment")] = None,
+          category: Annotated[Literal[(*FEEDBACK_CATEGORIES, SURVEY_COMMENT)] | None,
+                              Query(description="a feedback category, or survey_comment")] = None,
           min_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at least")] = None,
           max_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at most")] = None,
           agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -270,18 +271,16 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
                                                     "of them, anywhere, in any case")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> InboxPage:
     """Feedback items and survey comments together, newest first, with filters and search."""
-    if category is not None and category not in (*FEEDBACK_CATEGORIES, SURVEY_COMMENT):
-        raise Invalid(f"unknown category {category!r}; one of: {', '.join((*FEEDBACK_CATEGORIES, SURVEY_COMMENT))}")
     return list_inbox(session=session, period=period_of(first, last), kind=kind, category=category,
                       min_score=min_score, max_score=max_score, agent_id=agent_id, status=status_, q=q,
                       limit=limit, offset=offset)
 
 
 class ReviewPatch(BaseModel):
-    reviewed: bool | None = None
-    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="a staff member's id; null (given) "
+    reviewed: StrictBool | None = None
+    owner_id: RowId | None = Field(default=None, description="a staff member's id; null (given) "
                                  "unassigns")
-    due_at: datetime | None = None
+    due_at: Moment | None = None
     action_note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS,
                                     description="what was done; marks it actioned")
 

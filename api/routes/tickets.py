@@ -13,7 +13,7 @@ from api.live.frames import announce
 from bot.actors import staff_actor, staff_id_of
 from bot.conversations.service import message_views, messages_after
 from bot.db import MAX_SEARCH_CHARS, transaction, utcnow
-from bot.errors import Invalid
+from bot.errors import Conflict
 from bot.settings import get_settings
 from bot.tickets.models import Ticket
 from bot.tickets.schemas import (
@@ -68,7 +68,8 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
 def _assignee(session: Session, assignee_id: int) -> User:
     user = active_user(session=session, user_id=assignee_id)
     if user is None:
-        raise Invalid("assignee_id is not an active staff member")
+        # As for recovery items and the inbox: a well-formed id the current staff does not have.
+        raise Conflict(f"no active staff member with id {assignee_id}")
     return user
 
 

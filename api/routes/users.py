@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from api.deps import Admin, PathId, SessionDep, client_address
 from api.live.frames import sessions_ended
 from bot.audit.service import record
-from bot.textscan import clean_email
+from bot.textscan import EMAIL_MAX_CHARS, EMAIL_PATTERN, NOT_BLANK, clean_email
 from bot.users.models import User
 from bot.users.schemas import Role, UserOut
 from bot.users.service import disable_user, enable_user, invite_user, reset_link, set_role
@@ -21,14 +21,21 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 class InviteIn(BaseModel):
-    email: str = Field(max_length=254)
-    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=EMAIL_MAX_CHARS, json_schema_extra={"pattern": EMAIL_PATTERN})
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK})
     role: Role
 
     @field_validator("email")
     @classmethod
     def _email_is_valid(cls, value: str) -> str:
         return clean_email(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the name is empty")
+        return value.strip()
 
 
 class LinkOut(BaseModel):
@@ -41,8 +48,11 @@ class InviteOut(LinkOut):
 
 
 class UserChange(BaseModel):
-    active: bool | None = None
-    role: Role | None = None
+    # Neither may be null: leave out what does not change (the schema says "at least one").
+    active: StrictBool = None  # type: ignore[assignment]
+    role: Role = None  # type: ignore[assignment]
+
+    model_config = {"json_schema_extra": {"minProperties": 1}}
 
     @model_validator(mode="after")
     def _something(self) -> UserChange:

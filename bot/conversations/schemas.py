@@ -6,18 +6,19 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator, model_validator
 
-from bot.textscan import clean_email
+from bot.textscan import EMAIL_MAX_CHARS, EMAIL_OR_BLANK_PATTERN, NOT_BLANK, NOT_BLANK_OR_SLASHES, clean_email
 
 
 class SessionCreate(BaseModel):
     name: str | None = Field(default=None, max_length=200)
-    email: str | None = None
+    email: str | None = Field(default=None, max_length=EMAIL_MAX_CHARS,
+                              json_schema_extra={"pattern": EMAIL_OR_BLANK_PATTERN})
     locale: str | None = Field(default=None, max_length=16)
     metadata: dict[str, Any] = Field(default_factory=dict)
     # Ask the bot to greet at once; its greeting comes back with the new session.
-    greet: bool = False
+    greet: StrictBool = False
 
     @field_validator("email")
     @classmethod
@@ -36,14 +37,17 @@ class CustomerMessageIn(BaseModel):
     """Exactly one of `text` (typed) or `payload` (a button the bot offered in its latest reply; any
     other payload is refused with 422)."""
 
-    text: str | None = None
-    payload: str | None = Field(default=None, max_length=500)
+    # Neither may be null; exactly one is sent.
+    text: str = Field(default=None, json_schema_extra={"pattern": NOT_BLANK_OR_SLASHES})  # type: ignore[assignment]
+    payload: str = Field(default=None, max_length=500, json_schema_extra={"pattern": NOT_BLANK})  # type: ignore[assignment]
+
+    model_config = {"json_schema_extra": {"oneOf": [{"required": ["text"]}, {"required": ["payload"]}]}}
 
     @model_validator(mode="after")
     def _one_of_text_or_payload(self) -> CustomerMessageIn:
         if (self.text is None) == (self.payload is None):
             raise ValueError("send either text or payload, not both and not neither")
-        if self.text is not None and not self.text.strip().strip("/").strip():
+        if self.text is not None and all(char == "/" or char.isspace() for char in self.text):
             raise ValueError("the message is empty")
         if self.payload is not None and not self.payload.strip():
             raise ValueError("the payload is empty")

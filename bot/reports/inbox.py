@@ -157,8 +157,9 @@ def review_item(*, session: Session, kind: str, item_id: int, by: User, reviewed
     now = now or utcnow()
     model = Feedback if kind == "feedback" else SurveyResponse
     item = session.get(model, item_id)
-    if item is None:
-        raise NotFound(f"no {kind} item {item_id}")
+    # A survey answer with no comment and a good score exists but is not in the inbox: nothing to review.
+    if item is None or not list_inbox(session=session, period=None, kind=kind, only=item_id).items:
+        raise NotFound(f"no {kind} item {item_id} in the inbox")
     if set_owner and owner_id is not None and active_user(session=session, user_id=owner_id) is None:
         raise InboxError(f"no active staff member with id {owner_id}")
     review = session.scalar(select(InboxReview).where(InboxReview.item_kind == kind, InboxReview.item_id == item_id))

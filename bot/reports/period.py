@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bot.errors import Invalid
 from bot.settings import Settings
+from bot.textscan import TICKET_CATEGORY
 from bot.tickets.models import CLASSIFICATIONS, PRIORITIES
 
 
@@ -77,7 +78,8 @@ class ReportFilters(BaseModel):
     agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
                                  description="the staff member who handled the chat (tickets: the assignee; "
                                              "handoffs: the agent who took it)")
-    category: str | None = Field(default=None, max_length=64, description="ticket category; for chats, surveys "
+    category: str | None = Field(default=None, max_length=64, json_schema_extra={TICKET_CATEGORY: True},
+                                 description="ticket category; for chats, surveys "
                                  "and feedback: those with a ticket in this category")
     priority: Literal[PRIORITIES] | None = Field(default=None, description="ticket priority, applied as category is")
     classification: Literal[CLASSIFICATIONS] | None = Field(default=None, description="routine, urgent or complex, "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from bot.conversations.schemas import MessageOut
-from bot.textscan import clean_email
+from bot.inputs import RowId
+from bot.textscan import EMAIL_MAX_CHARS, EMAIL_PATTERN, NOT_BLANK, TICKET_CATEGORY, clean_email
 
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["new", "open", "pending", "resolved", "closed"]
@@ -18,10 +19,11 @@ MAX_DESCRIPTION = 10_000
 
 
 class TicketCreate(BaseModel):
-    description: str = Field(min_length=1)
-    category: str
+    description: str = Field(min_length=1, json_schema_extra={"pattern": NOT_BLANK})
+    category: str = Field(json_schema_extra={TICKET_CATEGORY: True})
     customer_name: str | None = Field(default=None, max_length=200)
-    customer_email: str | None = None
+    customer_email: str | None = Field(default=None, max_length=EMAIL_MAX_CHARS,
+                                       json_schema_extra={"pattern": EMAIL_PATTERN})
     subject: str | None = Field(default=None, max_length=200)
     # Set when the customer or the situation asks for it (e.g. service recovery).
     priority: Priority | None = None
@@ -111,14 +113,14 @@ class TicketPatch(BaseModel):
 
     status: Status | None = None
     priority: Priority | None = None
-    assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    assignee_id: RowId | None = None
 
     model_config = {"extra": "forbid"}
 
 
 class CommentIn(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
-    public: bool = Field(
+    text: str = Field(min_length=1, max_length=MAX_DESCRIPTION, json_schema_extra={"pattern": NOT_BLANK})
+    public: StrictBool = Field(
         default=False,
         description="true: a reply the customer sees when they check the ticket (the first one sets "
                     "first_responded_at); false (default): a private note for staff")

@@ -130,11 +130,11 @@ def create_ticket(
     `source_line` already opened a ticket gets that ticket back, unchanged."""
     settings = settings or get_settings()
     now = now or utcnow()
-    if data.source_line and (opened := _opened_by(session, data.source_line)) is not None:
-        return opened
     known = {category.key for category in settings.ticket_categories}
     if data.category not in known:
         raise TicketInvalid(f"unknown category {data.category!r}")
+    if data.source_line and (opened := _opened_by(session, data.source_line)) is not None:
+        return opened
     earlier = (
         count_recent_tickets(
             session=session, email=data.customer_email, days=settings.repeat_contact_days, now=now

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bot.textscan import clean_email
+from bot.textscan import EMAIL_MAX_CHARS, EMAIL_PATTERN, NOT_BLANK, clean_email
 
 Role = Literal["agent", "manager", "admin"]
 MIN_PASSWORD = 10
@@ -23,10 +23,11 @@ def check_password(value: str) -> str:
 
 
 class UserCreate(BaseModel):
-    email: str
-    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=EMAIL_MAX_CHARS, json_schema_extra={"pattern": EMAIL_PATTERN})
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK})
     role: Role
-    password: str = Field(repr=False)
+    # The bounds are checked by check_password (in its own words) and stated for the OpenAPI document.
+    password: str = Field(repr=False, json_schema_extra={"minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD})
 
     @field_validator("email")
     @classmethod

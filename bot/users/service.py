@@ -9,7 +9,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction, utcnow
-from bot.errors import Conflict, Invalid, NotFound, Unauthenticated
+from bot.errors import Conflict, NotFound, Unauthenticated
 from bot.settings import get_settings
 from bot.users.models import PRESENCE, ROLES, User
 from bot.users.schemas import UserCreate, check_password
@@ -221,7 +221,7 @@ def set_password(*, session: Session, user_id: int, password: str) -> User:
     return user
 
 
-class ResetLinkInvalid(Invalid):
+class ResetLinkInvalid(Unauthenticated):
     def __init__(self) -> None:
         super().__init__("this reset link has expired or has been used; ask an admin for a new one")
 
