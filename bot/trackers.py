@@ -10,6 +10,7 @@ own and are only read and pruned here, never migrated by us."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from functools import lru_cache
@@ -90,5 +91,61 @@ def forget_conversations(setting: str | None, sender_ids: list[str]) -> int:
         # harness.stack.tracker_store_section gives Rasa the key prefix "tracker", to which Rasa 3.6
         # adds its own "tracker:" (RedisTrackerStore._set_key_prefix).
         return int(client.delete(*[f"tracker:tracker:{sender}" for sender in sender_ids]))
+    finally:
+        client.close()
+
+
+def _without(value: object, words: list[str], instead: str) -> object:
+    """`value` (parsed JSON) with every string that holds one of `words` replaced by `instead`."""
+    if isinstance(value, str):
+        return instead if any(word in value for word in words) else value
+    if isinstance(value, dict):
+        return {key: _without(item, words, instead) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without(item, words, instead) for item in value]
+    return value
+
+
+def forget_words(setting: str | None, sender_id: str, words: list[str], instead: str) -> int:
+    """Replace, in Rasa's state of one conversation, every text that holds one of `words` (the customer's
+    line, what the NLU read from it, the slot the form kept it in) by `instead`: feedback given
+    anonymously must not stay beside the chat's name and e-mail until RASA_TRACKER_KEEP_DAYS. Rasa
+    reads a conversation's events from the store on every message, so the change holds. How many
+    events (SQL) or conversations (Redis) changed."""
+    words = [word for word in (word.strip() for word in words) if word]
+    if not words:
+        return 0
+    url = sql_url(setting)
+    if url is not None:
+        changed = 0
+        with _engine(url).begin() as connection:
+            if not inspect(connection).has_table("events"):
+                return 0
+            rows = connection.execute(text("SELECT id, data FROM events WHERE sender_id = :sender"),
+                                      {"sender": sender_id}).all()
+            for row_id, data in rows:
+                if not data or not any(word in data or json.dumps(word)[1:-1] in data for word in words):
+                    continue
+                connection.execute(text("UPDATE events SET data = :data WHERE id = :id"),
+                                   {"data": json.dumps(_without(json.loads(data), words, instead)), "id": row_id})
+                changed += 1
+        return changed
+    parsed = urlsplit(tracker_store_url(setting))
+    if parsed.scheme != "redis":
+        return 0
+    import redis
+
+    client = redis.Redis.from_url(tracker_store_url(setting))
+    key = f"tracker:tracker:{sender_id}"  # as in forget_conversations
+    try:
+        stored = client.get(key)
+        if stored is None:
+            return 0
+        tracker = json.loads(stored)
+        cleaned = _without(tracker, words, instead)
+        if cleaned == tracker:
+            return 0
+        client.set(key, json.dumps(cleaned), keepttl=True)
+        return 1
     finally:
         client.close()

@@ -200,6 +200,8 @@ class Stack:
         env["RASA_TOKEN"] = self.rasa_token
         env["ACTION_SERVER_TOKEN"] = self.action_token
         env["ACTION_HOST"] = self.host
+        if self.tracker_store:  # the API prunes it, and forgets in it (erasure, anonymous feedback)
+            env["RASA_TRACKER_STORE"] = self.tracker_store
         # Where the API is, for the links it hands out (unless PUBLIC_URL says otherwise).
         env["API_HOST"], env["API_PORT"] = self.host, str(self.api_port)
         env.setdefault("PYTHONUNBUFFERED", "1")

@@ -40,6 +40,7 @@ from bot.conversations.service import (
 from bot.db import connection_transaction, transaction, utcnow
 from bot.errors import Invalid, TooLong
 from bot.settings import get_settings
+from bot.trackers import forget_words
 
 logger = logging.getLogger(__name__)
 
@@ -186,13 +187,17 @@ def _store_while_bot(connection: Connection, conversation_id: str, lines: list[d
 FORGOTTEN = "[removed: given anonymously]"
 
 
+def anonymous_words(replies: list[dict]) -> list[str]:
+    """The words of feedback the bot just recorded anonymously (actions/feedback.py says which)."""
+    return [str(custom["feedback"]["forget"]).strip() for reply in replies
+            if isinstance(custom := reply.get("custom"), dict) and isinstance(custom.get("feedback"), dict)
+            and custom["feedback"].get("anonymous") is True and custom["feedback"].get("forget")]
+
+
 def _forget_anonymous_words(connection: Connection, conversation_id: str, replies: list[dict]) -> None:
-    """The bot recorded feedback anonymously (actions/feedback.py): the customer's lines that hold its
-    words leave this chat's transcript, so that nothing here ties the feedback to the chat."""
-    words = [str(custom["feedback"]["forget"]).strip() for reply in replies
-             if isinstance(custom := reply.get("custom"), dict) and isinstance(custom.get("feedback"), dict)
-             and custom["feedback"].get("anonymous") is True and custom["feedback"].get("forget")]
-    if words:
+    """The bot recorded feedback anonymously: the customer's lines that hold its words leave this chat's
+    transcript, so that nothing here ties the feedback to the chat."""
+    if words := anonymous_words(replies):
         connection.execute(update(Message).where(Message.conversation_id == conversation_id,
                                                  Message.sender == "customer", func.trim(Message.text).in_(words))
                            .values(text=FORGOTTEN))
@@ -241,7 +246,20 @@ async def bot_answers(conversation_id: str, asking: Awaitable[list[dict]]) -> Ch
         replies = await asking
     except BotUnavailable:
         return await asyncio.to_thread(store_system_line, conversation_id, BOT_UNAVAILABLE)
-    return await asyncio.to_thread(store_bot_replies, conversation_id, replies)
+    reply = await asyncio.to_thread(store_bot_replies, conversation_id, replies)
+    if words := anonymous_words(replies):
+        await asyncio.to_thread(forget_in_rasa, conversation_id, words)
+    return reply
+
+
+def forget_in_rasa(conversation_id: str, words: list[str]) -> None:
+    """Anonymous feedback's words out of Rasa's state of the chat too (bot.trackers.forget_words). The
+    customer's answer does not wait on it failing: the words then go with the chat's other events after
+    RASA_TRACKER_KEEP_DAYS, and the log says so."""
+    try:
+        forget_words(get_settings().rasa_tracker_store, conversation_id, words, FORGOTTEN)
+    except Exception:  # noqa: BLE001 - the store unreachable or odd: said, not fatal to the chat
+        logger.exception("could not remove anonymous feedback from Rasa's state of %s", conversation_id)
 
 
 async def start_chat(data: SessionCreate, *, ask_bot: AskBot, count: Callable[[], None]) -> SessionOut:

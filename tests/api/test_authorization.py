@@ -228,3 +228,84 @@ def test_both_sockets_against_every_kind_of_caller(client, world):
     answers = {(path, token): socket_answer(client, path + (f"?token={token}" if token else ""))
                for path, token in expected}
     assert answers == expected
+
+
+CALLERS = ("anonymous", "customer", "other customer", "agent", "other agent", "manager", "admin", "disabled user",
+           "expired token")
+ALLOWED, NO_ONE, NOT_YOURS = "allowed", "401", "403"
+
+
+def expected_cell(route: tuple[str, str], caller: str) -> str:
+    """What `caller` gets from `route`: ALLOWED (anything but 401 and 403: the request reached the route's
+    own logic), 401 or 403. "agent" holds the live chat and owns the recovery item; "other agent" does neither."""
+    if route in PUBLIC:
+        return ALLOWED
+    if caller in ("anonymous", "disabled user", "expired token"):
+        return NO_ONE
+    if route in CUSTOMER:
+        return ALLOWED if caller == "customer" else NO_ONE
+    if caller in ("customer", "other customer"):
+        return NO_ONE
+    if route in SIGNED_IN | AGENT:
+        return ALLOWED
+    if route in HOLDER:
+        return ALLOWED if caller == "agent" else NOT_YOURS
+    if route in OWNER:
+        return NOT_YOURS if caller == "other agent" else ALLOWED
+    if route in MANAGER:
+        return ALLOWED if caller in ("manager", "admin") else NOT_YOURS
+    assert route in ADMIN, f"{route} is in no group of the matrix"
+    return ALLOWED if caller == "admin" else NOT_YOURS
+
+
+def test_every_route_against_every_kind_of_caller(client, world, configure):
+    """Issue 17: every documented route × anonymous, a customer, another customer, an agent (holding the chat
+    and owning the item), another agent, a manager, an admin, a disabled account and an expired token; each
+    cell's expected answer comes from the route's group above, so a new route has one or fails
+    test_every_route_is_in_the_matrix. Calls that refuse change nothing, so they go first; then the allowed
+    ones, each live-chat one on a chat freshly claimed by the agent (a transfer or a resolve ends the holding)."""
+    from datetime import datetime, timedelta, timezone
+
+    from bot.db import transaction
+    from bot.users.schemas import UserCreate
+    from bot.users.security import create_access_token
+    from bot.users.service import create_user, disable_user, get_user_by_email
+    from tests.api.support import PASSWORD
+
+    with transaction() as session:
+        for name, role in (("ada", "admin"), ("dan", "agent")):
+            create_user(session=session, data=UserCreate(email=f"{name}@example.com", name=name.title(), role=role,
+                                                         password=PASSWORD))
+    dan = staff(client, "dan")
+    with transaction() as session:
+        disable_user(session=session, user_id=get_user_by_email(session=session, email="dan@example.com").id)
+        ann_id = get_user_by_email(session=session, email="ann@example.com").id
+        session.get(RecoveryItem, int(world["values"]["item_id"])).owner_id = ann_id
+    expired = create_access_token(user_id=ann_id, role="agent", now=datetime.now(timezone.utc) - timedelta(days=3))[0]
+    headers = {"anonymous": {}, "customer": world["customer"], "other customer": world["other_customer"],
+               "agent": world["ann"], "other agent": staff(client, "ben"), "manager": world["meg"],
+               "admin": staff(client, "ada"), "disabled user": dan,
+               "expired token": {"Authorization": f"Bearer {expired}"}}
+    configure(agent_max_live_chats=100)  # the agent claims a fresh chat for each live-chat route
+    values = dict(world["values"])
+    assert client.post(f"/api/v1/handoffs/{values['handoff_id']}/claim", headers=world["ann"]).status_code == 200
+    client.cookies.clear()  # each call is authorised by its own header alone
+    routes = sorted(documented(client))
+    cells = [(route, caller, expected_cell(route, caller)) for route in routes for caller in CALLERS]
+    wrong = []
+    ordered = sorted(cells, key=lambda cell: (cell[2] == ALLOWED, cell[0][1].endswith(("/close", "/logout"))))
+    for (method, path), caller, expected in ordered:
+        if expected == ALLOWED and (method, path) in HOLDER:
+            session_id, _ = queued_customer(client, "Cleo")
+            fresh = next(h["id"] for h in client.get("/api/v1/handoffs", headers=world["ann"]).json()
+                         if h["conversation_id"] == session_id)
+            assert client.post(f"/api/v1/handoffs/{fresh}/claim", headers=world["ann"]).status_code == 200
+            values["handoff_id"] = str(fresh)
+            client.cookies.clear()
+        status = call(client, method, path, values, headers[caller]).status_code
+        got = ALLOWED if status not in (401, 403) else str(status)
+        if got != expected:
+            wrong.append(f"{caller} {method} {path}: {status}, expected {expected}")
+        client.cookies.clear()
+    assert not wrong, "\n".join(wrong)
+    print(f"\nauthorisation matrix: {len(routes)} routes × {len(CALLERS)} callers = {len(cells)} cells")

@@ -266,3 +266,48 @@ def test_a_rolling_restart_of_every_shard_under_load_shows_customers_no_error(sh
           f"line; slowest line {max(customers.delays):.2f} s, told 'not answering': {customers.unavailable}")
     assert len(stopped) == 2 and all(t < customers.finished for t in stopped)  # both under load
     assert customers.unavailable == 0
+
+
+def test_anonymous_feedback_leaves_rasa_s_state_of_the_chat_too(sharded):
+    """Issue 17: feedback given anonymously is unlinkable. Its words left our transcript already; Rasa's
+    state of the chat (the customer's line, what the NLU read from it, the form's slot) kept them beside
+    the chat's name and e-mail until RASA_TRACKER_KEEP_DAYS. Now they leave it too, in a PostgreSQL and
+    in a Redis tracker store, and the conversation goes on from the changed state."""
+    words = "It would be great to have an option for weekend delivery in Lisbon."
+    api = httpx.Client(base_url=f"http://{sharded.host}:{sharded.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Noor", "email": "noor.anon@example.com"}).json()
+    session_id = created["session_id"]
+    api.headers["Authorization"] = f"Bearer {created['token']}"
+
+    def say(**line) -> list[dict]:
+        reply = api.post(f"/sessions/{session_id}/messages", json=line)
+        assert reply.status_code == 200, reply.text
+        return reply.json()["messages"]
+
+    def button(messages: list[dict], fragment: str) -> str:
+        return next(b["payload"] for m in messages for b in m["buttons"] if fragment in b["payload"])
+
+    asked = say(text="I'd like to give some feedback")
+    say(payload=button(asked, "suggestion"))
+    anonymous = say(text=words)
+    done = say(payload=button(anonymous, "affirm"))
+    assert any("anonymously" in m["text"] for m in done), done
+
+    def stored() -> str:
+        if sharded.kind == "redis":
+            client = redis.Redis.from_url(sharded.tracker_store)
+            try:
+                return client.get(f"tracker:tracker:{session_id}").decode()
+            finally:
+                client.close()
+        engine = create_engine(sql_url(sharded.tracker_store))
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :s"), {"s": session_id})
+            found = "\n".join(row[0] or "" for row in rows)
+        engine.dispose()
+        return found
+
+    state = stored()
+    assert "weekend delivery" not in state and "Lisbon" not in state
+    assert "given anonymously" in state and "give some feedback" in state  # the rest of the chat stays
+    assert say(text="what are your opening hours?")  # Rasa reads the changed state and answers
