@@ -20,7 +20,7 @@ from api.rasa_client import RasaClient
 from api.rasa_shards import RasaShards, RedisTurns
 from api.ratelimit import RateLimits
 from api.routes import audit, auth, chat, config, console, handoffs, privacy, reports, tickets, users, web
-from api.sweeper import check_alerts_forever, purge_trackers_forever, sweep_forever
+from api.sweeper import check_alerts_forever, purge_trackers_forever, send_mail_forever, sweep_forever
 from bot.db import get_engine
 from bot.settings import get_settings
 
@@ -43,7 +43,8 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
         await app.state.broker.start()
         tasks = [asyncio.create_task(sweep_forever(app), name="queue sweep"),
                  asyncio.create_task(check_alerts_forever(), name="alert check"),
-                 asyncio.create_task(purge_trackers_forever(), name="tracker purge")]
+                 asyncio.create_task(purge_trackers_forever(), name="tracker purge"),
+                 asyncio.create_task(send_mail_forever(), name="e-mail sending")]
         if isinstance(app.state.rasa, RasaShards) and len(app.state.rasa.urls) > 1:
             tasks.append(asyncio.create_task(app.state.rasa.check_forever(), name="Rasa shard check"))
         try:

@@ -21,6 +21,7 @@ from api.live.frames import announce
 from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, close_if_idle, idle_conversations
 from bot.conversations.queue import expire_if_waiting, overdue_handoffs
 from bot.db import transaction, utcnow
+from bot.mail.sender import send_due
 from bot.privacy.run import retention_run
 from bot.settings import get_settings
 from bot.trackers import purge_old_events
@@ -136,3 +137,18 @@ async def purge_trackers_forever() -> None:
             except Exception:  # the database may be down for a while; the next hour catches up
                 logger.exception("retention run failed")
         await asyncio.sleep(TRACKER_PURGE_SECONDS)
+
+
+async def send_mail_forever() -> None:
+    """Send the outbox every MAIL_SEND_SECONDS (bot.mail.sender: several processes share it safely)."""
+    settings = get_settings()
+    if not settings.mail_send_seconds:
+        return
+    if settings.smtp_url is None:
+        logger.info("no SMTP_URL: e-mails to customers are written to %s as .eml files", settings.mail_outbox_dir)
+    while True:
+        try:
+            await asyncio.to_thread(send_due)
+        except Exception:  # the next round tries again
+            logger.exception("sending e-mail failed")
+        await asyncio.sleep(settings.mail_send_seconds)

@@ -159,6 +159,7 @@ def import_all_models() -> None:
     import bot.audit.models  # noqa: F401
     import bot.conversations.models  # noqa: F401
     import bot.feedback.models  # noqa: F401
+    import bot.mail.models  # noqa: F401
     import bot.recovery.models  # noqa: F401
     import bot.surveys.models  # noqa: F401
     import bot.tickets.models  # noqa: F401

@@ -262,6 +262,24 @@ class Settings(BaseSettings):
     # How long a password-reset link works.
     password_reset_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
 
+    # E-mail to customers (bot.mail). SMTP_URL: smtp://user:pass@host:587 (STARTTLS, required before
+    # a password is sent anywhere but this machine) or smtps://user:pass@host:465; unset: each e-mail
+    # is written as an .eml file to MAIL_OUTBOX_DIR instead, for reading.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Brightside support <support@example.com>"
+    # Where customers' replies go (the support mailbox, e.g. support@example.com): each e-mail's
+    # Reply-To is that address with the ticket after a "+" (support+TCK-AB12CD.<signature>@example.com).
+    # Unset: no Reply-To.
+    mail_reply_to: str | None = None
+    mail_outbox_dir: Path = PROJECT_ROOT / "var" / "outbox"
+    # The e-mails' words (YAML, Jinja2): copy bot/mail/default_templates.yml and point this at the copy.
+    mail_templates_file: Path = PROJECT_ROOT / "bot" / "mail" / "default_templates.yml"
+    # A failed sending is tried again after 30 s, 1, 2, 4 ... minutes (at most an hour apart), this many
+    # times in all; then the e-mail is marked failed for agents and managers to see.
+    mail_max_attempts: int = Field(default=10, ge=1, le=100)
+    # How often each API process looks for e-mails to send (0: never; another process sends them).
+    mail_send_seconds: float = Field(default=5.0, ge=0)
+
     @field_validator("rasa_url")
     @classmethod
     def _rasa_urls_are_urls(cls, value: str) -> str:

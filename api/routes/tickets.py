@@ -14,10 +14,12 @@ from bot.actors import staff_actor, staff_id_of
 from bot.conversations.service import message_views, messages_after
 from bot.db import MAX_SEARCH_CHARS, transaction, utcnow
 from bot.errors import Conflict
+from bot.mail.service import mails_of
 from bot.settings import get_settings
 from bot.tickets.models import Ticket
 from bot.tickets.schemas import (
     CommentIn,
+    MailOut,
     Status,
     TicketCreate,
     TicketDetail,
@@ -62,7 +64,8 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
     lines = messages_after(session=session, conversation=ticket.conversation_id, limit=10_000) \
         if ticket.conversation_id else []
     transcript = message_views(lines, session)
-    return TicketDetail(ticket=ticket_out(ticket, names), events=events, transcript=transcript)
+    return TicketDetail(ticket=ticket_out(ticket, names), events=events, transcript=transcript,
+                        mails=[MailOut.model_validate(mail) for mail in mails_of(session=session, ticket_id=ticket.id)])
 
 
 def _assignee(session: Session, assignee_id: int) -> User:

@@ -9,12 +9,13 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.models import Conversation, Handoff, HandoffNote, Message
 from bot.db import utcnow
 from bot.feedback.models import Feedback
+from bot.mail.models import OutboxMail
 from bot.recovery.models import RecoveryItem
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.textscan import clean_email
@@ -75,8 +76,14 @@ def export(session: Session, email: str) -> dict[str, Any]:
                for r in session.scalars(select(SurveyResponse).where(or_(SurveyResponse.customer_email == email,
                                                                          SurveyResponse.conversation_id.in_(ids)))
                                         .order_by(SurveyResponse.id))]
+    ticket_ids = select(Ticket.id).where(or_(Ticket.customer_email == email, Ticket.conversation_id.in_(ids)))
+    emails = [{"at": _when(m.created_at), "kind": m.kind, "to": m.to_address, "subject": m.subject,
+               "status": m.status, "sent_at": _when(m.sent_at), "text": m.text_body}
+              for m in session.scalars(select(OutboxMail).where(or_(OutboxMail.to_address == email,
+                                                                    OutboxMail.ticket_id.in_(ticket_ids)))
+                                       .order_by(OutboxMail.id))]
     return {"email": email, "conversations": conversations, "tickets": tickets, "feedback": feedback,
-            "survey_responses": surveys}
+            "survey_responses": surveys, "emails": emails}
 
 
 def _anonymise_conversations(session: Session, ids: list[str], now: datetime) -> dict[str, int]:
@@ -128,6 +135,9 @@ def erase(session: Session, email: str) -> dict[str, Any]:
         "survey_comments": session.execute(update(SurveyAnswer).where(SurveyAnswer.response_id.in_(response_ids),
                                                                       SurveyAnswer.text.is_not(None)).values(
             text=ERASED)).rowcount,
+        # E-mails to them, sent or not: gone (one not yet sent never goes).
+        "emails": session.execute(delete(OutboxMail).where(or_(OutboxMail.to_address == email,
+                                                                OutboxMail.ticket_id.in_(ticket_ids)))).rowcount,
         "recovery_notes": session.execute(update(RecoveryItem).where(
             or_(RecoveryItem.conversation_id.in_(ids), RecoveryItem.feedback_id.in_(feedback_ids),
                 RecoveryItem.ticket_id.in_(ticket_ids), RecoveryItem.survey_response_id.in_(response_ids)),

@@ -94,11 +94,28 @@ class TicketEventOut(BaseModel):
     model_config = {"from_attributes": True}
 
 
+class MailOut(BaseModel):
+    """An e-mail to the customer about the ticket, and whether it went."""
+
+    kind: Literal["ticket_opened", "agent_reply", "waiting_on_you", "resolved", "reopened"]
+    to_address: str
+    subject: str
+    status: Literal["pending", "sending", "sent", "failed"] = Field(
+        description="pending: waiting to be sent (again); sent; failed: given up (last_error says why)")
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    model_config = {"from_attributes": True}
+
+
 class TicketDetail(BaseModel):
     ticket: TicketOut
     events: list[TicketEventOut]
     transcript: list[MessageOut] = Field(
         default=[], description="the chat the ticket came from (customer, bot, agent and system lines), if any")
+    mails: list[MailOut] = Field(default=[], description="e-mails to the customer about this ticket, oldest first")
 
 
 class TicketPage(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.actors import BOT, CUSTOMER
 from bot.db import contains_text, utcnow
 from bot.errors import Conflict, DomainError, Invalid, NotFound
+from bot.mail.service import tell_customer
 from bot.settings import Settings, get_settings
 from bot.textscan import TICKET_CODE_ALPHABET, TICKET_CODE_LENGTH, TICKET_REF_PREFIX, first
 from bot.tickets.classification import PRIORITY_FOR_CLASSIFICATION, classify
@@ -183,6 +184,7 @@ def create_ticket(
                 return opened
             continue
         _add_event(session, ticket, actor=actor, kind="created", to_value="new", now=now)
+        tell_customer(session=session, ticket=ticket, kind="ticket_opened", actor=actor, settings=settings, now=now)
         session.flush()
         return ticket
     raise TicketError("could not allocate a unique ticket reference")
@@ -210,6 +212,10 @@ def find_ticket_for_customer(*, session: Session, reference: str, email: str) ->
     return ticket if ticket is not None and stored and matches else None
 
 
+# The status changes a customer is told of by e-mail (besides a done ticket opening again).
+STATUS_MAILS = {"pending": "waiting_on_you", "resolved": "resolved"}
+
+
 def change_status(
     *, session: Session, ticket: Ticket, to_status: str, actor: str, now: datetime | None = None
 ) -> Ticket:
@@ -221,11 +227,14 @@ def change_status(
     _add_event(
         session, ticket, actor=actor, kind="status", from_value=ticket.status, to_value=to_status, now=now
     )
+    reopened = to_status == "open" and ticket.status in DONE_STATUSES
     ticket.status = to_status
     if to_status == "resolved":
         ticket.resolved_at = now
     elif to_status == "open":
         ticket.resolved_at = None
+    if kind := "reopened" if reopened else STATUS_MAILS.get(to_status):
+        tell_customer(session=session, ticket=ticket, kind=kind, actor=actor, now=now)
     session.flush()
     return ticket
 
@@ -285,6 +294,7 @@ def add_comment(
             ticket.first_responded_at = now
         if ticket.status == "new":
             change_status(session=session, ticket=ticket, to_status="open", actor=actor, now=now)
+        tell_customer(session=session, ticket=ticket, kind="agent_reply", actor=actor, reply=body, now=now)
     session.flush()
     return event
 

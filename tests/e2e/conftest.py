@@ -48,11 +48,14 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     logs: list[str] = []
     running = Stack(
         model=model, rasa_port=free_port(), action_port=free_port(), api_port=free_port(),
-        env={"DATABASE_URL": url}, emit=logs.append,
+        # E-mail as `make run` sends it with no SMTP server: .eml files, here in the test's own folder.
+        env={"DATABASE_URL": url, "MAIL_OUTBOX_DIR": str(database.parent / "outbox"), "MAIL_SEND_SECONDS": "0.5"},
+        emit=logs.append,
         tracker_store=f"sqlite:///{database.parent / 'rasa-trackers.db'}",
     )
     running.logs = logs  # type: ignore[attr-defined]
     running.database_url = url  # type: ignore[attr-defined]
+    running.outbox = database.parent / "outbox"  # type: ignore[attr-defined]
     with started(running, logs, timeout=400):
         yield running
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import re
+import time
+from email import policy
 
 import httpx
 import pytest
@@ -141,3 +144,26 @@ def test_rasa_takes_messages_from_the_api_only(stack):
     # The ticket form's first question comes from a custom action's validation (action server).
     said = " ".join(reply.get("text", "") for reply in answered.json()).lower()
     assert "name" in said and "went wrong" not in said, said
+
+
+def test_a_ticket_opened_in_chat_is_confirmed_by_e_mail_without_an_smtp_server(stack, chat):
+    """Issue 18: with no SMTP_URL (as `make run` starts), the e-mail a customer gets when the bot opens
+    their ticket is written as an .eml file: the reference, what was asked, the SLA promise."""
+    chat.say("I'd like to open a support ticket")
+    chat.say("Kim Osei")
+    chat.say("kim.osei@example.com")
+    chat.say('/inform{"ticket_category":"orders_shipping"}')
+    chat.say("The blender I ordered arrived with a cracked jug.")
+    reference = REFERENCE.search(chat.text(chat.say("/affirm"))).group(0)
+    deadline = time.monotonic() + 30
+    found = []
+    while not found and time.monotonic() < deadline:
+        found = [message for message in (email.message_from_bytes(path.read_bytes(), policy=policy.default)
+                                         for path in stack.outbox.glob("*.eml"))
+                 if reference in message["Subject"]]
+        time.sleep(0.5)
+    assert found, f"no e-mail about {reference} in {stack.outbox} after 30 s"
+    [message] = found
+    assert message["To"] == "kim.osei@example.com"
+    text = message.get_body(("plain",)).get_content()
+    assert "Hello Kim Osei," in text and "cracked jug" in text and "A person will reply by" in text

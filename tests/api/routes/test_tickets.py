@@ -212,3 +212,20 @@ def test_tickets_of_one_chat_and_the_category_list(client):
     categories = client.get("/api/v1/tickets/categories", headers=ann).json()
     assert categories[0] == {"key": "orders_shipping", "label": "Orders & shipping"}
     assert client.get("/api/v1/tickets/categories").status_code == 401
+
+
+def test_agents_see_each_e_mail_to_the_customer_and_whether_it_went(client, configure):
+    """Issue 18: a public reply is e-mailed to the customer; the ticket shows each e-mail's state, and a
+    failure says why."""
+    from bot.mail.sender import send_due
+    from harness.stack import free_port
+
+    reference = ticket()
+    ann = staff(client, "ann")
+    client.post(f"/api/v1/tickets/{reference}/comments", headers=ann, json={"text": "On its way.", "public": True})
+    configure(smtp_url=f"smtp://127.0.0.1:{free_port()}", mail_max_attempts=1)  # nothing listens there
+    send_due()
+    mails = client.get(f"/api/v1/tickets/{reference}", headers=ann).json()["mails"]
+    assert [(m["kind"], m["status"], m["attempts"]) for m in mails] == [("ticket_opened", "failed", 1),
+                                                                       ("agent_reply", "failed", 1)]
+    assert "Ann replied" in mails[1]["subject"] and "ConnectionRefusedError" in mails[1]["last_error"]

@@ -100,6 +100,8 @@ def test_export_holds_everything_about_the_customer_and_nothing_else(app_db):
     assert any(h["text"] == "called Ada Lovelace back" for h in data["tickets"][0]["history"])
     assert [f["text"] for f in data["feedback"]] == ["Ada Lovelace says the driver was rude"]
     assert data["survey_responses"][0]["answers"][-1]["text"] == "regards, Ada Lovelace"
+    # Issue 18: the e-mails to her (here, her ticket's confirmation) are hers too.
+    assert [(m["kind"], m["to"]) for m in data["emails"]] == [("ticket_opened", "ada@example.com")]
     assert "Bob" not in json.dumps(data) and "bob@" not in json.dumps(data)
 
 
@@ -116,6 +118,7 @@ def test_erase_removes_the_customer_everywhere_keeps_the_counts_and_spares_other
 
     assert counts["conversations"] == 1 and counts["messages"] == 2 and counts["tickets"] == 1
     assert counts["feedback"] == 1 and counts["survey_comments"] == 1 and counts["tracker_records"] == 1
+    assert counts["emails"] == 1  # her ticket's confirmation, unsent here: it never goes now
     everything = every_text()
     for trace in ("ada@example.com", "Ada Lovelace"):
         assert trace not in everything

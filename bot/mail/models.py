@@ -1,0 +1,39 @@
+"""outbox_mails: each e-mail to a customer, from the change that caused it until it is sent or given up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+import bot.tickets.models  # noqa: F401 - registers `tickets`, which each e-mail refers to
+from bot.db import Base, UTCDateTime, utcnow
+
+KINDS = ("ticket_opened", "agent_reply", "waiting_on_you", "resolved", "reopened")
+# pending: waiting to be sent (again, after a failure, from next_attempt_at); sending: taken by a
+# worker until next_attempt_at (another may take it after that); sent; failed: given up.
+MAIL_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxMail(Base):
+    __tablename__ = "outbox_mails"
+    __table_args__ = (Index("ix_outbox_mails_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    to_address: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    # Set once, when the e-mail is written: a second sending after a crash carries the same id, so the
+    # customer's mail program shows one e-mail. Threads hang on the ticket's own id (In-Reply-To).
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    thread_id: Mapped[str | None] = mapped_column(String(250))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,89 @@
+"""What customers are told by e-mail about their tickets, and when: each e-mail is rendered and written
+to the outbox in the transaction of the change that causes it (a change rolled back sends nothing; a
+change made sends its e-mail even if the SMTP server is down), and bot.mail.sender sends it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.actors import CUSTOMER, staff_id_of
+from bot.db import utcnow
+from bot.mail.models import OutboxMail
+from bot.mail.templates import templates_at
+from bot.settings import Settings, get_settings
+from bot.tickets.models import Ticket
+from bot.users.models import User
+
+SUMMARY_CHARS = 300
+
+
+def mail_domain(settings: Settings) -> str:
+    """The domain of MAIL_FROM, for the ids of the e-mails we write."""
+    return parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+
+
+def thread_id(reference: str, settings: Settings) -> str:
+    """The Message-ID of a ticket's first e-mail; every later one answers it, so a mail program shows one
+    conversation per ticket."""
+    return f"<ticket.{reference}@{mail_domain(settings)}>"
+
+
+def _when(moment: datetime | None, settings: Settings) -> str:
+    if moment is None:
+        return "soon"
+    local = moment.astimezone(ZoneInfo(settings.business_timezone))
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local.tzname()}"
+
+
+def _summary(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, reply: str | None = None,
+                  settings: Settings | None = None, now: datetime | None = None) -> OutboxMail | None:
+    """Write the e-mail of `kind` about `ticket` to the outbox; None when the ticket has no e-mail address
+    or the customer did this themselves (they know)."""
+    settings = settings or get_settings()
+    if not ticket.customer_email or actor == CUSTOMER or actor.startswith(f"{CUSTOMER}:"):
+        return None
+    staff_id = staff_id_of(actor)
+    staff = session.get(User, staff_id) if staff_id is not None else None
+    values = {
+        "company": settings.company_name, "name": ticket.customer_name or "there", "reference": ticket.reference,
+        "subject": ticket.subject, "summary": _summary(ticket.description),
+        "category": settings.category_label(ticket.category),
+        "first_response_due": _when(ticket.first_response_due, settings),
+        "resolution_due": _when(ticket.resolution_due, settings),
+        "reply": reply or "", "agent": staff.name if staff else f"The {settings.company_name} team",
+        "follow_up_by": "reply" if settings.mail_reply_to else "chat",
+    }
+    rendered = templates_at(settings.mail_templates_file).render(kind, values)
+    thread = thread_id(ticket.reference, settings)
+    first = kind == "ticket_opened"
+    mail = OutboxMail(ticket_id=ticket.id, kind=kind, to_address=ticket.customer_email, subject=rendered.subject,
+                      text_body=rendered.text, html_body=rendered.html,
+                      message_id=thread if first else f"<{uuid.uuid4().hex}.{kind}@{mail_domain(settings)}>",
+                      thread_id=None if first else thread, status="pending", attempts=0,
+                      next_attempt_at=now or utcnow(), created_at=now or utcnow())
+    session.add(mail)
+    session.flush()
+    return mail
+
+
+def mails_of(*, session: Session, ticket_id: int) -> list[OutboxMail]:
+    """A ticket's e-mails, oldest first (agents see whether each went)."""
+    return list(session.scalars(select(OutboxMail).where(OutboxMail.ticket_id == ticket_id)
+                                .order_by(OutboxMail.id)))
+
+
+def outbox_counts(*, session: Session) -> dict[str, int]:
+    """How many e-mails are pending, being sent, sent and failed."""
+    rows = session.execute(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all()
+    return {status: 0 for status in ("pending", "sending", "sent", "failed")} | dict(rows)
