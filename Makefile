@@ -54,13 +54,15 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 venvs: $(VENV)/.installed $(RASA_VENV)/.installed
 
 # Debian packages the tests drive for real: PostgreSQL, Chromium (browser tests; Playwright
-# is told its path, nothing is downloaded) and Redis (multi-process live events). Installed
+# is told its path, nothing is downloaded), Redis (multi-process live events) and Dovecot (the
+# support mailbox the e-mail tests read by IMAP). Installed
 # with apt when missing and we are root; otherwise those tests are skipped with the reason.
 system-packages:
 	@need=(); \
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql); \
 	command -v chromium >/dev/null 2>&1 || need+=(chromium); \
 	command -v redis-server >/dev/null 2>&1 || need+=(redis-server); \
+	command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || need+=(dovecot-imapd); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing $${need[*]} for the tests"; \

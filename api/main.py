@@ -19,8 +19,28 @@ from api.live.broker import make_broker
 from api.rasa_client import RasaClient
 from api.rasa_shards import RasaShards, RedisTurns
 from api.ratelimit import RateLimits
-from api.routes import audit, auth, chat, config, console, handoffs, privacy, reports, tickets, users, web
-from api.sweeper import check_alerts_forever, purge_trackers_forever, send_mail_forever, sweep_forever
+from api.routes import (
+    audit,
+    auth,
+    chat,
+    config,
+    console,
+    handoffs,
+    mailbox,
+    privacy,
+    reports,
+    ticket_page,
+    tickets,
+    users,
+    web,
+)
+from api.sweeper import (
+    check_alerts_forever,
+    poll_mailbox_forever,
+    purge_trackers_forever,
+    send_mail_forever,
+    sweep_forever,
+)
 from bot.db import get_engine
 from bot.settings import get_settings
 
@@ -44,7 +64,8 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
         tasks = [asyncio.create_task(sweep_forever(app), name="queue sweep"),
                  asyncio.create_task(check_alerts_forever(), name="alert check"),
                  asyncio.create_task(purge_trackers_forever(), name="tracker purge"),
-                 asyncio.create_task(send_mail_forever(), name="e-mail sending")]
+                 asyncio.create_task(send_mail_forever(), name="e-mail sending"),
+                 asyncio.create_task(poll_mailbox_forever(), name="support mailbox")]
         if isinstance(app.state.rasa, RasaShards) and len(app.state.rasa.urls) > 1:
             tasks.append(asyncio.create_task(app.state.rasa.check_forever(), name="Rasa shard check"))
         try:
@@ -76,6 +97,8 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     app.include_router(handoffs.router)
     app.include_router(handoffs.conversations_router)
     app.include_router(tickets.router)
+    app.include_router(ticket_page.router)
+    app.include_router(mailbox.router)
     app.include_router(reports.router)
     app.include_router(console.router)
     app.include_router(config.router)

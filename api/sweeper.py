@@ -21,6 +21,7 @@ from api.live.frames import announce
 from bot.conversations.handoffs import back_to_queue, chats_of_vanished_agents, close_if_idle, idle_conversations
 from bot.conversations.queue import expire_if_waiting, overdue_handoffs
 from bot.db import transaction, utcnow
+from bot.mail.inbound import poll_once
 from bot.mail.sender import send_due
 from bot.privacy.run import retention_run
 from bot.settings import get_settings
@@ -152,3 +153,16 @@ async def send_mail_forever() -> None:
         except Exception:  # the next round tries again
             logger.exception("sending e-mail failed")
         await asyncio.sleep(settings.mail_send_seconds)
+
+
+async def poll_mailbox_forever() -> None:
+    """Read the support mailbox every IMAP_POLL_SECONDS (bot.mail.inbound: several processes share it safely)."""
+    settings = get_settings()
+    if settings.imap_url is None or not settings.imap_poll_seconds:
+        return
+    while True:
+        try:
+            await asyncio.to_thread(poll_once)
+        except Exception as error:  # the mailbox unreachable: the next round tries again
+            logger.warning("could not read the support mailbox: %s: %s", type(error).__name__, error)
+        await asyncio.sleep(settings.imap_poll_seconds)

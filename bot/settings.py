@@ -279,6 +279,22 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=10, ge=1, le=100)
     # How often each API process looks for e-mails to send (0: never; another process sends them).
     mail_send_seconds: float = Field(default=5.0, ge=0)
+    # How long the link to a ticket's page in each e-mail works (each e-mail carries a new one).
+    ticket_link_days: int = Field(default=90, ge=1, le=3650)
+    # The support mailbox customers write and reply to (bot.mail.inbound): imap://user:pass@host:143
+    # (STARTTLS) or imaps://user:pass@host:993; unset: nothing is read. Taken messages move from
+    # IMAP_FOLDER to IMAP_DONE_FOLDER; one larger than MAIL_MAX_INBOUND_BYTES is not taken.
+    imap_url: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_done_folder: str = "Processed"
+    imap_poll_seconds: float = Field(default=60.0, ge=0)
+    mail_max_inbound_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+
+    @field_validator("smtp_url", "mail_reply_to", "imap_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty value (`SMTP_URL=` in an env file, `${SMTP_URL:-}` in compose) means unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("rasa_url")
     @classmethod

@@ -54,6 +54,12 @@ def choose_a_password() -> FileResponse:
     return FileResponse(PAGES / "reset.html", headers=PAGE_HEADERS)
 
 
+@router.get("/ticket")
+def customer_ticket() -> FileResponse:
+    """Where the link in a customer's e-mail leads (the token is after the #)."""
+    return FileResponse(PAGES / "ticket.html", headers=PAGE_HEADERS)
+
+
 def mount(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

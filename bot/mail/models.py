@@ -37,3 +37,26 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# added: to its ticket as the customer's words; opened: a new ticket; held: for an agent (a forged ticket
+# address, or a sender who is not the ticket's customer); ignored: an automatic message (out of office,
+# bounce, list), never answered; refused: too large to take.
+INBOUND_OUTCOMES = ("added", "opened", "held", "ignored", "refused")
+
+
+class InboundMail(Base):
+    """Each e-mail taken from the support mailbox, once (by its Message-ID), and what became of it."""
+
+    __tablename__ = "inbound_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    # What was kept of the text (quoted history and signature trimmed), for a held one an agent reads.
+    text: Mapped[str] = mapped_column(Text, default="")

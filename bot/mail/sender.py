@@ -14,6 +14,7 @@ import ssl
 from base64 import b32encode
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -33,6 +34,9 @@ FIRST_RETRY_SECONDS = 30
 LAST_RETRY_SECONDS = 3600
 BATCH = 50
 SMTP_TIMEOUT_SECONDS = 30
+# Headers up to SMTP's line limit stay on one line: the standard library folds a long subject by
+# starting it on the next line, which some mail programs show with a leading space.
+HEADERS_ON_ONE_LINE = policy.SMTP.clone(max_line_length=998)
 
 
 class Refused(Exception):
@@ -84,7 +88,7 @@ def claim_due(*, now: datetime, limit: int = BATCH) -> list[int]:
 
 
 def message_of(mail: OutboxMail, reference: str | None, settings: Settings) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=HEADERS_ON_ONE_LINE)
     message["From"] = settings.mail_from
     message["To"] = mail.to_address
     message["Subject"] = mail.subject

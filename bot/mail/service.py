@@ -17,6 +17,7 @@ from bot.db import utcnow
 from bot.mail.models import OutboxMail
 from bot.mail.templates import templates_at
 from bot.settings import Settings, get_settings
+from bot.tickets.links import issue_link, link_url
 from bot.tickets.models import Ticket
 from bot.users.models import User
 
@@ -63,6 +64,7 @@ def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, re
         "resolution_due": _when(ticket.resolution_due, settings),
         "reply": reply or "", "agent": staff.name if staff else f"The {settings.company_name} team",
         "follow_up_by": "reply" if settings.mail_reply_to else "chat",
+        "ticket_url": link_url(issue_link(session=session, ticket=ticket, settings=settings, now=now), settings),
     }
     rendered = templates_at(settings.mail_templates_file).render(kind, values)
     thread = thread_id(ticket.reference, settings)

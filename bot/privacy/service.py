@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from bot.conversations.models import Conversation, Handoff, HandoffNote, Message
 from bot.db import utcnow
 from bot.feedback.models import Feedback
-from bot.mail.models import OutboxMail
+from bot.mail.models import InboundMail, OutboxMail
 from bot.recovery.models import RecoveryItem
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.textscan import clean_email
+from bot.tickets.links import revoke_links
 from bot.tickets.models import Ticket, TicketEvent
 
 ERASED = "[erased]"
@@ -82,8 +83,11 @@ def export(session: Session, email: str) -> dict[str, Any]:
               for m in session.scalars(select(OutboxMail).where(or_(OutboxMail.to_address == email,
                                                                     OutboxMail.ticket_id.in_(ticket_ids)))
                                        .order_by(OutboxMail.id))]
+    received = [{"at": _when(m.received_at), "subject": m.subject, "outcome": m.outcome, "text": m.text}
+                for m in session.scalars(select(InboundMail).where(InboundMail.from_address == email)
+                                         .order_by(InboundMail.id))]
     return {"email": email, "conversations": conversations, "tickets": tickets, "feedback": feedback,
-            "survey_responses": surveys, "emails": emails}
+            "survey_responses": surveys, "emails": emails, "emails_received": received}
 
 
 def _anonymise_conversations(session: Session, ids: list[str], now: datetime) -> dict[str, int]:
@@ -135,6 +139,10 @@ def erase(session: Session, email: str) -> dict[str, Any]:
         "survey_comments": session.execute(update(SurveyAnswer).where(SurveyAnswer.response_id.in_(response_ids),
                                                                       SurveyAnswer.text.is_not(None)).values(
             text=ERASED)).rowcount,
+        "ticket_links": revoke_links(session=session, ticket_ids=ticket_ids),
+        "emails_received": session.execute(delete(InboundMail).where(or_(InboundMail.from_address == email,
+                                                                         InboundMail.ticket_id.in_(ticket_ids)))
+                                           ).rowcount,
         # E-mails to them, sent or not: gone (one not yet sent never goes).
         "emails": session.execute(delete(OutboxMail).where(or_(OutboxMail.to_address == email,
                                                                 OutboxMail.ticket_id.in_(ticket_ids)))).rowcount,

@@ -24,7 +24,8 @@ AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
          ("GET", "/api/v1/tickets/{reference}"), ("PATCH", "/api/v1/tickets/{reference}"),
          ("POST", "/api/v1/tickets/{reference}/comments"), ("GET", "/api/v1/agents"),
          ("GET", "/api/v1/canned-replies"), ("GET", "/api/v1/conversations"),
-         ("POST", "/api/v1/conversations/{conversation_id}/join"), ("GET", "/api/v1/recovery-items")}
+         ("POST", "/api/v1/conversations/{conversation_id}/join"), ("GET", "/api/v1/recovery-items"),
+         ("GET", "/api/v1/mailbox")}
 # Agent routes that act in a live chat: only the agent holding it (others get 403).
 HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
@@ -38,6 +39,8 @@ MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET",
 ADMIN = {("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
          ("POST", "/api/v1/users/{user_id}/reset-link"), ("GET", "/api/v1/audit"), ("GET", "/api/v1/audit/export"),
          ("GET", "/api/v1/privacy/export"), ("POST", "/api/v1/privacy/erase")}
+# The customer's ticket page: only the link from one of their e-mails opens it.
+LINK = {("GET", "/api/v1/ticket-page"), ("POST", "/api/v1/ticket-page/comments"), ("POST", "/api/v1/ticket-page/close")}
 BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "role": "agent"},
           "/api/v1/users/{user_id}": {"role": "agent"}, "/api/v1/privacy/erase": {"email": "x@example.com"},
           "/api/v1/auth/me/presence": {"presence": "online"},
@@ -54,7 +57,7 @@ def documented(client) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix(client):
-    assert documented(client) == PUBLIC | CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN
+    assert documented(client) == PUBLIC | CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN | LINK
 
 
 @pytest.fixture
@@ -88,13 +91,13 @@ def call(client, method: str, path: str, values: dict, headers: dict):
 
 
 def test_anonymous_and_forged_tokens_get_401(client, world):
-    for method, path in sorted(CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN):
+    for method, path in sorted(CUSTOMER | SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN | LINK):
         for headers in ({}, {"Authorization": "Bearer forged.token.value"}):
             assert call(client, method, path, world["values"], headers).status_code == 401, (method, path)
 
 
 def test_a_customer_token_opens_no_staff_route(client, world):
-    for method, path in sorted(SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN):
+    for method, path in sorted(SIGNED_IN | AGENT | HOLDER | OWNER | MANAGER | ADMIN | LINK):
         assert call(client, method, path, world["values"], world["customer"]).status_code == 401, (method, path)
 
 
@@ -231,7 +234,7 @@ def test_both_sockets_against_every_kind_of_caller(client, world):
 
 
 CALLERS = ("anonymous", "customer", "other customer", "agent", "other agent", "manager", "admin", "disabled user",
-           "expired token")
+           "expired token", "ticket link")
 ALLOWED, NO_ONE, NOT_YOURS = "allowed", "401", "403"
 
 
@@ -240,7 +243,9 @@ def expected_cell(route: tuple[str, str], caller: str) -> str:
     own logic), 401 or 403. "agent" holds the live chat and owns the recovery item; "other agent" does neither."""
     if route in PUBLIC:
         return ALLOWED
-    if caller in ("anonymous", "disabled user", "expired token"):
+    if route in LINK:
+        return ALLOWED if caller == "ticket link" else NO_ONE
+    if caller in ("anonymous", "disabled user", "expired token", "ticket link"):
         return NO_ONE
     if route in CUSTOMER:
         return ALLOWED if caller == "customer" else NO_ONE
@@ -260,13 +265,16 @@ def expected_cell(route: tuple[str, str], caller: str) -> str:
 
 def test_every_route_against_every_kind_of_caller(client, world, configure):
     """Issue 17: every documented route × anonymous, a customer, another customer, an agent (holding the chat
-    and owning the item), another agent, a manager, an admin, a disabled account and an expired token; each
+    and owning the item), another agent, a manager, an admin, a disabled account, an expired token and a
+    customer's ticket link (issue 18); each
     cell's expected answer comes from the route's group above, so a new route has one or fails
     test_every_route_is_in_the_matrix. Calls that refuse change nothing, so they go first; then the allowed
     ones, each live-chat one on a chat freshly claimed by the agent (a transfer or a resolve ends the holding)."""
     from datetime import datetime, timedelta, timezone
 
     from bot.db import transaction
+    from bot.tickets.links import issue_link
+    from bot.tickets.service import get_ticket
     from bot.users.schemas import UserCreate
     from bot.users.security import create_access_token
     from bot.users.service import create_user, disable_user, get_user_by_email
@@ -282,10 +290,13 @@ def test_every_route_against_every_kind_of_caller(client, world, configure):
         ann_id = get_user_by_email(session=session, email="ann@example.com").id
         session.get(RecoveryItem, int(world["values"]["item_id"])).owner_id = ann_id
     expired = create_access_token(user_id=ann_id, role="agent", now=datetime.now(timezone.utc) - timedelta(days=3))[0]
+    with transaction() as session:
+        link = issue_link(session=session, ticket=get_ticket(session=session, reference=world["values"]["reference"]))
     headers = {"anonymous": {}, "customer": world["customer"], "other customer": world["other_customer"],
                "agent": world["ann"], "other agent": staff(client, "ben"), "manager": world["meg"],
                "admin": staff(client, "ada"), "disabled user": dan,
-               "expired token": {"Authorization": f"Bearer {expired}"}}
+               "expired token": {"Authorization": f"Bearer {expired}"},
+               "ticket link": {"Authorization": f"Bearer {link}"}}
     configure(agent_max_live_chats=100)  # the agent claims a fresh chat for each live-chat route
     values = dict(world["values"])
     assert client.post(f"/api/v1/handoffs/{values['handoff_id']}/claim", headers=world["ann"]).status_code == 200

@@ -37,7 +37,8 @@ KUBERNETES_VERSIONS = ["1.32.0", "1.37.0"]
 # Our two images, under whatever registry the operator pushes them to.
 OUR_IMAGES = {"brightside-support", "brightside-support-rasa"}
 # Settings that hold passwords or keys: never a plain value in a manifest.
-SECRET_SETTINGS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "RASA_TOKEN", "ACTION_SERVER_TOKEN", "RASA_TRACKER_STORE"}
+SECRET_SETTINGS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "RASA_TOKEN", "ACTION_SERVER_TOKEN", "RASA_TRACKER_STORE",
+                   "SMTP_URL", "IMAP_URL"}
 
 
 def run_tool(name: str, *args: str) -> subprocess.CompletedProcess:

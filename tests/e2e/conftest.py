@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from bot import migrate
+from harness.dovecotserver import USER as MAILBOX_USER
+from harness.dovecotserver import DovecotServer, DovecotUnavailable
 from harness.modelhash import model_path
 from harness.stack import RASA_BIN, Stack, free_port
 
@@ -46,18 +48,32 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     url = f"sqlite:///{database}"
     migrate.upgrade(url=url)
     logs: list[str] = []
+    # E-mail as `make run` sends it with no SMTP server: .eml files, here in the test's own folder; and a
+    # real support mailbox (Dovecot) that the API reads, when Dovecot is installed.
+    env = {"DATABASE_URL": url, "MAIL_OUTBOX_DIR": str(database.parent / "outbox"), "MAIL_SEND_SECONDS": "0.5"}
+    mailbox, why_no_mailbox = None, None
+    try:
+        mailbox = DovecotServer()
+        env.update(IMAP_URL=mailbox.wait_ready(), MAIL_REPLY_TO=MAILBOX_USER, IMAP_POLL_SECONDS="1")
+    except DovecotUnavailable as why:
+        if mailbox is not None:
+            mailbox.stop()
+        mailbox, why_no_mailbox = None, str(why)
     running = Stack(
         model=model, rasa_port=free_port(), action_port=free_port(), api_port=free_port(),
-        # E-mail as `make run` sends it with no SMTP server: .eml files, here in the test's own folder.
-        env={"DATABASE_URL": url, "MAIL_OUTBOX_DIR": str(database.parent / "outbox"), "MAIL_SEND_SECONDS": "0.5"},
-        emit=logs.append,
+        env=env, emit=logs.append,
         tracker_store=f"sqlite:///{database.parent / 'rasa-trackers.db'}",
     )
     running.logs = logs  # type: ignore[attr-defined]
     running.database_url = url  # type: ignore[attr-defined]
     running.outbox = database.parent / "outbox"  # type: ignore[attr-defined]
-    with started(running, logs, timeout=400):
-        yield running
+    running.mailbox, running.why_no_mailbox = mailbox, why_no_mailbox  # type: ignore[attr-defined]
+    try:
+        with started(running, logs, timeout=400):
+            yield running
+    finally:
+        if mailbox is not None:
+            mailbox.stop()
 
 
 @contextmanager

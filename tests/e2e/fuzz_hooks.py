@@ -6,6 +6,8 @@ routes change that very account (PATCH /users/{id} demotes or disables it, /auth
 /auth/reset end its sessions), so before each sign-in the seeded accounts are put back as they were
 created, and a 401 (or 403 for an admin) signs in again.
 
+The customer's ticket page (`/api/v1/ticket-page`): the seeded ticket's link (FUZZ_TICKET_LINK).
+
 Chat routes (`/api/v1/chat/sessions/{session_id}/...`): their Bearer token is the customer's chat
 token, which only POST /api/v1/chat/sessions hands out, with its session id. The fuzzer starts a chat
 and calls that chat's routes with its token; without this every call would be 401 and none of the
@@ -14,6 +16,7 @@ customer's routes would be tested past the door (their 401s are tested in tests/
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import date
@@ -22,6 +25,8 @@ import httpx
 import schemathesis
 from sqlalchemy import select
 
+from bot.conversations.relay import may_press
+from bot.conversations.service import offered_buttons
 from bot.db import transaction
 from bot.errors import Invalid
 from bot.reports.period import requested_period
@@ -54,7 +59,7 @@ def restore_seeded_accounts() -> None:
 if USER:
     @schemathesis.auth(refresh_interval=REFRESH_SECONDS,
                        retry_on=[401, 403] if SEEDED.get(USER) == "admin" else [401]
-                       ).skip_for(path_regex=r"^/api/v1/chat/sessions/")
+                       ).skip_for(path_regex=r"^/api/v1/(chat/sessions/|ticket-page)")
     class StaffSignIn:
         def get(self, case, ctx) -> str:
             restore_seeded_accounts()
@@ -67,16 +72,35 @@ if USER:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
+def _offered(session_id: str) -> list[str]:
+    """The payloads the bot offers in this chat now, by the API's own rule."""
+    with transaction() as session:
+        buttons = offered_buttons(connection=session.connection(), conversation_id=session_id)
+    return [button["payload"] for button in buttons if may_press(button["payload"])]
+
+
 @schemathesis.auth(refresh_interval=REFRESH_SECONDS).apply_to(path_regex=r"^/api/v1/chat/sessions/")
 class ChatToken:
     def get(self, case, ctx) -> dict:
-        response = httpx.post(f"{BASE_URL}/api/v1/chat/sessions", json={}, timeout=30)
+        # Greeted: the greeting offers buttons, so there are payloads to press.
+        response = httpx.post(f"{BASE_URL}/api/v1/chat/sessions", json={"greet": True}, timeout=60)
         response.raise_for_status()
         return response.json()
 
     def set(self, case, data: dict, ctx) -> None:
         case.path_parameters = {**(case.path_parameters or {}), "session_id": data["session_id"]}
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data['token']}"}
+        # A payload is valid only if the bot offered it in its latest turn (the issue's rule: anything else
+        # is 422), which no schema can say. A payload meant to be valid (positive generation) is therefore
+        # one the bot offers now, chosen by the generated value; with none offered, the line is typed.
+        # Invalid payloads stay as generated, and the rule itself is tested in tests/api/routes/test_chat.py.
+        body = case.body
+        mode = getattr(getattr(getattr(case, "meta", None), "generation", None), "mode", "positive")
+        if (case.method.upper() == "POST" and isinstance(body, dict) and isinstance(body.get("payload"), str)
+                and str(mode) == "positive"):
+            offered = _offered(data["session_id"])
+            chosen = int(hashlib.sha256(body["payload"].encode()).hexdigest(), 16)
+            case.body = {"payload": offered[chosen % len(offered)]} if offered else {"text": "hello"}
 
 
 def _day(text: object):
@@ -101,3 +125,14 @@ def within_report_period(ctx, case) -> bool:
     except Invalid:
         return False
     return True
+
+
+@schemathesis.auth().apply_to(path_regex=r"^/api/v1/ticket-page")
+class TicketLink:
+    """The customer's ticket page: the seeded ticket's link (tests/e2e/fuzz_seed.py)."""
+
+    def get(self, case, ctx) -> str:
+        return os.environ["FUZZ_TICKET_LINK"]
+
+    def set(self, case, data: str, ctx) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}

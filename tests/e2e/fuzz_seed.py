@@ -1,7 +1,7 @@
 """Seed data for the API contract pass, so that the ids the fuzzer tries exist: `python -m
 tests.e2e.fuzz_seed` with DATABASE_URL set prints them as JSON. Staff accounts (admin, agent,
-manager, with FUZZ_PASSWORD), a chat the agent holds, a chat waiting in the queue, a ticket, and a
-complaint (in the inbox) with its service-recovery item."""
+manager, with FUZZ_PASSWORD), a chat the agent holds, a chat waiting in the queue, a ticket with a link to
+its customer's page, and a complaint (in the inbox) with its service-recovery item."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.db import transaction
 from bot.feedback.schemas import FeedbackCreate
 from bot.feedback.service import record_feedback
 from bot.recovery.service import open_for_complaint
+from bot.tickets.links import issue_link
 from bot.tickets.schemas import TicketCreate
 from bot.tickets.service import create_ticket
 from bot.users.schemas import UserCreate
@@ -45,10 +46,12 @@ def seed(password: str) -> dict:
             category="complaint", text="Nobody answered my e-mails for a week", customer_email="ada@example.com",
             conversation_id=chats[0][0].id))
         item = open_for_complaint(session=session, feedback=complaint)
+        link = issue_link(session=session, ticket=ticket)
         session.flush()
         return {"users": {email: user.id for email, user in users.items()},
                 "handoffs": [held.id, chats[1][1].id], "conversations": [conversation.id for conversation, _ in chats],
-                "tickets": [ticket.reference], "feedback": [complaint.id], "recovery_items": [item.id]}
+                "tickets": [ticket.reference], "feedback": [complaint.id], "recovery_items": [item.id],
+                "ticket_link": link}
 
 
 if __name__ == "__main__":

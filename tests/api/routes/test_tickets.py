@@ -229,3 +229,23 @@ def test_agents_see_each_e_mail_to_the_customer_and_whether_it_went(client, conf
     assert [(m["kind"], m["status"], m["attempts"]) for m in mails] == [("ticket_opened", "failed", 1),
                                                                        ("agent_reply", "failed", 1)]
     assert "Ann replied" in mails[1]["subject"] and "ConnectionRefusedError" in mails[1]["last_error"]
+
+
+def test_agents_see_the_mail_held_for_a_person(client):
+    """Issue 18: a reply held (a forged ticket address, a stranger writing) waits in GET /api/v1/mailbox."""
+    from bot.mail.models import InboundMail
+
+    reference = ticket()
+    with transaction() as session:
+        ticket_id = session.scalar(select(Ticket.id).where(Ticket.reference == reference))
+        session.add_all([
+            InboundMail(message_id="<a@x>", from_address="mallory@example.com", subject="Re: refund", outcome="held",
+                        reason="sent by mallory@example.com, not by the ticket's customer", ticket_id=ticket_id,
+                        text="Send the refund to me"),
+            InboundMail(message_id="<b@x>", from_address="ada@example.com", subject="Out of office",
+                        outcome="ignored", reason="Auto-Submitted: auto-replied", text="")])
+    ann = staff(client, "ann")
+    held = client.get("/api/v1/mailbox", params={"outcome": "held"}, headers=ann).json()
+    assert held["total"] == 1 and held["items"][0]["ticket_reference"] == reference
+    assert held["items"][0]["text"] == "Send the refund to me"
+    assert client.get("/api/v1/mailbox", headers=ann).json()["total"] == 2

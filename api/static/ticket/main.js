@@ -1,0 +1,109 @@
+/** A customer's page of their request, opened by the link in an e-mail (the token is after the #: it
+ * reaches no server log). Everything is shown as text. */
+
+const $ = (id) => document.getElementById(id);
+const KEY = "ticket-link";
+const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromLink) {
+  // Kept for this tab only, so a reload still works; out of the address bar and the history.
+  sessionStorage.setItem(KEY, fromLink);
+  history.replaceState(null, "", location.pathname);
+}
+const token = sessionStorage.getItem(KEY);
+const STATUS = {
+  new: "received, not yet answered",
+  open: "being worked on",
+  pending: "waiting for an answer from you",
+  resolved: "solved",
+  closed: "closed",
+};
+
+function say(text) {
+  $("ticket-note").textContent = text;
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
+}
+
+async function call(path, { method = "GET", json } = {}) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`/api/v1/ticket-page${path}`, {
+    method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `The server answered ${response.status}.`);
+  return body;
+}
+
+function promise(ticket) {
+  if (ticket.status === "resolved" || ticket.status === "closed") return `solved ${when(ticket.resolved_at)}`.trim();
+  const reply = ticket.first_responded_at
+    ? `answered ${when(ticket.first_responded_at)}`
+    : `a person replies by ${when(ticket.first_response_due)}`;
+  return `${reply}; solved by ${when(ticket.resolution_due)}`;
+}
+
+function show(ticket) {
+  $("ticket").hidden = false;
+  $("ticket-subject").textContent = ticket.subject;
+  $("ticket-reference").textContent = ticket.reference;
+  $("ticket-status").textContent = STATUS[ticket.status] || ticket.status;
+  $("ticket-category").textContent = ticket.category;
+  $("ticket-promise").textContent = promise(ticket);
+  const items = ticket.history.map((item) => {
+    const li = document.createElement("li");
+    li.className = item.kind;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const what = { created: "asked", reply: "replied", note: "added", status: "changed the status" }[item.kind];
+    meta.textContent = `${when(item.at)} · ${item.who === "you" ? "You" : item.who} ${what}`;
+    const text = document.createElement("div");
+    text.className = "text";
+    text.textContent = item.kind === "status" ? STATUS[item.text] || item.text : item.text || "";
+    li.append(meta, text);
+    return li;
+  });
+  $("ticket-history").replaceChildren(...items);
+  $("close-ticket").hidden = ticket.status === "closed";
+}
+
+async function load() {
+  if (!token) {
+    say("This page needs the whole link from your e-mail, including the part after #.");
+    return;
+  }
+  try {
+    show(await call(""));
+  } catch (error) {
+    say(error.message);
+  }
+}
+
+$("add-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("add-text").value.trim();
+  if (!text) return;
+  $("add-submit").disabled = true;
+  try {
+    show(await call("/comments", { method: "POST", json: { text } }));
+    $("add-text").value = "";
+    say("Thank you: we have added that to your request.");
+  } catch (error) {
+    say(error.message);
+  } finally {
+    $("add-submit").disabled = false;
+  }
+});
+
+$("close-ticket").addEventListener("click", async () => {
+  try {
+    show(await call("/close", { method: "POST" }));
+    say("Your request is closed. Thank you.");
+  } catch (error) {
+    say(error.message);
+  }
+});
+
+load();

@@ -1,0 +1,85 @@
+"""Issue 18: the customer's page of their ticket, opened by the link in each e-mail (no account)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.db import transaction, utcnow
+from bot.mail.models import OutboxMail
+from bot.privacy.run import erase_customer
+from bot.tickets.links import issue_link
+from bot.tickets.models import Ticket
+from tests.api.support import staff
+from tests.factories import make_ticket
+
+LINK = re.compile(r"/ticket#token=([A-Za-z0-9_-]+)")
+
+
+def opened(**fields) -> tuple[str, str]:
+    """A ticket with an e-mail address, and the token of the link its first e-mail carries."""
+    with transaction() as session:
+        ticket = make_ticket(session, now=utcnow(), **fields)
+        text = session.scalar(select(OutboxMail.text_body).where(OutboxMail.ticket_id == ticket.id))
+        return ticket.reference, LINK.search(text).group(1)
+
+
+def page(client, token: str, path: str = "", **kwargs):
+    method = "POST" if path else "GET"
+    return client.request(method, f"/api/v1/ticket-page{path}", headers={"Authorization": f"Bearer {token}"},
+                          **kwargs)
+
+
+def test_the_link_in_the_e_mail_opens_the_ticket_with_its_public_history_only(client):
+    reference, token = opened(description="The kettle I ordered leaks", customer_email="ada@example.com")
+    ann = staff(client, "ann")
+    client.post(f"/api/v1/tickets/{reference}/comments", headers=ann, json={"text": "VIP, be quick", "public": False})
+    client.post(f"/api/v1/tickets/{reference}/comments", headers=ann, json={"text": "A new one is on its way."
+                                                                               , "public": True})
+    shown = page(client, token)
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert body["reference"] == reference and body["status"] == "open" and body["first_responded_at"]
+    assert [(item["kind"], item["who"]) for item in body["history"]] == [
+        ("created", "Brightside"), ("reply", "Ann"), ("status", "Ann")]
+    assert body["history"][0]["text"] == "The kettle I ordered leaks"
+    assert "VIP" not in shown.text  # a private note stays with staff
+
+
+def test_adding_to_a_solved_ticket_opens_it_again_and_closing_ends_it(client):
+    reference, token = opened()
+    ann = staff(client, "ann")
+    assert client.patch(f"/api/v1/tickets/{reference}", headers=ann, json={"status": "resolved"}).status_code == 200
+    added = page(client, token, "/comments", json={"text": "It still leaks."})
+    assert added.status_code == 201 and added.json()["status"] == "open"
+    assert added.json()["history"][-2:] == [
+        {"at": added.json()["history"][-2]["at"], "kind": "note", "who": "you", "text": "It still leaks."},
+        {"at": added.json()["history"][-1]["at"], "kind": "status", "who": "you", "text": "open"}]
+    closed = page(client, token, "/close").json()
+    assert closed["status"] == "closed"
+    again = page(client, token, "/close")  # a second click changes nothing
+    assert again.status_code == 200 and again.json()["history"] == closed["history"]
+    with transaction() as session:
+        kinds = list(session.scalars(select(OutboxMail.kind).order_by(OutboxMail.id)))
+    assert kinds == ["ticket_opened", "resolved"]  # what the customer did is not mailed back to them
+
+
+def test_a_wrong_expired_or_revoked_link_is_401_alike(client, configure):
+    reference, token = opened(customer_email="ada@example.com")
+    answers = [page(client, "not-a-token"), page(client, token[:-1] + ("A" if token[-1] != "A" else "B"))]
+    with transaction() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
+        old = issue_link(session=session, ticket=ticket, now=utcnow() - timedelta(days=91))
+    answers.append(page(client, old))
+    erase_customer("ada@example.com", actor="cli:test")  # an erasure revokes every link
+    answers.append(page(client, token))
+    assert {answer.status_code for answer in answers} == {401}
+    assert len({answer.json()["detail"] for answer in answers}) == 1
+
+
+def test_the_page_is_served_with_the_pages_security_headers(client):
+    answer = client.get("/ticket")
+    assert answer.status_code == 200 and "Add to your request" in answer.text
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]

@@ -1,0 +1,87 @@
+"""Issue 18: a customer opens the link in the e-mail about their ticket in a real browser (Debian's
+Chromium): sees its state, our promise and the public history, adds to it, and closes it; the agent sees
+what they added."""
+
+from __future__ import annotations
+
+import email
+import re
+import time
+from email import policy
+
+import httpx
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from bot.db import make_engine, transaction
+from bot.users.schemas import UserCreate
+from bot.users.service import create_user
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "a long enough password"
+WAIT_MS = 30_000
+LINK = re.compile(r"http://\S+/ticket#token=[A-Za-z0-9_-]+")
+
+
+def e_mail_about(stack, reference: str, kind: str) -> email.message.EmailMessage:
+    """The .eml the API wrote for this ticket (no SMTP server in the tests' stack), waited for."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for path in stack.outbox.glob("*.eml"):
+            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            if reference in message["Subject"] and kind in path.name:
+                return message
+        time.sleep(0.5)
+    raise AssertionError(f"no {kind} e-mail about {reference} in {stack.outbox}")
+
+
+def test_a_customer_follows_the_e_mail_link_answers_and_closes(stack, browser):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    engine = make_engine(stack.database_url)
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        create_user(session=session, data=UserCreate(email="lee.agent@example.com", name="Lee", role="agent",
+                                                     password=PASSWORD))
+    engine.dispose()
+    base = f"http://{stack.host}:{stack.api_port}"
+    api = httpx.Client(base_url=f"{base}/api/v1", timeout=30)
+    signed = api.post("/auth/token", data={"username": "lee.agent@example.com", "password": PASSWORD}).json()
+    lee = {"Authorization": f"Bearer {signed['access_token']}"}
+    created = api.post("/tickets", headers=lee, json={
+        "description": "The <b>toaster</b> I bought sparks when I switch it on", "category": "product_technical",
+        "customer_name": "Rui", "customer_email": "rui.customer@example.com"})
+    reference = created.json()["ticket"]["reference"]
+    api.post(f"/tickets/{reference}/comments", headers=lee, json={"text": "Please stop using it. Which model is it?",
+                                                                   "public": True})
+    api.patch(f"/tickets/{reference}", headers=lee, json={"status": "pending"})
+    message = e_mail_about(stack, reference, "agent_reply")
+    link = LINK.search(message.get_body(("plain",)).get_content()).group(0)
+
+    errors: list[str] = []
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(link)
+    expect(page.get_by_test_id("ticket-reference")).to_have_text(reference)
+    assert "#" not in page.url  # the token leaves the address bar once read
+    expect(page.get_by_test_id("ticket-status")).to_have_text("waiting for an answer from you")
+    history = page.get_by_test_id("ticket-history")
+    expect(history).to_contain_text("The <b>toaster</b> I bought sparks")  # shown as text, not markup
+    expect(history).to_contain_text("Lee replied")
+    expect(history).to_contain_text("Which model is it?")
+    expect(page.get_by_test_id("ticket-promise")).to_contain_text("answered")
+
+    page.get_by_test_id("add-text").fill("It is the T-200, bought in March.")
+    page.get_by_test_id("add-submit").click()
+    expect(page.get_by_test_id("ticket-note")).to_contain_text("added that to your request")
+    expect(page.get_by_test_id("ticket-status")).to_have_text("being worked on")
+    page.reload()  # the link is kept for this tab
+    expect(history).to_contain_text("It is the T-200, bought in March.")
+    detail = api.get(f"/tickets/{reference}", headers=lee).json()
+    assert detail["ticket"]["status"] == "open"
+    assert detail["events"][-2]["body"] == "It is the T-200, bought in March."
+
+    page.get_by_test_id("close-ticket").click()
+    expect(page.get_by_test_id("ticket-status")).to_have_text("closed")
+    assert api.get(f"/tickets/{reference}", headers=lee).json()["ticket"]["status"] == "closed"
+    assert errors == []
