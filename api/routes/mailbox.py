@@ -1,5 +1,6 @@
 """What came into the support mailbox (bot.mail.inbound), for agents: above all the messages held for a
-person (a forged ticket address, or a reply from someone who is not the ticket's customer)."""
+person (a forged ticket address, or a reply from someone who is not the ticket's customer); and how many
+e-mails to customers wait, went and failed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from api.deps import Agent, Offset, SessionDep
 from bot.mail.models import InboundMail
+from bot.mail.service import outbox_counts
 from bot.tickets.models import Ticket
 
 router = APIRouter(prefix="/api/v1/mailbox", tags=["mailbox"])
@@ -33,6 +35,8 @@ class InboundOut(BaseModel):
 class InboundPage(BaseModel):
     total: int
     items: list[InboundOut]
+    outbox: dict[str, int] = Field(description="e-mails to customers by state: pending, sending, sent, failed "
+                                                "(refused, given up after MAIL_MAX_ATTEMPTS, or bounced)")
 
 
 @router.get("", response_model=InboundPage)
@@ -46,7 +50,7 @@ def received(session: SessionDep, _: Agent,
         query = query.where(InboundMail.outcome == outcome)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(InboundMail.id.desc()).limit(limit).offset(offset)).all()
-    return InboundPage(total=total, items=[
+    return InboundPage(total=total, outbox=outbox_counts(session=session), items=[
         InboundOut(id=m.id, received_at=m.received_at, from_address=m.from_address, subject=m.subject,
                    outcome=m.outcome, reason=m.reason, ticket_reference=reference, text=m.text)
         for m, reference in rows])

@@ -59,6 +59,8 @@ class Incoming:
     answers: list[str]
     text: str
     automatic: str | None = None
+    # A delivery report: the Message-ID of our e-mail that could not be delivered, and why.
+    bounced: tuple[str, str] | None = None
     problems: list[str] = field(default_factory=list)
 
 
@@ -153,6 +155,28 @@ def _automatic(message: EmailMessage, sender: str) -> str | None:
     return None
 
 
+def _bounce(message: EmailMessage) -> tuple[str, str] | None:
+    """For a delivery report (RFC 3464): the Message-ID of the message it returns, and the reason."""
+    if message.get_content_type() != "multipart/report":
+        return None
+    returned, reason = None, "returned as undeliverable"
+    try:
+        for part in message.walk():
+            kind = part.get_content_type()
+            if kind == "message/delivery-status":
+                for fields in part.get_payload():
+                    if fields.get("Action", "").strip().lower() == "failed" or fields.get("Diagnostic-Code"):
+                        reason = " ".join(str(fields.get("Diagnostic-Code") or fields.get("Status") or reason).split())
+            elif kind in ("text/rfc822-headers", "message/rfc822") and returned is None:
+                content = part.get_content()
+                headers = content if isinstance(content, EmailMessage) else message_from_bytes(
+                    str(content).encode(errors="replace"), policy=policy.default)
+                returned = " ".join(str(headers.get("Message-ID", "")).split()) or None
+    except Exception:  # noqa: BLE001 - a malformed report: it is still ignored, just not matched
+        return None
+    return (returned, reason[:300]) if returned else None
+
+
 def read_message(raw: bytes) -> Incoming:
     """An e-mail as far as it reads; never an exception for what a sender wrote."""
     problems: list[str] = []
@@ -174,7 +198,8 @@ def read_message(raw: bytes) -> Incoming:
     text = trim_reply(_body(message, problems))
     return Incoming(message_id=message_id[:250], from_name=name.strip()[:200], from_address=address[:254],
                     recipients=recipients, subject=header("Subject")[:300] or "(no subject)", answers=answers,
-                    text=text[:MAX_DESCRIPTION], automatic=_automatic(message, address), problems=problems)
+                    text=text[:MAX_DESCRIPTION], automatic=_automatic(message, address), bounced=_bounce(message),
+                    problems=problems)
 
 
 def _addressed_ticket(session: Session, incoming: Incoming, settings: Settings) -> tuple[Ticket | None, str | None]:
@@ -206,7 +231,16 @@ def take(session: Session, incoming: Incoming, *, settings: Settings | None = No
     now = now or utcnow()
     record = InboundMail(message_id=incoming.message_id, received_at=now, from_address=incoming.from_address,
                          subject=incoming.subject, text=incoming.text)
-    if incoming.automatic:
+    if incoming.bounced:
+        # Our e-mail did not arrive: it shows as failed, with the reason, on its ticket and in the counts.
+        returned, why = incoming.bounced
+        bounced = session.scalar(select(OutboxMail).where(OutboxMail.message_id == returned))
+        if bounced is not None:
+            bounced.status, bounced.last_error = "failed", f"bounced: {why}"[:500]
+            record.ticket_id = bounced.ticket_id
+        record.outcome = "ignored"
+        record.reason = (f"a delivery report for {returned}" + ("" if bounced else ", which is not one of ours"))[:300]
+    elif incoming.automatic:
         record.outcome, record.reason = "ignored", incoming.automatic[:300]
     elif not is_valid_email(incoming.from_address):
         record.outcome, record.reason = "ignored", "no sender address to answer"

@@ -167,3 +167,49 @@ def test_quoted_history_signatures_and_html_are_reduced_to_the_customer_s_words(
     # Nothing but history: kept whole rather than lost.
     assert trim_reply("Le lun. 7 déc. 2026, Support a écrit :\n> x") == "Le lun. 7 déc. 2026, Support a écrit :\n> x"
     assert html_to_text("<p>One&nbsp;&amp; two</p><script>evil()</script><div>three</div>") == "One & two\n\nthree"
+
+
+BOUNCE = """From: MAILER-DAEMON@mail.example.com\r
+To: support@example.com\r
+Subject: Undelivered Mail Returned to Sender\r
+Auto-Submitted: auto-replied\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r
+\r
+--B\r
+Content-Type: text/plain\r
+\r
+Your message could not be delivered.\r
+--B\r
+Content-Type: message/delivery-status\r
+\r
+Reporting-MTA: dns; mail.example.com\r
+\r
+Final-Recipient: rfc822; ada@example.com\r
+Action: failed\r
+Status: 5.1.1\r
+Diagnostic-Code: smtp; 550 5.1.1 <ada@example.com>: Recipient address rejected\r
+--B\r
+Content-Type: text/rfc822-headers\r
+\r
+From: support@example.com\r
+To: ada@example.com\r
+Message-ID: {message_id}\r
+Subject: [TCK-AAAAAA] hi\r
+--B--\r
+"""
+
+
+def test_a_bounce_marks_our_e_mail_failed_with_the_reason_and_is_never_answered(mailbox):
+    with transaction() as session:
+        make_ticket(session, customer_email="ada@example.com")
+        [sent] = session.scalars(select(OutboxMail)).all()
+        message_id = sent.message_id
+    mailbox.deliver(BOUNCE.format(message_id=message_id).encode())
+    assert poll_once() == {"ignored": 1}
+    with transaction() as session:
+        [mail_row] = session.scalars(select(OutboxMail)).all()
+        assert mail_row.status == "failed"
+        assert mail_row.last_error == "bounced: smtp; 550 5.1.1 <ada@example.com>: Recipient address rejected"
+        assert len(session.scalars(select(Ticket)).all()) == 1  # no ticket from the bounce, no answer to it
+    assert outcomes() == [("ignored", f"a delivery report for {message_id}")]
