@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from bot.actors import customer_actor, staff_id_of
 from bot.settings import get_settings
+from bot.surveys.after_ticket import TicketSurvey, answer_question, survey_of
 from bot.textscan import NOT_BLANK
 from bot.tickets.links import ticket_for_link
 from bot.tickets.models import Ticket
@@ -101,3 +102,23 @@ def close_ticket(session: SessionDep, ticket: LinkedTicket) -> TicketPageOut:
     """The customer needs nothing more (a closed ticket stays as it is)."""
     change_status(session=session, ticket=ticket, to_status="closed", actor=customer_actor(ticket.customer_email or ""))
     return page_of(session, ticket)
+
+
+class AnswerIn(BaseModel):
+    key: str = Field(min_length=1, max_length=64, description="the question's key")
+    answer: str = Field(min_length=1, max_length=MAX_DESCRIPTION, json_schema_extra={"pattern": NOT_BLANK},
+                        description='as the customer would say it: "4", "yes", or their words ("skip" an optional one)')
+
+
+@router.get("/survey", response_model=TicketSurvey)
+def ticket_survey(session: SessionDep, ticket: LinkedTicket) -> TicketSurvey:
+    """The satisfaction survey about this ticket (the same questions as in chat) and the answers so far."""
+    return survey_of(session, ticket)
+
+
+@router.post("/survey/answers", response_model=TicketSurvey)
+def answer_survey(body: AnswerIn, session: SessionDep, ticket: LinkedTicket) -> TicketSurvey:
+    """One answer, stored as it is given (again: replaced). 409 before the ticket is solved or after the
+    last question; 422 for an answer that does not fit the question; a low first score opens a
+    service-recovery ticket, as in chat."""
+    return answer_question(session=session, ticket=ticket, key=body.key, answer=body.answer)

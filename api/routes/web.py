@@ -60,6 +60,12 @@ def customer_ticket() -> FileResponse:
     return FileResponse(PAGES / "ticket.html", headers=PAGE_HEADERS)
 
 
+@router.get("/survey")
+def ticket_survey() -> FileResponse:
+    """The satisfaction survey about a solved ticket (the link in the "solved" e-mail; token after the #)."""
+    return FileResponse(PAGES / "survey.html", headers=PAGE_HEADERS)
+
+
 def mount(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

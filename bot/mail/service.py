@@ -64,8 +64,10 @@ def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, re
         "resolution_due": _when(ticket.resolution_due, settings),
         "reply": reply or "", "agent": staff.name if staff else f"The {settings.company_name} team",
         "follow_up_by": "reply" if settings.mail_reply_to else "chat",
-        "ticket_url": link_url(issue_link(session=session, ticket=ticket, settings=settings, now=now), settings),
     }
+    token = issue_link(session=session, ticket=ticket, settings=settings, now=now)
+    values["ticket_url"] = link_url(token, settings)
+    values["survey_url"] = link_url(token, settings, page="survey")
     rendered = templates_at(settings.mail_templates_file).render(kind, values)
     thread = thread_id(ticket.reference, settings)
     first = kind == "ticket_opened"

@@ -41,9 +41,10 @@ def issue_link(*, session: Session, ticket: Ticket, settings: Settings | None = 
     return token
 
 
-def link_url(token: str, settings: Settings | None = None) -> str:
-    """The page a token opens; the token after the # reaches no server log and no Referer."""
-    return f"{(settings or get_settings()).base_url}/ticket#token={token}"
+def link_url(token: str, settings: Settings | None = None, page: str = "ticket") -> str:
+    """The page a token opens (the ticket's, or its survey); the token after the # reaches no server log
+    and no Referer."""
+    return f"{(settings or get_settings()).base_url}/{page}#token={token}"
 
 
 def ticket_for_link(*, session: Session, token: str | None, now: datetime | None = None) -> Ticket:

@@ -40,7 +40,8 @@ ADMIN = {("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
          ("POST", "/api/v1/users/{user_id}/reset-link"), ("GET", "/api/v1/audit"), ("GET", "/api/v1/audit/export"),
          ("GET", "/api/v1/privacy/export"), ("POST", "/api/v1/privacy/erase")}
 # The customer's ticket page: only the link from one of their e-mails opens it.
-LINK = {("GET", "/api/v1/ticket-page"), ("POST", "/api/v1/ticket-page/comments"), ("POST", "/api/v1/ticket-page/close")}
+LINK = {("GET", "/api/v1/ticket-page"), ("POST", "/api/v1/ticket-page/comments"), ("POST", "/api/v1/ticket-page/close"),
+        ("GET", "/api/v1/ticket-page/survey"), ("POST", "/api/v1/ticket-page/survey/answers")}
 BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "role": "agent"},
           "/api/v1/users/{user_id}": {"role": "agent"}, "/api/v1/privacy/erase": {"email": "x@example.com"},
           "/api/v1/auth/me/presence": {"presence": "online"},

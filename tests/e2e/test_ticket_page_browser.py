@@ -85,3 +85,46 @@ def test_a_customer_follows_the_e_mail_link_answers_and_closes(stack, browser):
     expect(page.get_by_test_id("ticket-status")).to_have_text("closed")
     assert api.get(f"/tickets/{reference}", headers=lee).json()["ticket"]["status"] == "closed"
     assert errors == []
+
+
+def test_a_customer_answers_the_survey_from_the_solved_e_mail(stack, browser):
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from bot.surveys.models import SurveyResponse
+
+    expect.set_options(timeout=WAIT_MS)
+    engine = make_engine(stack.database_url)
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        create_user(session=session, data=UserCreate(email="kai.agent@example.com", name="Kai", role="agent",
+                                                     password=PASSWORD))
+    base = f"http://{stack.host}:{stack.api_port}"
+    api = httpx.Client(base_url=f"{base}/api/v1", timeout=30)
+    signed = api.post("/auth/token", data={"username": "kai.agent@example.com", "password": PASSWORD}).json()
+    kai = {"Authorization": f"Bearer {signed['access_token']}"}
+    reference = api.post("/tickets", headers=kai, json={
+        "description": "My invoice shows the wrong address", "category": "billing_payments",
+        "customer_email": "sol.customer@example.com"}).json()["ticket"]["reference"]
+    assert api.patch(f"/tickets/{reference}", headers=kai, json={"status": "resolved"}).status_code == 200
+    text = e_mail_about(stack, reference, "resolved").get_body(("plain",)).get_content()
+    link = re.search(r"http://\S+/survey#token=[A-Za-z0-9_-]+", text).group(0)
+
+    errors: list[str] = []
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(link)
+    expect(page.get_by_test_id("survey-questions")).to_contain_text("how satisfied are you")
+    for key, choice in (("csat", "5"), ("solved", "yes"), ("speed", "4"), ("solution", "5"), ("courtesy", "5")):
+        button = page.get_by_test_id(f"question-{key}").get_by_role("button", name=choice, exact=True)
+        button.click()
+        expect(page.get_by_test_id(f"question-{key}").get_by_role("button", name=choice, exact=True)
+               ).to_have_attribute("aria-pressed", "true")
+    comment = page.get_by_test_id("question-comment")
+    comment.locator("textarea").fill("Sorted in a day, thank you")
+    comment.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("survey-done")).to_be_visible()
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        response = session.scalar(select(SurveyResponse).where(SurveyResponse.conversation_id == f"ticket:{reference}"))
+        assert response.completed and response.agent == "Kai" and len(response.answers) == 6
+    engine.dispose()
+    assert errors == []

@@ -83,3 +83,63 @@ def test_the_page_is_served_with_the_pages_security_headers(client):
     answer = client.get("/ticket")
     assert answer.status_code == 200 and "Add to your request" in answer.text
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+
+
+def solved(client, reference: str) -> None:
+    ann = staff(client, "ann")
+    assert client.patch(f"/api/v1/tickets/{reference}", headers=ann, json={"status": "resolved"}).status_code == 200
+
+
+def test_the_solved_e_mail_asks_for_the_survey_on_the_same_link(client):
+    reference, token = opened()
+    solved(client, reference)
+    with transaction() as session:
+        text = session.scalar(select(OutboxMail.text_body).where(OutboxMail.kind == "resolved"))
+    assert "How did we do?" in text and re.search(r"/survey#token=[A-Za-z0-9_-]+", text)
+    survey_token = re.search(r"/survey#token=([A-Za-z0-9_-]+)", text).group(1)
+    assert page(client, survey_token, "/survey").status_code == 405  # GET only: the page reads it
+    assert client.get("/api/v1/ticket-page/survey", headers={"Authorization": f"Bearer {survey_token}"}
+                      ).json()["questions"][0]["key"] == "csat"
+    assert client.get("/survey").status_code == 200
+
+
+def test_the_survey_after_a_ticket_stores_each_answer_for_the_agent_who_solved_it(client):
+    from bot.surveys.models import SurveyResponse
+
+    reference, token = opened()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def answer(key: str, text: str):
+        return client.post("/api/v1/ticket-page/survey/answers", headers=headers, json={"key": key, "answer": text})
+
+    assert answer("csat", "4").status_code == 409  # not solved yet
+    solved(client, reference)
+    first = answer("csat", "4")
+    assert first.status_code == 200 and first.json()["questions"][0]["answer"] == 4
+    assert answer("speed", "banana").status_code == 422
+    for key, text in (("solved", "yes"), ("speed", "5"), ("solution", "4"), ("courtesy", "5")):
+        assert answer(key, text).status_code == 200
+    done = answer("comment", "Quick and kind, thanks")
+    assert done.json()["completed"] is True and done.json()["recovery_reference"] is None
+    assert answer("csat", "1").status_code == 409  # answered: it stays as given
+    with transaction() as session:
+        response = session.scalar(select(SurveyResponse).where(SurveyResponse.conversation_id == f"ticket:{reference}"))
+        assert (response.channel, response.agent, response.customer_email) == ("web", "Ann", "ada@example.com")
+        given = [(a.question_key, a.score, a.text) for a in response.answers]
+        assert given[:2] == [("csat", 4, None), ("solved", 1, None)]
+
+
+def test_a_low_score_after_a_ticket_opens_recovery_as_in_chat(client):
+    from bot.recovery.models import RecoveryItem
+
+    reference, token = opened()
+    solved(client, reference)
+    low = client.post("/api/v1/ticket-page/survey/answers", headers={"Authorization": f"Bearer {token}"},
+                      json={"key": "csat", "answer": "terrible"})
+    assert low.status_code == 200 and low.json()["questions"][0]["answer"] == 1
+    recovery = low.json()["recovery_reference"]
+    with transaction() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.reference == recovery))
+        assert ticket.priority == "high" and "Service recovery" in ticket.subject
+        [item] = session.scalars(select(RecoveryItem)).all()
+        assert item.source == "survey" and item.ticket_id == ticket.id

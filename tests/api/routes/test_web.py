@@ -19,7 +19,8 @@ from api.routes.web import STATIC
 # the widget stays one classic script, as sites embed it with a single tag.
 ENTRIES = {"/": ("/static/widget.js", False), "/agent": ("/static/agent/main.js", True),
            "/manager": ("/static/manager/main.js", True), "/reset": ("/static/staff/reset.js", True),
-           "/admin": ("/static/admin/main.js", True), "/ticket": ("/static/ticket/main.js", True)}
+           "/admin": ("/static/admin/main.js", True), "/ticket": ("/static/ticket/main.js", True),
+           "/survey": ("/static/ticket/survey.js", True)}
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']"""  # import {a} from "./a.js"
                     r"""|^\s*import\s*\(?\s*["']([^"']+)["']""", re.MULTILINE)  # import "./a.js", import("./a.js")

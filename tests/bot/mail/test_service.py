@@ -91,4 +91,4 @@ def test_templates_missing_a_kind_are_refused_with_the_reason(tmp_path):
         load(unknown).render("ticket_opened", {"company": "C", "name": "n", "reference": "R", "subject": "s",
                                                "summary": "", "category": "", "first_response_due": "",
                                                "resolution_due": "", "reply": "", "agent": "",
-                                               "follow_up_by": "chat", "ticket_url": "u"})
+                                               "follow_up_by": "chat", "ticket_url": "u", "survey_url": "s"})
