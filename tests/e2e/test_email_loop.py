@@ -1,6 +1,7 @@
 """Issue 18: the loop a customer lives through, with the real processes and a real mailbox (Dovecot): a
 ticket opened in the chat is confirmed by e-mail; the customer answers that e-mail; the answer lands on
-the ticket; the agent's reply and the resolution go back by e-mail. The steps are printed."""
+the ticket; the agent's reply and the resolution go back by e-mail; the customer answers the survey from
+the link in the last one. The steps are printed."""
 
 from __future__ import annotations
 
@@ -93,5 +94,14 @@ def test_chat_ticket_e_mail_reply_by_e_mail_agent_reply_and_resolution(stack, ch
     assert api.patch(f"/tickets/{reference}", headers=max_, json={"status": "resolved"}).status_code == 200
     solved = e_mail(stack, reference, "Solved")
     steps.append(f"e-mail to {solved['To']}: {solved['Subject']}")
+    token = re.search(r"/survey#token=([A-Za-z0-9_-]+)", solved.get_body(("plain",)).get_content()).group(1)
+    link = {"Authorization": f"Bearer {token}"}
+    for key, answer in (("csat", "5"), ("solved", "yes"), ("speed", "4"), ("solution", "5"), ("courtesy", "5"),
+                        ("comment", "Quick once I wrote back")):
+        survey = api.post("/ticket-page/survey/answers", headers=link, json={"key": key, "answer": answer})
+        assert survey.status_code == 200, survey.text
+    assert survey.json()["completed"] is True
+    steps.append("survey from the link in that e-mail: " + ", ".join(
+        f"{q['key']} {q['answer']}" for q in survey.json()["questions"]))
     assert (stack.mailbox.count("INBOX"), stack.mailbox.count("Processed")) == (0, 1)
     print("\nthe loop:\n" + "\n".join(f"  {n}. {step}" for n, step in enumerate(steps, 1)))
