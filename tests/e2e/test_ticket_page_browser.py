@@ -35,19 +35,22 @@ def e_mail_about(stack, reference: str, kind: str) -> email.message.EmailMessage
     raise AssertionError(f"no {kind} e-mail about {reference} in {stack.outbox}")
 
 
+def signed_in_agent(stack, email_address: str, name: str) -> tuple[httpx.Client, dict]:
+    """A new agent of the stack, signed in: an API client and their headers."""
+    engine = make_engine(stack.database_url)
+    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        create_user(session=session, data=UserCreate(email=email_address, name=name, role="agent", password=PASSWORD))
+    engine.dispose()
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1", timeout=30)
+    signed = api.post("/auth/token", data={"username": email_address, "password": PASSWORD}).json()
+    return api, {"Authorization": f"Bearer {signed['access_token']}"}
+
+
 def test_a_customer_follows_the_e_mail_link_answers_and_closes(stack, browser):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=WAIT_MS)
-    engine = make_engine(stack.database_url)
-    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
-        create_user(session=session, data=UserCreate(email="lee.agent@example.com", name="Lee", role="agent",
-                                                     password=PASSWORD))
-    engine.dispose()
-    base = f"http://{stack.host}:{stack.api_port}"
-    api = httpx.Client(base_url=f"{base}/api/v1", timeout=30)
-    signed = api.post("/auth/token", data={"username": "lee.agent@example.com", "password": PASSWORD}).json()
-    lee = {"Authorization": f"Bearer {signed['access_token']}"}
+    api, lee = signed_in_agent(stack, "lee.agent@example.com", "Lee")
     created = api.post("/tickets", headers=lee, json={
         "description": "The <b>toaster</b> I bought sparks when I switch it on", "category": "product_technical",
         "customer_name": "Rui", "customer_email": "rui.customer@example.com"})
@@ -94,14 +97,7 @@ def test_a_customer_answers_the_survey_from_the_solved_e_mail(stack, browser):
     from bot.surveys.models import SurveyResponse
 
     expect.set_options(timeout=WAIT_MS)
-    engine = make_engine(stack.database_url)
-    with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
-        create_user(session=session, data=UserCreate(email="kai.agent@example.com", name="Kai", role="agent",
-                                                     password=PASSWORD))
-    base = f"http://{stack.host}:{stack.api_port}"
-    api = httpx.Client(base_url=f"{base}/api/v1", timeout=30)
-    signed = api.post("/auth/token", data={"username": "kai.agent@example.com", "password": PASSWORD}).json()
-    kai = {"Authorization": f"Bearer {signed['access_token']}"}
+    api, kai = signed_in_agent(stack, "kai.agent@example.com", "Kai")
     reference = api.post("/tickets", headers=kai, json={
         "description": "My invoice shows the wrong address", "category": "billing_payments",
         "customer_email": "sol.customer@example.com"}).json()["ticket"]["reference"]
@@ -123,6 +119,7 @@ def test_a_customer_answers_the_survey_from_the_solved_e_mail(stack, browser):
     comment.locator("textarea").fill("Sorted in a day, thank you")
     comment.get_by_role("button", name="Send").click()
     expect(page.get_by_test_id("survey-done")).to_be_visible()
+    engine = make_engine(stack.database_url)
     with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
         response = session.scalar(select(SurveyResponse).where(SurveyResponse.conversation_id == f"ticket:{reference}"))
         assert response.completed and response.agent == "Kai" and len(response.answers) == 6

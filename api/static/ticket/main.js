@@ -1,15 +1,9 @@
 /** A customer's page of their request, opened by the link in an e-mail (the token is after the #: it
  * reaches no server log). Everything is shown as text. */
 
+import { call, token } from "./link.js";
+
 const $ = (id) => document.getElementById(id);
-const KEY = "ticket-link";
-const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromLink) {
-  // Kept for this tab only, so a reload still works; out of the address bar and the history.
-  sessionStorage.setItem(KEY, fromLink);
-  history.replaceState(null, "", location.pathname);
-}
-const token = sessionStorage.getItem(KEY);
 const STATUS = {
   new: "received, not yet answered",
   open: "being worked on",
@@ -24,17 +18,6 @@ function say(text) {
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
-}
-
-async function call(path, { method = "GET", json } = {}) {
-  const headers = { Authorization: `Bearer ${token}` };
-  if (json !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`/api/v1/ticket-page${path}`, {
-    method, headers, body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || `The server answered ${response.status}.`);
-  return body;
 }
 
 function promise(ticket) {

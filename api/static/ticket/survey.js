@@ -1,14 +1,9 @@
 /** The satisfaction survey about a solved request, opened by the link in the "solved" e-mail (the token
  * is after the #). Each answer is sent as it is given; everything is shown as text. */
 
+import { call, token } from "./link.js";
+
 const $ = (id) => document.getElementById(id);
-const KEY = "ticket-link";
-const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromLink) {
-  sessionStorage.setItem(KEY, fromLink);
-  history.replaceState(null, "", location.pathname);
-}
-const token = sessionStorage.getItem(KEY);
 const CHOICES = {
   rating_1_5: ["1", "2", "3", "4", "5"],
   nps_0_10: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
@@ -19,20 +14,9 @@ function say(text) {
   $("survey-note").textContent = text;
 }
 
-async function call(path, json) {
-  const headers = { Authorization: `Bearer ${token}` };
-  if (json !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`/api/v1/ticket-page/survey${path}`, {
-    method: json === undefined ? "GET" : "POST", headers, body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || `The server answered ${response.status}.`);
-  return body;
-}
-
 async function send(key, answer) {
   try {
-    show(await call("/answers", { key, answer }));
+    show(await call("/survey/answers", { method: "POST", json: { key, answer } }));
     say("");
   } catch (error) {
     say(error.message);
@@ -96,5 +80,5 @@ function show(survey) {
 if (!token) {
   say("This page needs the whole link from your e-mail, including the part after #.");
 } else {
-  call("").then(show).catch((error) => say(error.message));
+  call("/survey").then(show).catch((error) => say(error.message));
 }
