@@ -211,7 +211,15 @@ def send_due(*, settings: Settings | None = None, now: datetime | None = None) -
     with transaction() as session:
         rows = session.execute(select(OutboxMail, Ticket.reference).outerjoin(Ticket, Ticket.id == OutboxMail.ticket_id)
                                .where(OutboxMail.id.in_(taken)).order_by(OutboxMail.id)).all()
-        messages = [(mail.id, message_of(mail, reference, settings)) for mail, reference in rows]
+        messages, unwritable = [], []
+        for mail, reference in rows:
+            try:
+                messages.append((mail.id, message_of(mail, reference, settings)))
+            except (ValueError, TypeError) as error:  # e.g. a line break in a header: never sendable
+                unwritable.append((mail.id, f"cannot be written: {error}"))
+    for mail_id, error in unwritable:
+        _settle(mail_id, now=now, error=error, final=True, settings=settings)
+        delivery.failed.append(mail_id)
     try:
         with post_office(settings) as post:
             for mail_id, message in messages:
@@ -223,7 +231,8 @@ def send_due(*, settings: Settings | None = None, now: datetime | None = None) -
                 except (smtplib.SMTPException, OSError) as error:
                     outcome = _settle(mail_id, now=now, error=f"{type(error).__name__}: {error}", final=False,
                                       settings=settings)
-                getattr(delivery, {"sent": "sent", "failed": "failed"}.get(outcome, "retrying")).append(mail_id)
+                (delivery.sent if outcome == "sent" else delivery.failed if outcome == "failed"
+                 else delivery.retrying).append(mail_id)
     except (smtplib.SMTPException, OSError, ValueError) as error:  # no connection at all: every one waits
         logger.warning("cannot send e-mail now (%s: %s); %d wait for the next try", type(error).__name__, error,
                        len(messages) - len(delivery.sent) - len(delivery.failed) - len(delivery.retrying))

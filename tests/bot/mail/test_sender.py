@@ -160,3 +160,16 @@ def test_a_password_is_never_sent_to_a_remote_server_without_starttls(app_db, co
         controller.stop()
     [mail] = mails()
     assert mail.status == "pending" and "no STARTTLS" in mail.last_error and mailbox.messages == []
+
+
+def test_an_e_mail_that_cannot_be_written_fails_alone_and_the_others_go(app_db, smtp):
+    mailbox, _ = smtp
+    opened(customer_email="ok@example.com")
+    opened(customer_email="second@example.com")
+    with transaction() as session:  # a header that would inject another (no validated path makes one)
+        session.scalars(select(OutboxMail).order_by(OutboxMail.id)).first().to_address = "x@example.com\r\nBcc: all"
+    delivery = send_due()
+    assert len(delivery.failed) == 1 and len(delivery.sent) == 1
+    [broken, good] = mails()
+    assert broken.status == "failed" and "cannot be written" in broken.last_error
+    assert good.status == "sent" and [m["To"] for m in mailbox.messages] == ["second@example.com"]
