@@ -13,6 +13,7 @@ import imaplib
 import logging
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -276,11 +277,16 @@ def take_raw(raw: bytes, *, settings: Settings | None = None, now: datetime | No
     """One message from the mailbox, in its own transaction; its outcome ("duplicate" when it was taken
     before, by this process or another)."""
     incoming = read_message(raw)
+    return _once(incoming, lambda session: take(session, incoming, settings=settings, now=now).outcome)
+
+
+def _once(incoming: Incoming, record: Callable[[Session], str]) -> str:
+    """`record` the message in its own transaction, unless it was taken before ("duplicate")."""
     try:
         with transaction() as session:
             if session.scalar(select(InboundMail.id).where(InboundMail.message_id == incoming.message_id)):
                 return "duplicate"
-            return take(session, incoming, settings=settings, now=now).outcome
+            return record(session)
     except IntegrityError:  # another process took it a moment ago
         return "duplicate"
 
@@ -329,19 +335,19 @@ class Mailbox:
             sizes.append((uid, int(found.group(1)) if found else 0))
         return sizes
 
+    def _section(self, uid: bytes, section: str) -> bytes | None:
+        """BODY[section] of a message, without marking it seen; None if the server sent none."""
+        _, data = self.client.uid("FETCH", uid, f"(BODY.PEEK[{section}])")
+        return next((item[1] for item in data or [] if isinstance(item, tuple)), None)
+
     def fetch(self, uid: bytes) -> bytes:
-        status, data = self.client.uid("FETCH", uid, "(BODY.PEEK[])")
-        for item in data or []:
-            if isinstance(item, tuple):
-                return item[1]
-        raise ValueError(f"message {uid!r} could not be fetched ({status})")
+        whole = self._section(uid, "")
+        if whole is None:
+            raise ValueError(f"message {uid!r} could not be fetched")
+        return whole
 
     def headers(self, uid: bytes) -> bytes:
-        status, data = self.client.uid("FETCH", uid, "(BODY.PEEK[HEADER])")
-        for item in data or []:
-            if isinstance(item, tuple):
-                return item[1]
-        return b""
+        return self._section(uid, "HEADER") or b""
 
     def done(self, uid: bytes) -> None:
         """Out of the inbox, into the done folder (kept there for people to see)."""
@@ -388,13 +394,11 @@ def poll_once(*, settings: Settings | None = None) -> dict[str, int]:
 def _refuse_large(headers: bytes, size: int, settings: Settings) -> str:
     """A message over MAIL_MAX_INBOUND_BYTES is not fetched: recorded from its headers, as refused."""
     incoming = read_message(headers + b"\r\n")
-    try:
-        with transaction() as session:
-            if session.scalar(select(InboundMail.id).where(InboundMail.message_id == incoming.message_id)):
-                return "duplicate"
-            session.add(InboundMail(message_id=incoming.message_id, from_address=incoming.from_address,
-                                    subject=incoming.subject, outcome="refused", text="",
-                                    reason=f"{size} bytes; at most {settings.mail_max_inbound_bytes} are taken"))
+
+    def refuse(session: Session) -> str:
+        session.add(InboundMail(message_id=incoming.message_id, from_address=incoming.from_address,
+                                subject=incoming.subject, outcome="refused", text="",
+                                reason=f"{size} bytes; at most {settings.mail_max_inbound_bytes} are taken"))
         return "refused"
-    except IntegrityError:
-        return "duplicate"
+
+    return _once(incoming, refuse)
