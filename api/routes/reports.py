@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, StrictBool
+from sqlalchemy.orm import Session
 
 from api.deps import MAX_ID, Agent, Day, Manager, Moment, Offset, PathId, SessionDep, client_address
 from bot.alerts.models import Alert
@@ -22,7 +23,7 @@ from bot.errors import Forbidden, Invalid
 from bot.feedback.models import FEEDBACK_CATEGORIES, SURVEY_COMMENT
 from bot.inputs import RowId
 from bot.recovery.models import RECOVERY_STATUSES, RecoveryItem
-from bot.recovery.service import change_item, list_items
+from bot.recovery.service import change_item, follow_up, follow_up_mails, list_items
 from bot.reports.exports import (
     MEDIA_TYPES,
     Dataset,
@@ -36,9 +37,12 @@ from bot.reports.exports import (
 from bot.reports.inbox import InboxItem, InboxPage, item_of, list_inbox, review_item
 from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
 from bot.reports.period import Period, ReportFilters, requested_period
-from bot.reports.schemas import MAX_NOTE_CHARS, Breaches, RecoveryOut, Summary
+from bot.reports.schemas import MAX_NOTE_CHARS, Breaches, FollowUpMail, RecoveryOut, Summary
 from bot.reports.themes import Themes, find_themes
 from bot.settings import get_settings
+from bot.textscan import NOT_BLANK
+from bot.tickets.models import CHANNELS
+from bot.tickets.schemas import MAX_DESCRIPTION
 from bot.users.service import staff_names
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -109,13 +113,16 @@ def report_themes(session: SessionDep, _: Manager, first: First = None, last: La
                        max_score=get_settings().recovery_score_threshold)
 
 
-def recovery_out(items: list[RecoveryItem], names: dict[int, str]) -> list[RecoveryOut]:
+def recovery_out(session: Session, items: list[RecoveryItem]) -> list[RecoveryOut]:
     now = utcnow()
+    names = staff_names(session, {item.owner_id for item in items if item.owner_id})
+    mails = follow_up_mails(session=session, items=items)
     out = []
     for item in items:
         one = RecoveryOut.model_validate(item)
         one.owner_name = names.get(item.owner_id) if item.owner_id else None
         one.overdue = item.is_overdue(now)
+        one.follow_ups = [FollowUpMail.model_validate(mail) for mail in mails[item.id]]
         out.append(one)
     return sorted(out, key=lambda one: (not one.overdue, one.due_at))
 
@@ -125,10 +132,8 @@ def report_breaches(session: SessionDep, _: Manager, filters: Filters = None) ->
     """What needs action now: SLA breaches and tickets due within the hour, and the recovery
     items not closed yet (overdue first)."""
     filters = checked(filters or ReportFilters())
-    items = list_items(session=session)
-    names = staff_names(session, {item.owner_id for item in items if item.owner_id})
     return Breaches(generated_at=utcnow(), tickets=sla_watch(session=session, filters=filters),
-                    recovery=recovery_out(items, names))
+                    recovery=recovery_out(session, list_items(session=session)))
 
 
 @router.get("/recovery-items", response_model=list[RecoveryOut])
@@ -151,8 +156,8 @@ def recovery_items(session: SessionDep, user: Agent,
         if unowned or owner_id not in (None, user.id):
             raise Forbidden("agents see their own recovery items only")
         owner_id = user.id
-    items = list_items(session=session, status=status_, owner_id=owner_id, unowned=unowned, overdue_only=overdue)
-    return recovery_out(items, staff_names(session, {item.owner_id for item in items if item.owner_id}))
+    return recovery_out(session, list_items(session=session, status=status_, owner_id=owner_id, unowned=unowned,
+                                            overdue_only=overdue))
 
 
 class RecoveryPatch(BaseModel):
@@ -170,7 +175,21 @@ def change_recovery_item(item_id: PathId, body: RecoveryPatch, session: SessionD
     move on the items they own; only managers give items to someone else."""
     item = change_item(session=session, item_id=item_id, by=user, status=body.status, owner_id=body.owner_id,
                        set_owner="owner_id" in body.model_fields_set, due_at=body.due_at, outcome=body.outcome)
-    return recovery_out([item], staff_names(session, {item.owner_id} if item.owner_id else set()))[0]
+    return recovery_out(session, [item])[0]
+
+
+class FollowUp(BaseModel):
+    message: str = Field(min_length=1, max_length=MAX_DESCRIPTION, pattern=NOT_BLANK,
+                         description="what to tell the customer, in your own words; e-mailed from you")
+
+
+@router.post("/recovery-items/{item_id}/follow-up", response_model=RecoveryOut)
+def follow_up_recovery_item(item_id: PathId, body: FollowUp, session: SessionDep, user: Agent) -> RecoveryOut:
+    """E-mail the unhappy customer (the item's owner, or a manager): on the item's ticket, as a public
+    reply there, when it has one; else to the address the complaint or the chat gave. The item becomes
+    contacted. 409 when it is closed or we have no address (anonymous feedback)."""
+    item = follow_up(session=session, item_id=item_id, by=user, message=body.message)
+    return recovery_out(session, [item])[0]
 
 
 EXTENSIONS = {"csv": "csv", "ndjson": "ndjson", "xlsx": "xlsx"}
@@ -262,6 +281,8 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
           kind: Literal["feedback", "survey"] | None = None,
           category: Annotated[Literal[(*FEEDBACK_CATEGORIES, SURVEY_COMMENT)] | None,
                               Query(description="a feedback category, or survey_comment")] = None,
+          channel: Annotated[Literal[CHANNELS] | None,
+                             Query(description="chat, or page: surveys answered on the ticket's page")] = None,
           min_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at least")] = None,
           max_score: Annotated[int | None, Query(ge=0, le=10, description="survey comments scoring at most")] = None,
           agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -272,7 +293,7 @@ def inbox(session: SessionDep, _: Manager, first: First = None, last: Last = Non
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> InboxPage:
     """Feedback items and survey comments together, newest first, with filters and search."""
     return list_inbox(session=session, period=period_of(first, last), kind=kind, category=category,
-                      min_score=min_score, max_score=max_score, agent_id=agent_id, status=status_, q=q,
+                      channel=channel, min_score=min_score, max_score=max_score, agent_id=agent_id, status=status_, q=q,
                       limit=limit, offset=offset)
 
 

@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import bot.recovery.models  # noqa: F401 - registers `recovery_items`, which a follow-up refers to
 import bot.tickets.models  # noqa: F401 - registers `tickets`, which each e-mail refers to
 from bot.db import Base, UTCDateTime, utcnow
 
-KINDS = ("ticket_opened", "agent_reply", "waiting_on_you", "resolved", "reopened")
+KINDS = ("ticket_opened", "agent_reply", "waiting_on_you", "resolved", "reopened", "recovery")
 # pending: waiting to be sent (again, after a failure, from next_attempt_at); sending: taken by a
 # worker until next_attempt_at (another may take it after that); sent; failed: given up.
 MAIL_STATUSES = ("pending", "sending", "sent", "failed")
@@ -22,6 +23,9 @@ class OutboxMail(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    # A person's follow-up of an unhappy customer (kind recovery), when it was sent from the recovery item.
+    recovery_item_id: Mapped[int | None] = mapped_column(ForeignKey("recovery_items.id", ondelete="SET NULL"),
+                                                         index=True)
     kind: Mapped[str] = mapped_column(String(32))
     to_address: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(300))

@@ -99,6 +99,8 @@ def message_of(mail: OutboxMail, reference: str | None, settings: Settings) -> E
         message["References"] = mail.thread_id
     if reference and (address := reply_address(reference, settings)):
         message["Reply-To"] = address
+    elif settings.mail_reply_to:  # no ticket (a follow-up of a complaint): a reply opens one
+        message["Reply-To"] = settings.mail_reply_to.strip()
     # No out-of-office or other automatic answer to this (RFC 3834): no mail loops.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text_body)

@@ -16,6 +16,7 @@ from bot.actors import CUSTOMER, staff_id_of
 from bot.db import utcnow
 from bot.mail.models import OutboxMail
 from bot.mail.templates import templates_at
+from bot.recovery.models import RecoveryItem
 from bot.settings import Settings, get_settings
 from bot.tickets.links import issue_link, link_url
 from bot.tickets.models import Ticket
@@ -47,38 +48,70 @@ def _summary(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS - 1].rstrip() + "…"
 
 
-def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, reply: str | None = None,
-                  settings: Settings | None = None, now: datetime | None = None) -> OutboxMail | None:
-    """Write the e-mail of `kind` about `ticket` to the outbox; None when the ticket has no e-mail address
-    or the customer did this themselves (they know)."""
-    settings = settings or get_settings()
-    if not ticket.customer_email or actor == CUSTOMER or actor.startswith(f"{CUSTOMER}:"):
-        return None
+def _is_recovery(session: Session, ticket: Ticket) -> bool:
+    """A ticket opened to follow up an unhappy customer (a low survey score)."""
+    return session.scalar(select(RecoveryItem.id).where(RecoveryItem.ticket_id == ticket.id).limit(1)) is not None
+
+
+def _sender(session: Session, actor: str, settings: Settings) -> str:
     staff_id = staff_id_of(actor)
     staff = session.get(User, staff_id) if staff_id is not None else None
-    values = {
-        "company": settings.company_name, "name": ticket.customer_name or "there", "reference": ticket.reference,
-        "subject": ticket.subject, "summary": _summary(ticket.description),
-        "category": settings.category_label(ticket.category),
-        "first_response_due": _when(ticket.first_response_due, settings),
-        "resolution_due": _when(ticket.resolution_due, settings),
-        "reply": reply or "", "agent": staff.name if staff else f"The {settings.company_name} team",
-        "follow_up_by": "reply" if settings.mail_reply_to else "chat",
-    }
-    token = issue_link(session=session, ticket=ticket, settings=settings, now=now)
-    values["ticket_url"] = link_url(token, settings)
-    values["survey_url"] = link_url(token, settings, page="survey")
+    return staff.name if staff else f"The {settings.company_name} team"
+
+
+def _write(*, session: Session, kind: str, to_address: str, values: dict, ticket: Ticket | None,
+           recovery_item_id: int | None, settings: Settings, now: datetime | None) -> OutboxMail:
     rendered = templates_at(settings.mail_templates_file).render(kind, values)
-    thread = thread_id(ticket.reference, settings)
+    thread = thread_id(ticket.reference, settings) if ticket is not None else None
     first = kind == "ticket_opened"
-    mail = OutboxMail(ticket_id=ticket.id, kind=kind, to_address=ticket.customer_email, subject=rendered.subject,
-                      text_body=rendered.text, html_body=rendered.html,
+    mail = OutboxMail(ticket_id=ticket.id if ticket is not None else None, recovery_item_id=recovery_item_id,
+                      kind=kind, to_address=to_address, subject=rendered.subject, text_body=rendered.text,
+                      html_body=rendered.html,
                       message_id=thread if first else f"<{uuid.uuid4().hex}.{kind}@{mail_domain(settings)}>",
                       thread_id=None if first else thread, status="pending", attempts=0,
                       next_attempt_at=now or utcnow(), created_at=now or utcnow())
     session.add(mail)
     session.flush()
     return mail
+
+
+def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, reply: str | None = None,
+                  settings: Settings | None = None, now: datetime | None = None) -> OutboxMail | None:
+    """Write the e-mail of `kind` about `ticket` to the outbox; None when the ticket has no e-mail address
+    or the customer did this themselves (they know). A public reply on a ticket that follows up an unhappy
+    customer is written as their follow-up (kind recovery), not as an answer to a request they never made."""
+    settings = settings or get_settings()
+    if not ticket.customer_email or actor == CUSTOMER or actor.startswith(f"{CUSTOMER}:"):
+        return None
+    if kind == "agent_reply" and _is_recovery(session, ticket):
+        kind = "recovery"
+    values = {
+        "company": settings.company_name, "name": ticket.customer_name or "there", "reference": ticket.reference,
+        "subject": ticket.subject, "summary": _summary(ticket.description),
+        "category": settings.category_label(ticket.category),
+        "first_response_due": _when(ticket.first_response_due, settings),
+        "resolution_due": _when(ticket.resolution_due, settings),
+        "reply": reply or "", "agent": _sender(session, actor, settings),
+        "follow_up_by": "reply" if settings.mail_reply_to else "chat",
+    }
+    token = issue_link(session=session, ticket=ticket, settings=settings, now=now)
+    values["ticket_url"] = link_url(token, settings)
+    values["survey_url"] = link_url(token, settings, page="survey")
+    return _write(session=session, kind=kind, to_address=ticket.customer_email, values=values, ticket=ticket,
+                  recovery_item_id=None, settings=settings, now=now)
+
+
+def tell_recovery(*, session: Session, recovery_item_id: int, to_address: str, name: str | None, actor: str,
+                  message: str, settings: Settings | None = None, now: datetime | None = None) -> OutboxMail:
+    """A person's follow-up of an unhappy customer who has no ticket to hang it on (a complaint): the
+    e-mail alone. A reply to it reaches the support mailbox and opens a ticket there."""
+    settings = settings or get_settings()
+    values = {"company": settings.company_name, "name": name or "there", "reference": "", "subject": "",
+              "summary": "", "category": "", "first_response_due": "", "resolution_due": "", "reply": message,
+              "agent": _sender(session, actor, settings), "follow_up_by": "reply" if settings.mail_reply_to else "chat",
+              "ticket_url": "", "survey_url": ""}
+    return _write(session=session, kind="recovery", to_address=to_address, values=values, ticket=None,
+                  recovery_item_id=recovery_item_id, settings=settings, now=now)
 
 
 def mails_of(*, session: Session, ticket_id: int) -> list[OutboxMail]:

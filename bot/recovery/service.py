@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from bot.actors import staff_actor
 from bot.conversations.models import Conversation
 from bot.db import refuse_naive_time, utcnow
 from bot.errors import Conflict, Forbidden, NotFound
 from bot.feedback.models import Feedback
+from bot.mail.models import OutboxMail
+from bot.mail.service import tell_recovery
 from bot.recovery.models import RECOVERY_TRANSITIONS, RecoveryItem
 from bot.settings import Settings, get_settings
 from bot.surveys.models import SurveyResponse
+from bot.tickets.models import Ticket
+from bot.tickets.service import add_comment
 from bot.users.models import User
 from bot.users.service import active_user
 
@@ -68,15 +73,20 @@ def open_for_complaint(*, session: Session, feedback: Feedback, settings: Settin
                  reason=f"complaint {feedback.reference}")
 
 
+def _item_for(session: Session, item_id: int, by: User, *, assigning: bool = False) -> RecoveryItem:
+    item = session.get(RecoveryItem, item_id)
+    if item is None:
+        raise NotFound("no such recovery item")
+    if by.role == "agent" and (item.owner_id != by.id or assigning):
+        raise Forbidden("agents move on their own recovery items only, and managers assign them")
+    return item
+
+
 def change_item(*, session: Session, item_id: int, by: User, status: str | None = None, owner_id: int | None = None,
                 set_owner: bool = False, due_at: datetime | None = None, outcome: str | None = None) -> RecoveryItem:
     """`update_item` on a staff member's behalf: an agent may move on the items they own; only
     managers give items to someone else."""
-    item = session.get(RecoveryItem, item_id)
-    if item is None:
-        raise NotFound("no such recovery item")
-    if by.role == "agent" and (item.owner_id != by.id or set_owner):
-        raise Forbidden("agents move on their own recovery items only, and managers assign them")
+    item = _item_for(session, item_id, by, assigning=set_owner)
     refuse_naive_time(due_at, "due_at")
     return update_item(session=session, item=item, status=status, owner_id=owner_id, set_owner=set_owner,
                        due_at=due_at, outcome=outcome)
@@ -109,6 +119,66 @@ def update_item(*, session: Session, item: RecoveryItem, status: str | None = No
     item.updated_at = now
     session.flush()
     return item
+
+
+def customer_address(*, session: Session, item: RecoveryItem) -> tuple[str | None, str | None]:
+    """The unhappy customer's e-mail address and name, from what the item is about: the complaint, the
+    survey, or the chat (never for anonymous feedback, which keeps none)."""
+    found: list[tuple[str | None, str | None]] = []
+    if item.feedback_id is not None and (feedback := session.get(Feedback, item.feedback_id)) is not None:
+        found.append((feedback.customer_email, feedback.customer_name))
+    if item.survey_response_id is not None and (response := session.get(SurveyResponse, item.survey_response_id)):
+        found.append((response.customer_email, None))
+    if item.conversation_id and (chat := session.get(Conversation, item.conversation_id)) is not None:
+        found.append((chat.customer_email, chat.customer_name))
+    email = next((address for address, _ in found if address), None)
+    name = next((name for _, name in found if name), None)
+    return email, name
+
+
+def follow_up(*, session: Session, item_id: int, by: User, message: str, settings: Settings | None = None,
+              now: datetime | None = None) -> RecoveryItem:
+    """The owner's follow-up of an unhappy customer: `message` e-mailed to them from `by`, and the item
+    marked contacted. On the item's ticket when it has one with an address (a public reply there, so the
+    customer's answer comes back to that ticket); else the e-mail alone, to the address the complaint,
+    the survey or the chat gave."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    item = _item_for(session, item_id, by)
+    if not item.is_open:
+        raise RecoveryError("this recovery item is closed")
+    text = message.strip()
+    if not text:
+        raise RecoveryError("the message is empty")
+    ticket = session.get(Ticket, item.ticket_id) if item.ticket_id is not None else None
+    if ticket is not None and ticket.customer_email:
+        add_comment(session=session, ticket=ticket, text=text, public=True, actor=staff_actor(by), now=now)
+    else:
+        address, name = customer_address(session=session, item=item)
+        if address is None:
+            raise RecoveryError("we have no e-mail address for this customer: reach them another way, then "
+                                "record the outcome")
+        tell_recovery(session=session, recovery_item_id=item.id, to_address=address, name=name,
+                      actor=staff_actor(by), message=text, settings=settings, now=now)
+    return update_item(session=session, item=item, status="contacted" if item.status == "open" else None, now=now)
+
+
+def follow_up_mails(*, session: Session, items: list[RecoveryItem]) -> dict[int, list[OutboxMail]]:
+    """Each item's follow-up e-mails, oldest first: those sent from it, and the follow-ups written on its
+    ticket (a public reply there from the recovery item or the agent console)."""
+    by_ticket = {item.ticket_id: item.id for item in items if item.ticket_id is not None}
+    ids = [item.id for item in items]
+    found: dict[int, list[OutboxMail]] = {item_id: [] for item_id in ids}
+    if not ids:
+        return found
+    mails = session.scalars(select(OutboxMail).where(or_(
+        OutboxMail.recovery_item_id.in_(ids),
+        and_(OutboxMail.kind == "recovery", OutboxMail.ticket_id.in_(list(by_ticket))))).order_by(OutboxMail.id))
+    for mail in mails:
+        owner = mail.recovery_item_id if mail.recovery_item_id in found else by_ticket.get(mail.ticket_id)
+        if owner is not None:
+            found[owner].append(mail)
+    return found
 
 
 def list_items(*, session: Session, status: str | None = None, owner_id: int | None = None,

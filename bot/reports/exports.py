@@ -114,7 +114,8 @@ def _answer_columns(keys: list[tuple[str, str]], of_row: Callable[[Any], list[Co
 
 def _survey_responses(connection: Connection, period: Period, filters: ReportFilters, now: datetime,
                       dialect: str) -> tuple[list[Column], list, list, type]:
-    conditions = [within(SurveyResponse.started_at, period), *chat_conditions(SurveyResponse.conversation_id, filters)]
+    conditions = [within(SurveyResponse.started_at, period),
+                  *chat_conditions(SurveyResponse.conversation_id, filters, channel=SurveyResponse.channel)]
     keys = _question_keys(connection, lambda key, version: exists().where(
         SurveyResponse.survey_key == key, SurveyResponse.survey_version == version, *conditions))
     columns = [
@@ -152,7 +153,8 @@ def _feedback(connection: Connection, period: Period, filters: ReportFilters, no
         Column("recovery_due_at", item(recovery.due_at), "time"),
         Column("recovery_outcome", item(recovery.outcome), "free"),
     ]
-    conditions = [within(Feedback.created_at, period), *chat_conditions(Feedback.conversation_id, filters)]
+    conditions = [within(Feedback.created_at, period),
+                  *chat_conditions(Feedback.conversation_id, filters, channel=Feedback.channel)]
     return columns, conditions, [Feedback.created_at, Feedback.id], Feedback
 
 

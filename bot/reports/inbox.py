@@ -32,6 +32,7 @@ class InboxItem(BaseModel):
     text: str
     score: int | None = Field(description="survey comments: the headline (first-question) score")
     category: str = Field(description="the feedback category, or 'survey_comment'")
+    channel: str = Field(description="where it came in: chat, or page (a survey answered on the ticket's page)")
     conversation_id: str | None = Field(description="never for anonymous feedback")
     customer: str | None = Field(description="name or e-mail; never for anonymous feedback")
     anonymous: bool = Field(description="feedback given anonymously")
@@ -58,18 +59,21 @@ class InboxError(Conflict):
 SEARCH_WORDS = 10  # at most this many words of `q` are used
 
 
-def _parts(period: Period | None, *, kind: str | None, category: str | None, min_score: int | None,
-           max_score: int | None, q: list[str]):
+def _parts(period: Period | None, *, kind: str | None, category: str | None, channel: str | None,
+           min_score: int | None, max_score: int | None, q: list[str]):
     """The two kinds of item as one UNION ALL, filtered (`q`: words the text must all contain)."""
     parts = []
     if kind in (None, "feedback") and min_score is None and max_score is None and category != SURVEY_COMMENT:
         conditions = [within(Feedback.created_at, period)] if period else []
         if category:
             conditions.append(Feedback.category == category)
+        if channel:
+            conditions.append(Feedback.channel == channel)
         conditions += [contains_text(Feedback.text, word) for word in q]
         parts.append(select(
             literal("feedback").label("kind"), Feedback.id.label("id"), Feedback.created_at.label("at"),
             Feedback.text.label("text"), null().label("score"), Feedback.category.label("category"),
+            Feedback.channel.label("channel"),
             Feedback.conversation_id.label("conversation_id"), Feedback.anonymous.label("anonymous"),
             func.coalesce(Feedback.customer_name, Feedback.customer_email).label("customer")).where(*conditions))
     if kind in (None, "survey") and category in (None, SURVEY_COMMENT):
@@ -81,11 +85,13 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
             conditions.append(headline.score >= min_score)
         if max_score is not None:
             conditions.append(headline.score <= max_score)
+        if channel:
+            conditions.append(SurveyResponse.channel == channel)
         conditions += [contains_text(comment.text, word) for word in q]
         parts.append(
             select(literal("survey").label("kind"), SurveyResponse.id.label("id"), comment.answered_at.label("at"),
                    comment.text.label("text"), headline.score.label("score"),
-                   literal(SURVEY_COMMENT).label("category"),
+                   literal(SURVEY_COMMENT).label("category"), SurveyResponse.channel.label("channel"),
                    SurveyResponse.conversation_id.label("conversation_id"), literal(False).label("anonymous"),
                    SurveyResponse.customer_email.label("customer"))
             .join(comment, and_(comment.response_id == SurveyResponse.id, comment.question_type == "text"))
@@ -98,12 +104,12 @@ def _parts(period: Period | None, *, kind: str | None, category: str | None, min
 
 
 def list_inbox(*, session: Session, period: Period | None, kind: str | None = None, category: str | None = None,
-               min_score: int | None = None, max_score: int | None = None, agent_id: int | None = None,
-               status: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
-               only: int | None = None) -> InboxPage:
+               channel: str | None = None, min_score: int | None = None, max_score: int | None = None,
+               agent_id: int | None = None, status: str | None = None, q: str | None = None, limit: int = 50,
+               offset: int = 0, only: int | None = None) -> InboxPage:
     """Newest first. `q`: words the text contains, every one, anywhere and in any case (each as
     typed: % and _ are plain characters); `only`, one item of `kind` by id."""
-    items = _parts(period, kind=kind, category=category, min_score=min_score, max_score=max_score,
+    items = _parts(period, kind=kind, category=category, channel=channel, min_score=min_score, max_score=max_score,
                    q=(q or "").split()[:SEARCH_WORDS])
     if items is None:
         return InboxPage(total=0, limit=limit, offset=offset, items=[])
@@ -142,7 +148,7 @@ def _item(row) -> InboxItem:
     anonymous = bool(row.anonymous)
     at = row.at if isinstance(row.at, datetime) else datetime.fromisoformat(row.at)
     return InboxItem(kind=row.kind, id=row.id, at=at, text=row.text, score=row.score, category=row.category,
-                     conversation_id=None if anonymous else row.conversation_id,
+                     channel=row.channel, conversation_id=None if anonymous else row.conversation_id,
                      customer=None if anonymous else row.customer, anonymous=anonymous, agent=row.agent_name,
                      status=status,
                      reviewed_at=review.reviewed_at if review else None, owner_id=review.owner_id if review else None,

@@ -47,11 +47,20 @@ def _owner(conversation_id: ColumnElement, filters: ReportFilters) -> list[Colum
     return [conversation_id.is_not(None), held if filters.owner == "human" else not_(held)]
 
 
-def chat_conditions(conversation_id: ColumnElement, filters: ReportFilters, *,
-                    agent: ColumnElement | None = None) -> list[ColumnElement[bool]]:
+def chat_conditions(conversation_id: ColumnElement, filters: ReportFilters, *, agent: ColumnElement | None = None,
+                    channel: ColumnElement | None = None) -> list[ColumnElement[bool]]:
     """Filters for anything that belongs to a chat (by its conversation id). `agent` is the
-    column the agent filter compares with; by default, the conversation's agent."""
+    column the agent filter compares with; by default, the conversation's agent. `channel`: the
+    item's own channel column (surveys, feedback); without one the items are chats (conversations,
+    their lines and handoffs)."""
     conditions = _owner(conversation_id, filters)
+    if filters.channel is not None:
+        if channel is not None:
+            conditions.append(channel == filters.channel)
+        elif filters.channel != "chat":
+            # Never true (a chat's item has its chat), written so: SQLAlchemy would fold a plain false()
+            # into the WHERE clause and drop the correlation of the queries around it.
+            conditions.append(conversation_id.is_(None))
     if filters.agent_id is not None:
         if agent is None:
             conditions.append(exists().where(Conversation.id == conversation_id,
@@ -68,6 +77,8 @@ def ticket_conditions(filters: ReportFilters) -> list[ColumnElement[bool]]:
     conditions = _owner(Ticket.conversation_id, filters)
     if filters.agent_id is not None:
         conditions.append(Ticket.assignee_id == filters.agent_id)
+    if filters.channel is not None:
+        conditions.append(Ticket.channel == filters.channel)
     conditions += [getattr(Ticket, name) == value for name, value in filters.ticket_fields().items()]
     return conditions
 
@@ -160,7 +171,7 @@ def offers(session: Session, period: Period, filters: ReportFilters) -> tuple[in
         n, done = session.execute(
             select(func.count(), sum_if(SurveyResponse.completed))
             .where(SurveyResponse.started_at >= start, SurveyResponse.started_at < end,
-                   *chat_conditions(SurveyResponse.conversation_id, filters))).one()
+                   *chat_conditions(SurveyResponse.conversation_id, filters, channel=SurveyResponse.channel))).one()
         offered, completed = offered + n, completed + done
     if days is not None:
         n, done = session.execute(
@@ -182,7 +193,7 @@ def score_counts(session: Session, period: Period, filters: ReportFilters) -> Sc
                    func.count())
             .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
             .where(SurveyResponse.started_at >= start, SurveyResponse.started_at < end, SurveyAnswer.score.is_not(None),
-                   *chat_conditions(SurveyResponse.conversation_id, filters))
+                   *chat_conditions(SurveyResponse.conversation_id, filters, channel=SurveyResponse.channel))
             .group_by(SurveyAnswer.question_key, SurveyAnswer.question_type, SurveyAnswer.position,
                       SurveyAnswer.score))
         counts.update({(key, kind, position, score): n for key, kind, position, score, n in rows})
@@ -323,20 +334,21 @@ def bot_figures(session: Session, period: Period, filters: ReportFilters) -> Bot
 
 def volume(session: Session, period: Period, filters: ReportFilters, conversations: int) -> Volume:
     tickets = [within(Ticket.created_at, period), *ticket_conditions(filters)]
-    feedback = [within(Feedback.created_at, period), *chat_conditions(Feedback.conversation_id, filters)]
+    feedback = [within(Feedback.created_at, period),
+                *chat_conditions(Feedback.conversation_id, filters, channel=Feedback.channel)]
     by_category = counts_by(session, Feedback.category, feedback, Feedback)
-    kinds = session.execute(select(Ticket.category, Ticket.priority, Ticket.classification, func.count())
-                            .where(*tickets).group_by(Ticket.category, Ticket.priority, Ticket.classification)).all()
+    fields = (Ticket.category, Ticket.priority, Ticket.classification, Ticket.channel)
+    kinds = session.execute(select(*fields, func.count()).where(*tickets).group_by(*fields)).all()
 
     def tickets_by(field: int) -> dict[str, int]:
         totals: Counter[str] = Counter()
         for row in kinds:
-            totals[row[field]] += row[3]
+            totals[row[field]] += row[-1]
         return dict(sorted(totals.items()))
 
-    return Volume(conversations=conversations, tickets=sum(row[3] for row in kinds),
+    return Volume(conversations=conversations, tickets=sum(row[-1] for row in kinds),
                   tickets_by_category=tickets_by(0), tickets_by_priority=tickets_by(1),
-                  tickets_by_classification=tickets_by(2),
+                  tickets_by_classification=tickets_by(2), tickets_by_channel=tickets_by(3),
                   feedback=sum(by_category.values()), feedback_by_category=by_category,
                   complaints=by_category.get("complaint", 0))
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from bot.errors import Invalid
 from bot.settings import Settings
 from bot.textscan import TICKET_CATEGORY
-from bot.tickets.models import CLASSIFICATIONS, PRIORITIES
+from bot.tickets.models import CHANNELS, CLASSIFICATIONS, PRIORITIES
 
 
 class PeriodError(Invalid):
@@ -86,6 +86,9 @@ class ReportFilters(BaseModel):
                                                              "applied as category is")
     owner: Literal["bot", "human"] | None = Field(default=None, description="bot: chats no person ever held; "
                                                   "human: chats a person held. Items with no chat are left out")
+    channel: Literal[CHANNELS] | None = Field(default=None, description="where it came in: chat (the website "
+                                              "chat: every conversation, handoff and chat line), email, or page "
+                                              "(the ticket's page: surveys answered there)")
 
     def narrow(self) -> bool:
         """Whether any filter is given."""

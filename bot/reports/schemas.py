@@ -7,6 +7,7 @@ at least 50% / 90% of the values at or below them."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -81,6 +82,7 @@ class Volume(BaseModel):
     tickets_by_category: dict[str, int]
     tickets_by_priority: dict[str, int]
     tickets_by_classification: dict[str, int] = Field(description="the routine / urgent / complex split")
+    tickets_by_channel: dict[str, int] = Field(description="where they came in: chat or email")
     feedback: int = Field(description="feedback items given in the period")
     feedback_by_category: dict[str, int]
     complaints: int = Field(description="feedback items of category complaint")
@@ -113,6 +115,21 @@ class BreachingTicket(BaseModel):
     next_due: datetime = Field(description="the earliest due time not met (passed or coming)")
 
 
+class FollowUpMail(BaseModel):
+    """An e-mail the owner sent the customer, and whether it went."""
+
+    model_config = {"from_attributes": True}
+
+    to_address: str
+    subject: str
+    status: Literal["pending", "sending", "sent", "failed"] = Field(
+        description="pending: waiting to be sent (again); sent; failed: given up (last_error says why)")
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
 class RecoveryOut(BaseModel):
     model_config = {"from_attributes": True}
 
@@ -132,6 +149,8 @@ class RecoveryOut(BaseModel):
     created_at: datetime
     contacted_at: datetime | None
     closed_at: datetime | None
+    follow_ups: list[FollowUpMail] = Field(default_factory=list, description="the e-mails the customer was sent "
+                                           "from this item or on its ticket, oldest first")
 
 
 class Breaches(BaseModel):

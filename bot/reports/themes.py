@@ -55,7 +55,8 @@ def low_score_comments(session: Session, period: Period, filters: ReportFilters,
         select(SurveyResponse.id, SurveyResponse.conversation_id, headline.score, comment.text, comment.answered_at)
         .join(headline, (headline.response_id == SurveyResponse.id) & (headline.position == 0))
         .join(comment, (comment.response_id == SurveyResponse.id) & (comment.question_type == "text"))
-        .where(within(SurveyResponse.started_at, period), *chat_conditions(SurveyResponse.conversation_id, filters),
+        .where(within(SurveyResponse.started_at, period),
+               *chat_conditions(SurveyResponse.conversation_id, filters, channel=SurveyResponse.channel),
                headline.score <= max_score, comment.text.is_not(None), comment.text != "")
         .order_by(SurveyResponse.started_at.desc(), SurveyResponse.id.desc()).limit(MAX_COMMENTS)).all()
     return [Comment(response_id=rid, conversation_id=cid, score=score, text=text, answered_at=at.isoformat())

@@ -96,7 +96,7 @@ def answer_question(*, session: Session, ticket: Ticket, key: str, answer: str,
     if response is None:
         response = start_survey(session=session, conversation_id=survey_key(ticket), definition=definition,
                                 customer_email=ticket.customer_email, agent=resolved_by(session, ticket),
-                                channel="web", now=now)  # answered on the ticket's page
+                                channel="page", now=now)  # answered on the ticket's page
     if value is not None:
         record_answer(session=session, response=response, question=question, position=position, value=value, now=now)
     if position == 0:

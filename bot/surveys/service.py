@@ -128,14 +128,16 @@ def open_recovery_ticket(
     category = "other" if any(c.key == "other" for c in settings.ticket_categories) else (
         settings.ticket_categories[-1].key
     )
+    about = response.conversation_id
+    about = f"request {about.removeprefix('ticket:')}" if about.startswith("ticket:") else f"chat {about}"
+    # Staff read it, and so does the customer on the ticket's page (the link in the follow-up e-mail).
     ticket = create_ticket(
         session=session,
         data=TicketCreate(
             subject=f"Service recovery: satisfaction score {score}",
             description=(
-                f"The customer rated conversation {response.conversation_id} {score} on the "
-                f"first survey question. Contact them, find out what went wrong and put it "
-                f"right.\n\nSurvey answers so far:\n{answers}"
+                f"A satisfaction score of {score} on the survey after {about}. We will get in touch, find "
+                f"out what went wrong and put it right.\n\nThe survey's answers so far:\n{answers}"
             ),
             category=category,
             priority="high",
@@ -146,6 +148,7 @@ def open_recovery_ticket(
         actor=BOT,
         settings=settings,
         now=now,
+        tell=False,  # the customer hears from the person who follows it up (bot.recovery.service.follow_up)
     )
     response.recovery_ticket_id = ticket.id
     session.flush()

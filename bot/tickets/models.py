@@ -21,6 +21,9 @@ from bot.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 CLASSIFICATIONS = ("routine", "urgent", "complex")
+# Where a request, a survey answer or feedback came in: the website chat, an e-mail, or the ticket's own
+# page (the link in every e-mail). Managers filter every report by it.
+CHANNELS = ("chat", "email", "page")
 STATUSES = ("new", "open", "pending", "resolved", "closed")
 # Finished: the SLA clocks stop.
 DONE_STATUSES = ("resolved", "closed")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from bot.conversations.schemas import MessageOut
 from bot.inputs import RowId
+from bot.mail.models import KINDS
 from bot.textscan import EMAIL_MAX_CHARS, EMAIL_PATTERN, NOT_BLANK, TICKET_CATEGORY, clean_email
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -97,7 +98,7 @@ class TicketEventOut(BaseModel):
 class MailOut(BaseModel):
     """An e-mail to the customer about the ticket, and whether it went."""
 
-    kind: Literal["ticket_opened", "agent_reply", "waiting_on_you", "resolved", "reopened"]
+    kind: Literal[KINDS]
     to_address: str
     subject: str
     status: Literal["pending", "sending", "sent", "failed"] = Field(

@@ -126,9 +126,11 @@ def create_ticket(
     actor: str = BOT,
     settings: Settings | None = None,
     now: datetime | None = None,
+    tell: bool = True,
 ) -> Ticket:
     """Classify the request, set its SLA due times from its priority and store it. A request whose
-    `source_line` already opened a ticket gets that ticket back, unchanged."""
+    `source_line` already opened a ticket gets that ticket back, unchanged. `tell`: e-mail the customer
+    that we have their request (not for a ticket staff open for themselves, such as a follow-up)."""
     settings = settings or get_settings()
     now = now or utcnow()
     known = {category.key for category in settings.ticket_categories}
@@ -184,7 +186,9 @@ def create_ticket(
                 return opened
             continue
         _add_event(session, ticket, actor=actor, kind="created", to_value="new", now=now)
-        tell_customer(session=session, ticket=ticket, kind="ticket_opened", actor=actor, settings=settings, now=now)
+        if tell:
+            tell_customer(session=session, ticket=ticket, kind="ticket_opened", actor=actor, settings=settings,
+                          now=now)
         session.flush()
         return ticket
     raise TicketError("could not allocate a unique ticket reference")

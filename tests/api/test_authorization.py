@@ -30,7 +30,7 @@ AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
 HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
 # Agent routes on an item someone owns: the owner and managers (other agents get 403).
-OWNER = {("PATCH", "/api/v1/recovery-items/{item_id}")}
+OWNER = {("PATCH", "/api/v1/recovery-items/{item_id}"), ("POST", "/api/v1/recovery-items/{item_id}/follow-up")}
 MANAGER = {("GET", "/api/v1/users"), ("GET", "/api/v1/reports/summary"), ("GET", "/api/v1/reports/breaches"),
            
            ("GET", "/api/v1/exports/{dataset}"), ("GET", "/api/v1/reports/timeseries"),
@@ -49,6 +49,7 @@ BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "ro
           "/api/v1/tickets/{reference}": {"status": "open"}, "/api/v1/handoffs/{handoff_id}/typing": {"typing": True},
           "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {},
           "/api/v1/recovery-items/{item_id}": {"status": "contacted"},
+          "/api/v1/recovery-items/{item_id}/follow-up": {"message": "We are sorry; a voucher is on its way."},
           "/api/v1/inbox/{kind}/{number}": {"reviewed": True}}
 
 
@@ -155,6 +156,8 @@ def test_recovery_items_are_the_owners_and_the_managers(client, world):
     assert client.get("/api/v1/recovery-items", params={"owner": "none"}, headers=ann).status_code == 403
     url = f"/api/v1/recovery-items/{item}"
     assert client.patch(url, json={"outcome": "Called back"}, headers=ben).status_code == 403
+    assert client.post(f"{url}/follow-up", json={"message": "Sorry"}, headers=ben).status_code == 403
+    assert client.post(f"{url}/follow-up", json={"message": "Sorry"}, headers=ann).status_code == 200
     assert client.patch(url, json={"status": "closed", "outcome": "Called back"}, headers=ann).status_code == 200
     assert client.patch(url, json={"owner_id": None}, headers=ann).status_code == 403  # managers assign
 

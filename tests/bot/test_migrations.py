@@ -18,7 +18,7 @@ APP_TABLES = {"audit_events", "tickets", "ticket_events", "feedback", "survey_re
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items",
               "alerts", "inbox_reviews", "outbox_mails", "ticket_links", "inbound_mails", "survey_score_days",
               "survey_questions_seen", "survey_offer_days"}
-HEAD = "0020"
+HEAD = "0022"
 
 
 @pytest.fixture
@@ -130,5 +130,28 @@ def test_free_text_assignee_becomes_the_matching_user_and_back(empty_url):
             rows = connection.execute(text("SELECT reference, assignee FROM tickets ORDER BY reference")).all()
         assert [tuple(row) for row in rows] == [("TCK-AAAAA2", "sam@example.com"), ("TCK-AAAAA3", "sam@example.com"),
                                                 ("TCK-AAAAA4", None), ("TCK-AAAAA5", None)]
+    finally:
+        engine.dispose()
+
+
+def test_surveys_answered_on_a_tickets_page_get_the_page_channel_and_back(empty_url):
+    migrate.upgrade(url=empty_url, revision="0020")
+    engine = make_engine(empty_url)
+    response_row = ("INSERT INTO survey_responses (conversation_id, survey_key, survey_version, channel, started_at,"
+                    " completed) VALUES (:conversation, 'default', 1, :channel, '2026-12-01 09:00:00', false)")
+    try:
+        with engine.begin() as connection:
+            for conversation, channel in [("ticket:TCK-AAAAA2", "web"), ("c0ffee", "web"), ("c0ffee2", "chat")]:
+                connection.execute(text(response_row), {"conversation": conversation, "channel": channel})
+
+        def channels() -> list[tuple[str, str]]:
+            with engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(text(
+                    "SELECT conversation_id, channel FROM survey_responses ORDER BY conversation_id"))]
+
+        migrate.upgrade(url=empty_url, revision="0021")
+        assert channels() == [("c0ffee", "web"), ("c0ffee2", "chat"), ("ticket:TCK-AAAAA2", "page")]
+        migrate.downgrade(url=empty_url, revision="0020")
+        assert channels() == [("c0ffee", "web"), ("c0ffee2", "chat"), ("ticket:TCK-AAAAA2", "web")]
     finally:
         engine.dispose()

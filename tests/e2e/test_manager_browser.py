@@ -5,8 +5,11 @@ downloads a CSV export with that filter, and a screenshot is saved to reports/br
 from __future__ import annotations
 
 import csv
+import email
 import io
+import time
 from datetime import date, datetime, timedelta, timezone
+from email import policy
 
 import httpx
 import pytest
@@ -60,8 +63,24 @@ def seed(database_url: str) -> dict:
             if text:
                 session.add(SurveyAnswer(response_id=response.id, question_key="comment", question_type="text",
                                          question_text="?", position=1, text=text, answered_at=response.started_at))
-        record_feedback(session=session, data=FeedbackCreate(category="complaint", text="Nobody called me back",
-                                                             customer_email="bo@example.com"))
+        complaint = record_feedback(session=session, data=FeedbackCreate(
+            category="complaint", text="Nobody called me back", customer_email="bo@example.com"))
+        references["complaint"] = [complaint.reference]
+        # A request that came in by e-mail, and its survey answered on the ticket's page.
+        by_email = create_ticket(session=session, data=TicketCreate(
+            description="My invoice is wrong", category="billing_payments", customer_email="cy@example.com",
+            channel="email"), actor="customer", now=now - timedelta(hours=3))
+        references["email"] = [by_email.reference]
+        response = SurveyResponse(conversation_id=f"ticket:{by_email.reference}", survey_key="default",
+                                  survey_version=1, channel="page", started_at=now - timedelta(hours=1),
+                                  completed=True)
+        session.add(response)
+        session.flush()
+        session.add_all([SurveyAnswer(response_id=response.id, question_key="csat", question_type="rating_1_5",
+                                      question_text="?", position=0, score=2, answered_at=response.started_at),
+                         SurveyAnswer(response_id=response.id, question_key="comment", question_type="text",
+                                      question_text="?", position=1, text="Slow answers by e-mail",
+                                      answered_at=response.started_at)])
     engine.dispose()
     return references
 
@@ -136,5 +155,39 @@ def test_a_manager_filters_the_dashboard_and_downloads_a_csv(stack, browser):
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert set(references["billing_payments"]) <= {row["reference"] for row in rows}
     assert len(rows) == billing.volume.tickets and {row["category"] for row in rows} == {"billing_payments"}
+
+    # The channel: requests that came in by e-mail; in the inbox, the survey answered on a ticket's page.
+    page.get_by_test_id("filter-category").select_option("")
+    page.get_by_test_id("filter-channel").select_option("email")
+    page.get_by_test_id("apply-filters").click()
+    page.wait_for_selector('body[data-loaded="3"]', timeout=WAIT_MS)
+    by_email = figures(stack.database_url, Period(first, last, "UTC"), ReportFilters(channel="email"))
+    assert by_email.volume.tickets >= len(references["email"])
+    expect(tile("tickets")).to_have_text(str(by_email.volume.tickets))
+    assert "channel=email" in page.url and "category=" not in page.url
+    page.get_by_test_id("inbox-channel").select_option("page")
+    page.get_by_test_id("inbox-search").click()
+    on_page = page.get_by_test_id("inbox-item").filter(has_text="Slow answers by e-mail")
+    expect(on_page).to_contain_text("Ticket page")
+    expect(on_page).to_contain_text(f"Ticket: {references['email'][0]}")
+    expect(page.get_by_test_id("inbox-item").filter(has_text="The refund took weeks")).to_have_count(0)
+
+    # The complaint's recovery item: the manager e-mails the customer from it, and it is marked contacted.
+    def complaint_row():
+        return page.get_by_test_id("recovery-row").filter(has_text=references["complaint"][0])
+
+    complaint_row().get_by_test_id("recovery-follow-up-open").click()
+    complaint_row().get_by_test_id("recovery-message").fill("I am sorry nobody called back. I will ring you at 3 pm.")
+    complaint_row().get_by_test_id("recovery-send").click()
+    expect(complaint_row()).to_have_attribute("data-status", "contacted")
+    expect(complaint_row().get_by_test_id("recovery-follow-up")).to_contain_text("E-mailed bo@example.com")
+    deadline = time.monotonic() + 30
+    while not (sent := [path for path in stack.outbox.glob("*.eml") if b"ring you at 3 pm" in path.read_bytes()]):
+        assert time.monotonic() < deadline, "the follow-up e-mail was not written to the outbox within 30 s"
+        time.sleep(0.5)
+    [path] = sent
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert (message["To"], message["Subject"]) == ("bo@example.com", "Following up on your feedback")
+    assert "Mia" in message.get_body(("plain",)).get_content()
     assert errors == [], errors
     context.close()

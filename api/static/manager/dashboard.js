@@ -47,5 +47,6 @@ export function reportParams(filters, withDates = true) {
     priority: filters.priority,
     classification: filters.classification,
     owner: filters.owner,
+    channel: filters.channel,
   };
 }

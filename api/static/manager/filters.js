@@ -7,10 +7,11 @@ import { updateDownloads } from "./exports.js";
 import { isoDate, validDay } from "./format.js";
 import { loadAll } from "./loading.js";
 
-const FILTER_KEYS = ["from", "to", "agent_id", "category", "priority", "classification", "owner"];
+const FILTER_KEYS = ["from", "to", "agent_id", "category", "priority", "classification", "owner", "channel"];
 const FILTER_FIELDS = {
   from: "filter-from", to: "filter-to", agent_id: "filter-agent", category: "filter-category",
   priority: "filter-priority", classification: "filter-classification", owner: "filter-owner",
+  channel: "filter-channel",
 };
 
 export function defaultFilters() {
@@ -18,6 +19,7 @@ export function defaultFilters() {
   const from = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29);
   return {
     from: isoDate(from), to: isoDate(today), agent_id: "", category: "", priority: "", classification: "", owner: "",
+    channel: "",
   };
 }
 

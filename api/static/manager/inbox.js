@@ -15,6 +15,7 @@ export function readInboxForm() {
   const filters = {
     kind: $("inbox-kind").value,
     category: $("inbox-category").value,
+    channel: $("inbox-channel").value,
     min_score: score(minText),
     max_score: score(maxText),
     status: $("inbox-status").value,
@@ -67,7 +68,7 @@ export async function loadInbox() {
   const own = state.inboxFilters || {};
   const params = {
     from: filters.from, to: filters.to, agent_id: filters.agent_id,
-    kind: own.kind, category: own.category, min_score: own.min_score, max_score: own.max_score,
+    kind: own.kind, category: own.category, channel: own.channel, min_score: own.min_score, max_score: own.max_score,
     status: own.status, q: own.q, limit: INBOX_LIMIT, offset: state.inbox.offset,
   };
   $("inbox-list").setAttribute("aria-busy", "true");

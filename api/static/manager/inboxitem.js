@@ -29,6 +29,7 @@ export function inboxItem(item) {
   if (item.category && item.category !== "survey_comment") {
     badges.append(badge(categoryLabel(item.category), item.category === "complaint" ? "overdue" : ""));
   }
+  if (item.channel === "page") badges.append(badge("Ticket page", "channel"));
   if (isNum(item.score)) {
     const score = badge(`Score ${num(item.score)}`, "score");
     score.dataset.testid = "inbox-score";
@@ -46,7 +47,10 @@ export function inboxItem(item) {
   // Only feedback given anonymously is "anonymous"; a survey without an e-mail is just unknown.
   const who = item.customer || (item.anonymous ? "anonymous" : "—");
   const parts = [`Customer: ${who}`, `Agent: ${item.agent || "—"}`];
-  if (item.conversation_id) parts.push(`Chat: ${item.conversation_id}`);
+  // A survey answered on a ticket's page is filed under "ticket:<reference>".
+  const ticketRef = item.conversation_id?.startsWith("ticket:") ? item.conversation_id.slice(7) : null;
+  if (ticketRef) parts.push(`Ticket: ${ticketRef}`);
+  else if (item.conversation_id) parts.push(`Chat: ${item.conversation_id}`);
   meta.textContent = parts.join(" · ");
 
   li.append(top, text, meta);

@@ -41,10 +41,20 @@ const KPIS = [
   { key: "fallback_rate", label: "Bot fallback rate", kind: "rate", better: "down",
     get: (s) => s?.bot?.fallback_rate, note: () => "customer lines the bot did not understand" },
   { key: "handoff_rate", label: "Handed to a person", kind: "rate", get: (s) => s?.bot?.handoff_rate },
-  { key: "tickets", label: "Tickets", kind: "count", get: (s) => s?.volume?.tickets },
+  { key: "tickets", label: "Tickets", kind: "count", get: (s) => s?.volume?.tickets,
+    note: (s) => channelNote(s.volume.tickets_by_channel) },
   { key: "feedback", label: "Feedback items", kind: "count", get: (s) => s?.volume?.feedback },
   { key: "complaints", label: "Complaints", kind: "count", better: "down", get: (s) => s?.volume?.complaints },
 ];
+
+const CHANNEL_NAMES = { chat: "by chat", email: "by e-mail", page: "on the ticket's page" };
+
+/** "3 by chat · 1 by e-mail": where the tickets came in, when more than one way. */
+function channelNote(byChannel) {
+  const parts = Object.entries(byChannel || {}).filter(([, n]) => n > 0);
+  if (parts.length < 2) return "";
+  return parts.map(([channel, n]) => `${count(n)} ${CHANNEL_NAMES[channel] || channel}`).join(" · ");
+}
 
 function spreadNote(spread) {
   if (!spread || !spread.count) return "nothing measured";

@@ -1,5 +1,5 @@
-/** Open service-recovery items (an unhappy survey or a complaint): their owner, marking one
- * contacted, and closing it with an outcome. */
+/** Open service-recovery items (an unhappy survey or a complaint): their owner, e-mailing the
+ * customer (which marks it contacted), marking one contacted, and closing it with an outcome. */
 import { setMaxLength } from "../staff/config.js";
 import { $, button, el } from "../staff/dom.js";
 import { badge, emptyRow, ownerSelect, setRowBusy, visuallyHiddenLabel } from "./controls.js";
@@ -27,6 +27,12 @@ function recoveryRow(item) {
   const origin = [item.source ? capitalise(String(item.source).replace(/_/g, " ")) : "",
     item.conversation_id ? `chat ${item.conversation_id}` : "", `opened ${dateTime(item.created_at)}`].filter(Boolean);
   reason.append(el("span", "sub", origin.join(" · ")));
+  for (const mail of item.follow_ups || []) {
+    const line = el("span", `sub mail-${mail.status}`, followUpText(mail));
+    line.dataset.testid = "recovery-follow-up";
+    line.dataset.status = mail.status;
+    reason.append(line);
+  }
 
   const ownerCell = el("td");
   const owner = ownerSelect(`recovery-${item.id}-owner`, item.owner_id, item.owner_name,
@@ -83,10 +89,61 @@ function recoveryRow(item) {
     }
   });
   box.append(contacted, visuallyHiddenLabel(outcomeId, `Outcome for recovery item: ${item.reason}`), outcome, close);
-  actions.append(box);
+  actions.append(box, followUpForm(item));
 
   row.append(reason, ownerCell, due, status, actions);
   return row;
+}
+
+function followUpText(mail) {
+  const to = `E-mailed ${mail.to_address} ${dateTime(mail.created_at)}`;
+  if (mail.status === "sent") return `${to}: sent`;
+  if (mail.status === "failed") return `${to}: not delivered (${mail.last_error || "given up"})`;
+  return `${to}: waiting to be sent`;
+}
+
+/** "E-mail the customer": a message in the owner's words, sent from them; the item becomes contacted. */
+function followUpForm(item) {
+  const details = el("details", "follow-up");
+  const summary = el("summary", "", "E-mail the customer");
+  summary.dataset.testid = "recovery-follow-up-open";
+  const messageId = `recovery-${item.id}-message`;
+  const message = el("textarea");
+  message.id = messageId;
+  message.rows = 4;
+  setMaxLength(message, "max_description_chars");
+  message.dataset.testid = "recovery-message";
+  message.dataset.role = "message";
+  const send = button("Send e-mail", "primary", "recovery-send");
+  send.dataset.role = "send";
+  send.addEventListener("click", () => {
+    const text = message.value.trim();
+    if (!text) {
+      showStatus("Write the message to the customer first.", "error");
+      message.focus();
+      return;
+    }
+    sendFollowUp(item, text);
+  });
+  details.append(summary, el("label", "", "Your message (sent from you, by e-mail)"), message, send);
+  details.querySelector("label").htmlFor = messageId;
+  return details;
+}
+
+async function sendFollowUp(item, text) {
+  const row = recoveryRowOf(item.id);
+  setRowBusy(row, true);
+  let updated;
+  try {
+    updated = await api(`/api/v1/recovery-items/${encodeURIComponent(item.id)}/follow-up`,
+      { method: "POST", json: { message: text } });
+  } catch (error) {
+    setRowBusy(row, false);
+    handleError(error);
+    return;
+  }
+  replaceRow(item, updated, row, "contacted");
+  showStatus("E-mail to the customer written; the outbox sends it shortly (see below the reason).");
 }
 
 function recoveryRowOf(id) {
@@ -110,6 +167,11 @@ async function patchRecovery(item, body, done, focusRole) {
     handleError(error);
     return;
   }
+  replaceRow(item, updated, row, focusRole);
+  showStatus(done);
+}
+
+function replaceRow(item, updated, row, focusRole) {
   const index = state.recovery.findIndex((one) => one.id === item.id);
   if (updated.status === "closed") {
     if (index >= 0) state.recovery.splice(index, 1);
@@ -124,5 +186,4 @@ async function patchRecovery(item, body, done, focusRole) {
     if (target && !target.disabled) target.focus();
     else fresh.querySelector("select")?.focus();
   }
-  showStatus(done);
 }

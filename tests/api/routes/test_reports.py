@@ -91,6 +91,30 @@ def test_a_manager_follows_a_complaint_up_to_the_end(client):
     assert client.patch("/api/v1/recovery-items/999", json={"status": "closed"}, headers=meg).status_code == 404
 
 
+def test_the_owner_e_mails_the_unhappy_customer_from_the_item(client):
+    meg = staff(client, "meg")
+    with transaction() as session:
+        complaint = make_feedback(session, category="complaint", text="Nobody called back.",
+                                  customer_email="bo@example.com")
+        anonymous = make_feedback(session, category="complaint", text="Awful.", anonymous=True)
+        item_id, anonymous_id = (session.scalar(select(RecoveryItem.id).where(RecoveryItem.feedback_id == one.id))
+                                 for one in (complaint, anonymous))
+    url = f"/api/v1/recovery-items/{item_id}/follow-up"
+    sent = client.post(url, json={"message": "I am sorry nobody called. I will ring you at 3 pm."}, headers=meg)
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert body["status"] == "contacted" and body["contacted_at"] is not None
+    [mail] = body["follow_ups"]
+    assert (mail["to_address"], mail["status"], mail["subject"]) == ("bo@example.com", "pending",
+                                                                     "Following up on your feedback")
+    assert client.get("/api/v1/recovery-items", headers=meg).json()[0]["follow_ups"] == body["follow_ups"]
+    assert client.post(url, json={"message": "   "}, headers=meg).status_code == 422
+    no_address = client.post(f"/api/v1/recovery-items/{anonymous_id}/follow-up", json={"message": "Sorry"},
+                             headers=meg)
+    assert no_address.status_code == 409 and "no e-mail address" in no_address.json()["detail"]
+    assert client.post("/api/v1/recovery-items/999/follow-up", json={"message": "Hi"}, headers=meg).status_code == 404
+
+
 def test_the_breaches_list_shows_late_tickets(client):
     meg = staff(client, "meg")
     with transaction() as session:
@@ -158,7 +182,9 @@ def test_the_inbox_over_http(client):
         item = make_feedback(session, category="suggestion", text="Add dark mode",
                              now=datetime.now(timezone.utc)).id
     page = client.get("/api/v1/inbox", params={"q": "dark"}, headers=meg).json()
-    assert page["total"] == 1 and page["items"][0]["status"] == "new"
+    assert page["total"] == 1 and page["items"][0]["status"] == "new" and page["items"][0]["channel"] == "chat"
+    assert client.get("/api/v1/inbox", params={"q": "dark", "channel": "page"}, headers=meg).json()["total"] == 0
+    assert client.get("/api/v1/inbox", params={"channel": "fax"}, headers=meg).status_code == 422
     done = client.patch(f"/api/v1/inbox/feedback/{item}", json={"action_note": "Added to the roadmap"}, headers=meg)
     assert done.status_code == 200 and done.json()["status"] == "actioned"
     assert client.get("/api/v1/inbox", params={"category": "praise"}, headers=meg).status_code == 422

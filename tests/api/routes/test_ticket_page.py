@@ -124,7 +124,7 @@ def test_the_survey_after_a_ticket_stores_each_answer_for_the_agent_who_solved_i
     assert answer("csat", "1").status_code == 409  # answered: it stays as given
     with transaction() as session:
         response = session.scalar(select(SurveyResponse).where(SurveyResponse.conversation_id == f"ticket:{reference}"))
-        assert (response.channel, response.agent, response.customer_email) == ("web", "Ann", "ada@example.com")
+        assert (response.channel, response.agent, response.customer_email) == ("page", "Ann", "ada@example.com")
         given = [(a.question_key, a.score, a.text) for a in response.answers]
         assert given[:2] == [("csat", 4, None), ("solved", 1, None)]
 

@@ -16,9 +16,11 @@ from sqlalchemy import select
 from bot.db import transaction, utcnow
 from bot.mail.models import OutboxMail
 from bot.mail.sender import LEASE, claim_due, reply_signature, retry_delay, send_due
+from bot.recovery.models import RecoveryItem
+from bot.recovery.service import follow_up
 from harness.stack import free_port
 from tests.actions.test_server import outward_address
-from tests.factories import make_ticket
+from tests.factories import make_feedback, make_ticket, make_user
 
 
 class Mailbox:
@@ -77,6 +79,21 @@ def test_an_e_mail_is_delivered_once_with_text_html_and_threading_headers(app_db
     [mail] = mails()
     assert mail.status == "sent" and mail.attempts == 1 and mail.sent_at is not None
     assert send_due().sent == [] and len(mailbox.messages) == 1  # nothing is sent twice
+
+
+def test_a_follow_up_with_no_ticket_is_answered_to_the_plain_support_address(app_db, smtp, configure):
+    mailbox, _ = smtp
+    configure(mail_reply_to="support@example.com")
+    with transaction() as session:
+        meg = make_user(session, name="Meg", role="manager")
+        make_feedback(session, category="complaint", text="Rude.", customer_email="bo@example.com")
+        item = session.scalar(select(RecoveryItem))
+        follow_up(session=session, item_id=item.id, by=meg, message="We are sorry. A voucher is on its way.")
+    assert len(send_due().sent) == 1
+    [message] = mailbox.messages
+    assert (message["To"], message["Reply-To"], message["In-Reply-To"]) == ("bo@example.com", "support@example.com",
+                                                                            None)
+    assert "A voucher is on its way." in message.get_body(("plain",)).get_content()
 
 
 def test_while_the_server_is_down_nothing_is_lost_and_it_goes_once_it_is_back(app_db, configure):

@@ -14,7 +14,7 @@ import pytest
 from bot.reports.exports import build_export, csv_chunks, ndjson_chunks, write_xlsx
 from bot.reports.period import Period, ReportFilters
 from bot.surveys.models import SurveyAnswer, SurveyResponse
-from tests.bot.reports.world import NOW, WEEK, at, feedback
+from tests.bot.reports.world import NOW, WEEK, at, feedback, survey, ticket
 
 TICKETS_CSV = """\ufeffreference,opened_at,status,category,priority,classification,classification_reason,subject,\
 description,customer_name,customer_email,assignee,conversation_id,channel,first_response_due,first_responded_at,\
@@ -59,6 +59,20 @@ def as_xlsx(session, dataset: str, tmp_path, **options) -> list[list]:
 def test_tickets_cell_by_cell_in_csv(session, world):
     assert as_csv(session, "tickets") == TICKETS_CSV
     assert export(session, "tickets").count == 5
+
+
+def test_one_channel(session, world):
+    ticket(session, "T6", at(5), category="billing", priority="normal", classification="routine", channel="email")
+    survey(session, "ticket:T6", at(5, 13), True, channel="page", csat=1)
+    by_email = as_ndjson(session, "tickets", filters=ReportFilters(channel="email"))
+    assert [(row["reference"], row["channel"]) for row in by_email] == [("T6", "email")]
+    on_page = as_ndjson(session, "survey_responses", filters=ReportFilters(channel="page"))
+    assert [(row["conversation_id"], row["channel"], row["answer_csat"]) for row in on_page] == [
+        ("ticket:T6", "page", 1)]
+    assert as_ndjson(session, "conversations", filters=ReportFilters(channel="email")) == []
+    assert as_ndjson(session, "feedback", filters=ReportFilters(channel="page")) == []
+    assert len(as_ndjson(session, "conversations", filters=ReportFilters(channel="chat"))) == 8
+    assert len(as_ndjson(session, "tickets", filters=ReportFilters(channel="chat"))) == 5
 
 
 def test_the_three_formats_hold_the_same_values(session, world, tmp_path):

@@ -37,6 +37,16 @@ def test_everything_newest_first_with_filters(session, inbox_world):
     assert [(item.kind, item.agent) for item in by_ann.items] == [("feedback", "Ann")]  # FB-T, about c3
 
 
+def test_each_items_channel_and_the_channel_filter(session, inbox_world):
+    on_page = comment(session, "ticket:T9", 2, "Took a week by e-mail", day=6, channel="page")
+    page = list_inbox(session=session, period=WEEK, channel="page")
+    assert refs(page) == [("survey", on_page)] and page.items[0].channel == "page"
+    chat = list_inbox(session=session, period=WEEK, channel="chat")
+    assert chat.total == 7 and {item.channel for item in chat.items} == {"chat"}
+    assert list_inbox(session=session, period=WEEK, channel="email").total == 0
+    assert list_inbox(session=session, period=WEEK).total == 8
+
+
 def test_search_takes_the_words_as_typed(session, inbox_world):
     assert [item.text for item in list_inbox(session=session, period=WEEK, q="LATE").items] == ["Delivery was late"]
     assert len(list_inbox(session=session, period=WEEK, q="100%").items) == 1   # % is not a wildcard

@@ -9,7 +9,7 @@ import pytest
 
 from bot.reports.kpis import sla_watch, summary
 from bot.reports.period import Period, PeriodError, ReportFilters, make_period
-from tests.bot.reports.world import NOW, WEEK, at
+from tests.bot.reports.world import NOW, WEEK, at, survey, ticket
 
 
 def test_every_figure_for_the_week(session, world):
@@ -49,6 +49,7 @@ def test_every_figure_for_the_week(session, world):
     assert v.tickets_by_category == {"account": 1, "billing": 3, "orders_shipping": 1}
     assert v.tickets_by_priority == {"high": 1, "low": 1, "normal": 3}
     assert v.tickets_by_classification == {"complex": 1, "routine": 3, "urgent": 1}
+    assert v.tickets_by_channel == {"chat": 5}
     assert (v.feedback, v.complaints) == (4, 2)
     assert v.feedback_by_category == {"complaint": 2, "service_quality": 1, "suggestion": 1}
 
@@ -85,6 +86,34 @@ def test_one_ticket_category(session, world):
     urgent = summary(session=session, period=WEEK, filters=ReportFilters(classification="urgent",
                                                                           priority="high"), now=NOW)
     assert urgent.volume.tickets_by_classification == {"urgent": 1}
+
+
+def test_each_channel(session, world):
+    # Add to the world: a ticket that came in by e-mail (T6, resolved in 2 h), and its survey answered on
+    # the ticket's page.
+    ticket(session, "T6", at(5), category="billing", priority="normal", classification="routine", status="resolved",
+           reply=3600, resolve=7200, channel="email")
+    survey(session, "ticket:T6", at(5, 13), True, channel="page", csat=1, solved=0)
+
+    everything = summary(session=session, period=WEEK, now=NOW)
+    assert everything.volume.tickets_by_channel == {"chat": 5, "email": 1}
+    assert everything.satisfaction.surveys_offered == 6 and everything.satisfaction.csat_answers == 5
+
+    email = summary(session=session, period=WEEK, filters=ReportFilters(channel="email"), now=NOW)
+    assert email.volume.tickets == 1 and email.volume.tickets_by_channel == {"email": 1}
+    assert email.speed.resolution.median == 7200 and email.sla.breaching_now == 0
+    assert (email.bot.conversations, email.speed.handoff_wait.count, email.volume.feedback) == (0, 0, 0)
+    assert email.satisfaction.surveys_offered == 0     # its survey was answered on the page
+
+    page = summary(session=session, period=WEEK, filters=ReportFilters(channel="page"), now=NOW)
+    assert (page.satisfaction.surveys_offered, page.satisfaction.csat_mean) == (1, 1)
+    assert page.satisfaction.solved_rate == 0 and page.volume.tickets == 0 and page.bot.conversations == 0
+
+    chat = summary(session=session, period=WEEK, filters=ReportFilters(channel="chat"), now=NOW)
+    assert (chat.volume.tickets, chat.bot.conversations, chat.volume.feedback) == (5, 7, 4)
+    assert chat.satisfaction.surveys_offered == 5 and chat.satisfaction.csat_mean == pytest.approx(14 / 4)
+    assert chat.speed.handoff_wait.count == 3 and chat.sla.breaching_now == 2
+    assert chat.bot.fallback_rate == pytest.approx(3 / 10)
 
 
 def test_an_empty_period_has_counts_of_zero_and_no_rates(session, world):

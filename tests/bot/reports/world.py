@@ -45,7 +45,7 @@ def handoff(session, cid: str, reason: str, status: str, requested: datetime, wa
 
 def ticket(session, reference: str, created: datetime, *, category: str, priority: str, classification: str,
            status: str = "open", reply: int | None = None, resolve: int | None = None, reply_due: int = 3600,
-           resolve_due: int = 86400, conversation: str | None = None, assignee=None) -> None:
+           resolve_due: int = 86400, conversation: str | None = None, assignee=None, channel: str = "chat") -> None:
     """`reply`/`resolve`: seconds after opening; `*_due`: seconds after opening."""
     session.add(Ticket(
         reference=reference, subject=reference, description="x", category=category, priority=priority,
@@ -54,15 +54,15 @@ def ticket(session, reference: str, created: datetime, *, category: str, priorit
         resolution_due=created + timedelta(seconds=resolve_due),
         first_responded_at=created + timedelta(seconds=reply) if reply is not None else None,
         resolved_at=created + timedelta(seconds=resolve) if resolve is not None else None,
-        conversation_id=conversation, assignee_id=assignee.id if assignee else None))
+        conversation_id=conversation, assignee_id=assignee.id if assignee else None, channel=channel))
     session.flush()
 
 
-def survey(session, cid: str, started: datetime, completed: bool, **scores: int) -> None:
+def survey(session, cid: str, started: datetime, completed: bool, channel: str = "chat", **scores: int) -> None:
     types = {"csat": "rating_1_5", "solved": "yes_no", "speed": "rating_1_5", "solution": "rating_1_5",
              "courtesy": "rating_1_5", "recommend": "nps_0_10"}
     response = SurveyResponse(conversation_id=cid, survey_key="default", survey_version=1, started_at=started,
-                              completed=completed)
+                              completed=completed, channel=channel)
     session.add(response)
     session.flush()
     for position, (key, score) in enumerate(scores.items()):
@@ -124,9 +124,9 @@ def build_world(session) -> dict:
     return {"ann": ann, "ben": ben}
 
 
-def comment(session, cid: str, score: int, text: str, day: int = 3) -> int:
+def comment(session, cid: str, score: int, text: str, day: int = 3, channel: str = "chat") -> int:
     response = SurveyResponse(conversation_id=cid, survey_key="default", survey_version=1, started_at=at(day),
-                              completed=True)
+                              completed=True, channel=channel)
     session.add(response)
     session.flush()
     session.add_all([SurveyAnswer(response_id=response.id, question_key="csat", question_type="rating_1_5",
