@@ -130,6 +130,11 @@ DEFAULT_SLA = {
 }
 
 
+# Pictures, PDFs and plain text: what customers send to show a problem, and nothing that runs.
+DEFAULT_ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+                            "text/csv")
+
+
 class Settings(BaseSettings):
     """Every setting has a working development default; docs/configuration.md describes each one."""
 
@@ -289,6 +294,10 @@ class Settings(BaseSettings):
     imap_done_folder: str = "Processed"
     imap_poll_seconds: float = Field(default=60.0, ge=0)
     mail_max_inbound_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    # The files kept from customers' e-mails: each at most this large, of these types (checked against
+    # the file's content, not only its name); others are refused and the customer is told which and why.
+    mail_attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    mail_attachment_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ATTACHMENT_TYPES), min_length=1)
 
     @field_validator("smtp_url", "mail_reply_to", "imap_url", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from bot.actors import customer_actor, staff_id_of
 from bot.settings import get_settings
 from bot.surveys.after_ticket import TicketSurvey, answer_question, survey_of
 from bot.textscan import NOT_BLANK
+from bot.tickets.attachments import attachments_of
 from bot.tickets.links import ticket_for_link
 from bot.tickets.models import Ticket
 from bot.tickets.schemas import MAX_DESCRIPTION
@@ -36,6 +37,7 @@ class HistoryItem(BaseModel):
         description="created; reply: our answer; note: what you added; status: a new state")
     who: str = Field(description='"you", an agent\'s name, or the company')
     text: str | None = Field(description="the reply or note; for status, the new state")
+    files: list[str] = Field(default=[], description="the names of the files you sent with it that we kept")
 
 
 class TicketPageOut(BaseModel):
@@ -66,6 +68,10 @@ LinkedTicket = Annotated[Ticket, Depends(linked_ticket)]
 def page_of(session: Session, ticket: Ticket) -> TicketPageOut:
     settings = get_settings()
     events = [event for event in ticket.events if event.kind in PUBLIC_KINDS]
+    files: dict[int, list[str]] = {}
+    for attachment in attachments_of(session=session, ticket_id=ticket.id):
+        if attachment.event_id is not None:
+            files.setdefault(attachment.event_id, []).append(attachment.filename)
     names = staff_names(session, {i for i in (staff_id_of(e.actor) for e in events) if i is not None})
 
     def who(actor: str) -> str:
@@ -80,7 +86,8 @@ def page_of(session: Session, ticket: Ticket) -> TicketPageOut:
         first_responded_at=ticket.first_responded_at, resolution_due=ticket.resolution_due,
         resolved_at=ticket.resolved_at,
         history=[HistoryItem(at=e.created_at, kind=e.kind, who=who(e.actor),
-                             text={"status": e.to_value, "created": ticket.description}.get(e.kind, e.body))
+                             text={"status": e.to_value, "created": ticket.description}.get(e.kind, e.body),
+                             files=files.get(e.id, []))
                  for e in events])
 
 

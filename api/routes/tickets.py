@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.deps import Agent, Offset, SessionDep
+from api.deps import Agent, Offset, PathId, SessionDep
 from api.live.frames import announce
 from bot.actors import staff_actor, staff_id_of
 from bot.conversations.service import message_views, messages_after
 from bot.db import MAX_SEARCH_CHARS, transaction, utcnow
-from bot.errors import Conflict
+from bot.errors import Conflict, NotFound
 from bot.mail.service import mails_of
 from bot.settings import get_settings
-from bot.tickets.models import Ticket
+from bot.tickets.attachments import attachments_of
+from bot.tickets.models import Ticket, TicketAttachment
 from bot.tickets.schemas import (
+    AttachmentOut,
     CommentIn,
     MailOut,
     Status,
@@ -65,7 +68,9 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
         if ticket.conversation_id else []
     transcript = message_views(lines, session)
     return TicketDetail(ticket=ticket_out(ticket, names), events=events, transcript=transcript,
-                        mails=[MailOut.model_validate(mail) for mail in mails_of(session=session, ticket_id=ticket.id)])
+                        mails=[MailOut.model_validate(mail) for mail in mails_of(session=session, ticket_id=ticket.id)],
+                        attachments=[AttachmentOut.model_validate(attachment)
+                                     for attachment in attachments_of(session=session, ticket_id=ticket.id)])
 
 
 def _assignee(session: Session, assignee_id: int) -> User:
@@ -80,7 +85,8 @@ def _assignee(session: Session, assignee_id: int) -> User:
 def list_tickets(
     session: SessionDep,
     user: Agent,
-    status_: Annotated[Status | None, Query(alias="status")] = None,
+    status_: Annotated[Status | Literal["active"] | None,
+                       Query(alias="status", description="one status, or `active`: new, open or pending")] = None,
     assignee: Annotated[str | None, Query(description="a user id, `me`, or `none` for unassigned tickets",
                                           pattern=r"^(\d{1,18}|me|none)$")] = None,
     q: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS, description="a reference, or words in the subject, "
@@ -121,6 +127,21 @@ def categories(_: Agent) -> list[CategoryOut]:
 def ticket_detail(reference: str, session: SessionDep, _: Agent) -> TicketDetail:
     """The ticket and its whole history: changes, customer notes, public replies, private notes."""
     return _detail(session, ticket_by_reference(session=session, reference=reference))
+
+
+@router.get("/{reference}/attachments/{attachment_id}", response_class=Response,
+            responses={200: {"description": "the file, as the customer sent it",
+                             "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                 "format": "binary"}}}}})
+def attachment(reference: str, attachment_id: PathId, session: SessionDep, _: Agent) -> Response:
+    """A file the customer sent with the ticket, as a download (never shown in the page itself)."""
+    ticket = ticket_by_reference(session=session, reference=reference)
+    found = session.get(TicketAttachment, attachment_id)
+    if found is None or found.ticket_id != ticket.id:
+        raise NotFound("the ticket has no such attachment")
+    return Response(found.data, media_type=found.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox", "Cache-Control": "no-store"})
 
 
 @router.patch("/{reference}", response_model=TicketDetail)

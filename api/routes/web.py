@@ -1,5 +1,5 @@
 """The web pages the API serves: the demo shop with the chat widget (/), the agent console
-(/agent), the manager dashboard (/manager) and their static files (/static). Plain files from
+(/agent), the ticket desk (/desk), the manager dashboard (/manager) and their static files (/static). Plain files from
 the repository, no CDN. The pages sign in through the API, which checks every role."""
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ def shop() -> FileResponse:
 @router.get("/agent")
 def agent_console() -> FileResponse:
     return FileResponse(PAGES / "agent.html", headers=PAGE_HEADERS)
+
+
+@router.get("/desk")
+def ticket_desk() -> FileResponse:
+    """Every request, whatever it came by, for agents to read and answer."""
+    return FileResponse(PAGES / "desk.html", headers=PAGE_HEADERS)
 
 
 @router.get("/manager")

@@ -30,12 +30,14 @@ from bot.actors import SYSTEM, customer_actor
 from bot.db import transaction, utcnow
 from bot.mail.models import InboundMail, OutboxMail
 from bot.mail.sender import reply_signature
+from bot.mail.service import tell_address, tell_customer
 from bot.settings import Settings, get_settings, is_loopback
 from bot.textscan import is_valid_email
+from bot.tickets.attachments import Offered, keep, size_text
 from bot.tickets.classification import guess_category
-from bot.tickets.models import Ticket
+from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.schemas import MAX_DESCRIPTION, TicketCreate
-from bot.tickets.service import add_customer_info, create_ticket, get_ticket
+from bot.tickets.service import add_comment, add_customer_info, create_ticket, get_ticket
 from bot.tickets.textcat import read_request
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class Incoming:
     # A delivery report: the Message-ID of our e-mail that could not be delivered, and why.
     bounced: tuple[str, str] | None = None
     problems: list[str] = field(default_factory=list)
+    attachments: list[Offered] = field(default_factory=list)
 
 
 class _Text(HTMLParser):
@@ -139,6 +142,23 @@ def _body(message: EmailMessage, problems: list[str]) -> str:
     return ""
 
 
+def _attachments(message: EmailMessage, problems: list[str]) -> list[Offered]:
+    """The files attached to the message (not the body, nor the pictures inside an HTML body)."""
+    files: list[Offered] = []
+    try:
+        for part in message.iter_attachments():
+            if part.get_content_maintype() in ("multipart", "message"):  # a forwarded e-mail: as it came
+                data = part.as_bytes()
+            else:
+                payload = part.get_payload(decode=True)
+                data = payload if isinstance(payload, bytes) else b""
+            files.append(Offered(filename=part.get_filename() or "", content_type=part.get_content_type(),
+                                 data=data))
+    except Exception as error:  # noqa: BLE001 - malformed MIME: keep what read
+        problems.append(f"the attachments could not all be read ({type(error).__name__})")
+    return files
+
+
 def _automatic(message: EmailMessage, sender: str) -> str | None:
     """Why this is an automatic message we must not answer (RFC 3834 and common practice), or None."""
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
@@ -200,7 +220,7 @@ def read_message(raw: bytes) -> Incoming:
     return Incoming(message_id=message_id[:250], from_name=name.strip()[:200], from_address=address[:254],
                     recipients=recipients, subject=header("Subject")[:300] or "(no subject)", answers=answers,
                     text=text[:MAX_DESCRIPTION], automatic=_automatic(message, address), bounced=_bounce(message),
-                    problems=problems)
+                    problems=problems, attachments=_attachments(message, problems))
 
 
 def _addressed_ticket(session: Session, incoming: Incoming, settings: Settings) -> tuple[Ticket | None, str | None]:
@@ -250,11 +270,14 @@ def take(session: Session, incoming: Incoming, *, settings: Settings | None = No
         if ticket is not None and suspicious is None and (ticket.customer_email or "") != incoming.from_address:
             suspicious = f"sent by {incoming.from_address}, not by the ticket's customer"
         if suspicious:
+            if incoming.attachments:
+                suspicious += f"; its {len(incoming.attachments)} attached file(s) were not kept"
             record.outcome, record.reason, record.ticket_id = "held", suspicious[:300], ticket.id if ticket else None
         elif ticket is not None:
-            add_customer_info(session=session, ticket=ticket, text=incoming.text or incoming.subject,
-                              actor=customer_actor(incoming.from_address), now=now)
+            event = add_customer_info(session=session, ticket=ticket, text=incoming.text or incoming.subject,
+                                      actor=customer_actor(incoming.from_address), now=now)
             record.outcome, record.ticket_id = "added", ticket.id
+            _keep_files(session, ticket, event, incoming, record, settings, now)
         else:
             text = incoming.text or incoming.subject
             categories = settings.ticket_categories
@@ -266,11 +289,42 @@ def take(session: Session, incoming: Incoming, *, settings: Settings | None = No
                 description=text, category=category, customer_email=incoming.from_address,
                 customer_name=incoming.from_name or None, subject=incoming.subject[:200], channel="email"))
             record.outcome, record.ticket_id = "opened", ticket.id
+            created = session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
+                                                               TicketEvent.kind == "created"))
+            _keep_files(session, ticket, created, incoming, record, settings, now)
     if incoming.problems:
         record.reason = "; ".join([*([record.reason] if record.reason else []), *incoming.problems])[:300]
     session.add(record)
     session.flush()
     return record
+
+
+def limits(settings: Settings) -> dict[str, str]:
+    """The limits an e-mail that refuses something states: what files we take, and how large."""
+    names = {"image/jpeg": "JPEG", "text/plain": "plain-text", "application/pdf": "PDF"}
+    kinds = [names.get(kind, kind.rpartition("/")[2].upper()) for kind in settings.mail_attachment_types]
+    return {"accepted_types": (", ".join(kinds[:-1]) + f" and {kinds[-1]}") if len(kinds) > 1 else kinds[0],
+            "max_size": size_text(settings.mail_attachment_max_bytes),
+            "max_message_size": size_text(settings.mail_max_inbound_bytes)}
+
+
+def _keep_files(session: Session, ticket: Ticket, event: TicketEvent | None, incoming: Incoming,
+                record: InboundMail, settings: Settings, now: datetime) -> None:
+    """The message's files the settings accept are kept with the ticket; for the others, staff get a private
+    note and the customer an e-mail that names each with the reason."""
+    if not incoming.attachments:
+        return
+    _, refused = keep(session=session, ticket=ticket, event=event, files=incoming.attachments, settings=settings,
+                      now=now)
+    if not refused:
+        return
+    lines = [str(one) for one in refused]
+    note = "Files from the customer's e-mail that were not kept:\n" + "\n".join(f"- {line}" for line in lines)
+    add_comment(session=session, ticket=ticket, public=False, actor=SYSTEM, now=now, text=note)
+    tell_customer(session=session, ticket=ticket, kind="attachments_refused", actor=SYSTEM, settings=settings,
+                  now=now, extra={"refused": lines, **limits(settings)})
+    record.reason = "; ".join([*([record.reason] if record.reason else []),
+                               f"{len(refused)} attached file(s) refused"])[:300]
 
 
 def take_raw(raw: bytes, *, settings: Settings | None = None, now: datetime | None = None) -> str:
@@ -396,9 +450,24 @@ def _refuse_large(headers: bytes, size: int, settings: Settings) -> str:
     incoming = read_message(headers + b"\r\n")
 
     def refuse(session: Session) -> str:
-        session.add(InboundMail(message_id=incoming.message_id, from_address=incoming.from_address,
-                                subject=incoming.subject, outcome="refused", text="",
-                                reason=f"{size} bytes; at most {settings.mail_max_inbound_bytes} are taken"))
+        record = InboundMail(message_id=incoming.message_id, from_address=incoming.from_address,
+                             subject=incoming.subject, outcome="refused", text="",
+                             reason=f"{size} bytes; at most {settings.mail_max_inbound_bytes} are taken")
+        session.add(record)
+        if incoming.automatic or not is_valid_email(incoming.from_address):
+            return "refused"  # never answered (no mail loops)
+        # The sender is told, on their ticket when it is theirs; a forged ticket address is not answered.
+        ticket, suspicious = _addressed_ticket(session, incoming, settings)
+        if ticket is not None and suspicious is None and (ticket.customer_email or "") != incoming.from_address:
+            suspicious = "not the ticket's customer"
+        extra = {"original_subject": incoming.subject, "size": size_text(size), **limits(settings)}
+        if ticket is not None and suspicious is None:
+            record.ticket_id = ticket.id
+            tell_customer(session=session, ticket=ticket, kind="message_refused", actor=SYSTEM, extra=extra,
+                          settings=settings)
+        elif suspicious is None:
+            tell_address(session=session, kind="message_refused", to_address=incoming.from_address,
+                         name=incoming.from_name or None, actor=SYSTEM, extra=extra, settings=settings)
         return "refused"
 
     return _once(incoming, refuse)

@@ -11,7 +11,8 @@ import bot.recovery.models  # noqa: F401 - registers `recovery_items`, which a f
 import bot.tickets.models  # noqa: F401 - registers `tickets`, which each e-mail refers to
 from bot.db import Base, UTCDateTime, utcnow
 
-KINDS = ("ticket_opened", "agent_reply", "waiting_on_you", "resolved", "reopened", "recovery")
+KINDS = ("ticket_opened", "agent_reply", "waiting_on_you", "resolved", "reopened", "recovery", "attachments_refused",
+         "message_refused")
 # pending: waiting to be sent (again, after a failure, from next_attempt_at); sending: taken by a
 # worker until next_attempt_at (another may take it after that); sent; failed: given up.
 MAIL_STATUSES = ("pending", "sending", "sent", "failed")

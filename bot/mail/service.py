@@ -76,10 +76,12 @@ def _write(*, session: Session, kind: str, to_address: str, values: dict, ticket
 
 
 def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, reply: str | None = None,
-                  settings: Settings | None = None, now: datetime | None = None) -> OutboxMail | None:
+                  extra: dict[str, object] | None = None, settings: Settings | None = None,
+                  now: datetime | None = None) -> OutboxMail | None:
     """Write the e-mail of `kind` about `ticket` to the outbox; None when the ticket has no e-mail address
     or the customer did this themselves (they know). A public reply on a ticket that follows up an unhappy
-    customer is written as their follow-up (kind recovery), not as an answer to a request they never made."""
+    customer is written as their follow-up (kind recovery), not as an answer to a request they never made.
+    `extra`: values of this kind's own (see default_templates.yml)."""
     settings = settings or get_settings()
     if not ticket.customer_email or actor == CUSTOMER or actor.startswith(f"{CUSTOMER}:"):
         return None
@@ -92,7 +94,7 @@ def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, re
         "first_response_due": _when(ticket.first_response_due, settings),
         "resolution_due": _when(ticket.resolution_due, settings),
         "reply": reply or "", "agent": _sender(session, actor, settings),
-        "follow_up_by": "reply" if settings.mail_reply_to else "chat",
+        "follow_up_by": "reply" if settings.mail_reply_to else "chat", **(extra or {}),
     }
     token = issue_link(session=session, ticket=ticket, settings=settings, now=now)
     values["ticket_url"] = link_url(token, settings)
@@ -101,16 +103,17 @@ def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, re
                   recovery_item_id=None, settings=settings, now=now)
 
 
-def tell_recovery(*, session: Session, recovery_item_id: int, to_address: str, name: str | None, actor: str,
-                  message: str, settings: Settings | None = None, now: datetime | None = None) -> OutboxMail:
-    """A person's follow-up of an unhappy customer who has no ticket to hang it on (a complaint): the
-    e-mail alone. A reply to it reaches the support mailbox and opens a ticket there."""
+def tell_address(*, session: Session, kind: str, to_address: str, name: str | None, actor: str,
+                 reply: str = "", extra: dict[str, object] | None = None, recovery_item_id: int | None = None,
+                 settings: Settings | None = None, now: datetime | None = None) -> OutboxMail:
+    """An e-mail about no ticket (a complaint's follow-up, a message too large to read), to `to_address`.
+    A reply to it reaches the support mailbox and opens a ticket there."""
     settings = settings or get_settings()
     values = {"company": settings.company_name, "name": name or "there", "reference": "", "subject": "",
-              "summary": "", "category": "", "first_response_due": "", "resolution_due": "", "reply": message,
+              "summary": "", "category": "", "first_response_due": "", "resolution_due": "", "reply": reply,
               "agent": _sender(session, actor, settings), "follow_up_by": "reply" if settings.mail_reply_to else "chat",
-              "ticket_url": "", "survey_url": ""}
-    return _write(session=session, kind="recovery", to_address=to_address, values=values, ticket=None,
+              "ticket_url": "", "survey_url": "", **(extra or {})}
+    return _write(session=session, kind=kind, to_address=to_address, values=values, ticket=None,
                   recovery_item_id=recovery_item_id, settings=settings, now=now)
 
 

@@ -19,8 +19,9 @@ from bot.mail.models import InboundMail, OutboxMail
 from bot.recovery.models import RecoveryItem
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.textscan import clean_email
+from bot.tickets.attachments import attachments_of
 from bot.tickets.links import revoke_links
-from bot.tickets.models import Ticket, TicketEvent
+from bot.tickets.models import Ticket, TicketAttachment, TicketEvent
 
 ERASED = "[erased]"
 
@@ -66,7 +67,11 @@ def export(session: Session, email: str) -> dict[str, Any]:
             "description": ticket.description, "category": ticket.category, "priority": ticket.priority,
             "status": ticket.status, "name": ticket.customer_name, "email": ticket.customer_email,
             "history": [{"at": _when(e.created_at), "kind": e.kind, "from": e.from_value, "to": e.to_value,
-                         "text": e.body} for e in ticket.events]})
+                         "text": e.body} for e in ticket.events],
+            # The files they sent: named here (with their SHA-256); staff download them from the ticket.
+            "attachments": [{"at": _when(a.created_at), "filename": a.filename, "type": a.content_type,
+                             "bytes": a.size, "sha256": a.sha256}
+                            for a in attachments_of(session=session, ticket_id=ticket.id)]})
     feedback = [{"reference": f.reference, "created_at": _when(f.created_at), "category": f.category, "text": f.text,
                  "anonymous": f.anonymous, "name": f.customer_name, "email": f.customer_email}
                 for f in session.scalars(select(Feedback).where(or_(Feedback.customer_email == email,
@@ -140,6 +145,8 @@ def erase(session: Session, email: str) -> dict[str, Any]:
                                                                       SurveyAnswer.text.is_not(None)).values(
             text=ERASED)).rowcount,
         "ticket_links": revoke_links(session=session, ticket_ids=ticket_ids),
+        "ticket_attachments": session.execute(delete(TicketAttachment).where(
+            TicketAttachment.ticket_id.in_(ticket_ids))).rowcount,
         "emails_received": session.execute(delete(InboundMail).where(or_(InboundMail.from_address == email,
                                                                          InboundMail.ticket_id.in_(ticket_ids)))
                                            ).rowcount,

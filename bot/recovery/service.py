@@ -13,7 +13,7 @@ from bot.db import refuse_naive_time, utcnow
 from bot.errors import Conflict, Forbidden, NotFound
 from bot.feedback.models import Feedback
 from bot.mail.models import OutboxMail
-from bot.mail.service import tell_recovery
+from bot.mail.service import tell_address
 from bot.recovery.models import RECOVERY_TRANSITIONS, RecoveryItem
 from bot.settings import Settings, get_settings
 from bot.surveys.models import SurveyResponse
@@ -158,8 +158,8 @@ def follow_up(*, session: Session, item_id: int, by: User, message: str, setting
         if address is None:
             raise RecoveryError("we have no e-mail address for this customer: reach them another way, then "
                                 "record the outcome")
-        tell_recovery(session=session, recovery_item_id=item.id, to_address=address, name=name,
-                      actor=staff_actor(by), message=text, settings=settings, now=now)
+        tell_address(session=session, kind="recovery", to_address=address, name=name, actor=staff_actor(by),
+                     reply=text, recovery_item_id=item.id, settings=settings, now=now)
     return update_item(session=session, item=item, status="contacted" if item.status == "open" else None, now=now)
 
 

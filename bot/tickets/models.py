@@ -8,6 +8,7 @@ from sqlalchemy import (
     ColumnElement,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     and_,
@@ -162,6 +163,25 @@ class TicketEvent(Base):
     body: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketAttachment(Base):
+    """A file a customer sent with their words (an e-mail's attachment), kept in the database with the
+    ticket: backed up, exported and erased with it. Only types and sizes the settings accept are kept
+    (MAIL_ATTACHMENT_TYPES, MAIL_ATTACHMENT_MAX_BYTES), each checked against its content."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    # The customer's words it came with.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TicketLink(Base):

@@ -111,12 +111,26 @@ class MailOut(BaseModel):
     model_config = {"from_attributes": True}
 
 
+class AttachmentOut(BaseModel):
+    """A file the customer sent (GET /api/v1/tickets/{reference}/attachments/{id} downloads it)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int = Field(description="bytes")
+    event_id: int | None = Field(description="the customer's words it came with")
+    created_at: datetime
+
+    model_config = {"from_attributes": True}
+
+
 class TicketDetail(BaseModel):
     ticket: TicketOut
     events: list[TicketEventOut]
     transcript: list[MessageOut] = Field(
         default=[], description="the chat the ticket came from (customer, bot, agent and system lines), if any")
     mails: list[MailOut] = Field(default=[], description="e-mails to the customer about this ticket, oldest first")
+    attachments: list[AttachmentOut] = Field(default=[], description="files the customer sent, oldest first")
 
 
 class TicketPage(BaseModel):

@@ -349,10 +349,12 @@ def search_tickets(
     offset: int = 0,
 ) -> tuple[int, list[Ticket]]:
     """Tickets matching every given filter, newest first, with the total count before paging.
-    `q` finds a reference (any spelling), or words in the subject, description, or the
-    customer's name or e-mail."""
+    `status` "active": new, open or pending. `q` finds a reference (any spelling), or words in the
+    subject, description, or the customer's name or e-mail."""
     query = select(Ticket)
-    if status:
+    if status == "active":
+        query = query.where(Ticket.is_open)
+    elif status:
         query = query.where(Ticket.status == status)
     if conversation_id:
         query = query.where(Ticket.conversation_id == conversation_id)

@@ -25,7 +25,7 @@ AGENT = {("GET", "/api/v1/handoffs"), ("GET", "/api/v1/handoffs/{handoff_id}"),
          ("POST", "/api/v1/tickets/{reference}/comments"), ("GET", "/api/v1/agents"),
          ("GET", "/api/v1/canned-replies"), ("GET", "/api/v1/conversations"),
          ("POST", "/api/v1/conversations/{conversation_id}/join"), ("GET", "/api/v1/recovery-items"),
-         ("GET", "/api/v1/mailbox")}
+         ("GET", "/api/v1/mailbox"), ("GET", "/api/v1/tickets/{reference}/attachments/{attachment_id}")}
 # Agent routes that act in a live chat: only the agent holding it (others get 403).
 HOLDER = {("POST", "/api/v1/handoffs/{handoff_id}/messages"), ("POST", "/api/v1/handoffs/{handoff_id}/typing"),
           ("POST", "/api/v1/handoffs/{handoff_id}/transfer"), ("POST", "/api/v1/handoffs/{handoff_id}/resolve")}
@@ -77,7 +77,7 @@ def world(client):
     ann_id = client.get("/api/v1/auth/me", headers=ann).json()["id"]
     values = {"session_id": session_id, "conversation_id": session_id, "handoff_id": str(handoff_id),
               "user_id": str(ann_id),
-              "reference": reference, "item_id": str(item_id), "dataset": "tickets",
+              "reference": reference, "item_id": str(item_id), "dataset": "tickets", "attachment_id": "1",
               "kind": "feedback", "number": str(complaint.id)}
     return {"values": values, "customer": customer, "other_customer": other, "ann": ann,
             "meg": staff(client, "meg")}

@@ -46,6 +46,12 @@ function show(ticket) {
     text.className = "text";
     text.textContent = item.kind === "status" ? STATUS[item.text] || item.text : item.text || "";
     li.append(meta, text);
+    if (item.files && item.files.length) {
+      const files = document.createElement("div");
+      files.className = "files";
+      files.textContent = `Attached: ${item.files.join(", ")}`;
+      li.append(files);
+    }
     return li;
   });
   $("ticket-history").replaceChildren(...items);

@@ -48,6 +48,22 @@ def test_the_link_in_the_e_mail_opens_the_ticket_with_its_public_history_only(cl
     assert "VIP" not in shown.text  # a private note stays with staff
 
 
+def test_the_files_the_customer_sent_are_named_under_their_words(client):
+    from bot.settings import get_settings
+    from bot.tickets.attachments import Offered, keep
+    from bot.tickets.service import add_customer_info, get_ticket
+
+    reference, token = opened()
+    with transaction() as session:
+        ticket = get_ticket(session=session, reference=reference)
+        note = add_customer_info(session=session, ticket=ticket, text="Photo of the leak attached.",
+                                 actor="customer:ada@example.com")
+        keep(session=session, ticket=ticket, event=note, settings=get_settings(),
+             files=[Offered("leak.png", "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40)])
+    [item] = [item for item in page(client, token).json()["history"] if item["kind"] == "note"]
+    assert (item["text"], item["files"]) == ("Photo of the leak attached.", ["leak.png"])
+
+
 def test_adding_to_a_solved_ticket_opens_it_again_and_closing_ends_it(client):
     reference, token = opened()
     ann = staff(client, "ann")
@@ -55,8 +71,8 @@ def test_adding_to_a_solved_ticket_opens_it_again_and_closing_ends_it(client):
     added = page(client, token, "/comments", json={"text": "It still leaks."})
     assert added.status_code == 201 and added.json()["status"] == "open"
     assert added.json()["history"][-2:] == [
-        {"at": added.json()["history"][-2]["at"], "kind": "note", "who": "you", "text": "It still leaks."},
-        {"at": added.json()["history"][-1]["at"], "kind": "status", "who": "you", "text": "open"}]
+        {"at": added.json()["history"][-2]["at"], "kind": "note", "who": "you", "text": "It still leaks.", "files": []},
+        {"at": added.json()["history"][-1]["at"], "kind": "status", "who": "you", "text": "open", "files": []}]
     closed = page(client, token, "/close").json()
     assert closed["status"] == "closed"
     again = page(client, token, "/close")  # a second click changes nothing

@@ -43,6 +43,8 @@ def test_list_filters_by_status_assignee_and_words(client):
     assert refs(q="bo@example.org") == (1, [refund])
     assert refs(q=parcel.lower()) == (1, [parcel])
     assert refs(status="closed") == (0, [])
+    client.patch(f"/api/v1/tickets/{parcel}", json={"status": "resolved"}, headers=ann)
+    assert refs(status="active") == (1, [refund]) and refs(status="resolved") == (1, [parcel])
     assert refs(limit=1) == (2, [refund])
     [item] = client.get("/api/v1/tickets", params={"assignee": "me"}, headers=ann).json()["items"]
     assert item["assignee_name"] == "Ann"
@@ -251,3 +253,30 @@ def test_agents_see_the_mail_held_for_a_person(client):
     everything = client.get("/api/v1/mailbox", headers=ann).json()
     assert everything["total"] == 2
     assert everything["outbox"] == {"pending": 1, "sending": 0, "sent": 0, "failed": 0}  # the ticket's first
+
+
+def test_agents_download_the_customer_s_files_as_downloads_only(client):
+    """Issue 18: files from the customer's e-mail are listed on the ticket and downloaded, never shown
+    inline or sniffed by the browser; another ticket's file is not reachable through this one."""
+    from bot.settings import get_settings
+    from bot.tickets.attachments import Offered, keep
+    from bot.tickets.service import get_ticket
+
+    reference, other = ticket(), ticket()
+    pdf = b"%PDF-1.4\n<script>alert(1)</script>\n"
+    with transaction() as session:
+        [kept], _ = keep(session=session, ticket=get_ticket(session=session, reference=reference), event=None,
+                         settings=get_settings(), files=[Offered("reçu 48213.pdf", "application/pdf", pdf)])
+        file_id = kept.id
+    ann = staff(client, "ann")
+    [listed] = client.get(f"/api/v1/tickets/{reference}", headers=ann).json()["attachments"]
+    assert (listed["id"], listed["filename"], listed["content_type"], listed["size"]) == (
+        file_id, "reçu 48213.pdf", "application/pdf", len(pdf))
+    download = client.get(f"/api/v1/tickets/{reference}/attachments/{file_id}", headers=ann)
+    assert download.status_code == 200 and download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''re%C3%A7u%2048213.pdf"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-security-policy"] == "sandbox"
+    assert client.get(f"/api/v1/tickets/{other}/attachments/{file_id}", headers=ann).status_code == 404
+    assert client.get(f"/api/v1/tickets/{reference}/attachments/{file_id}").status_code == 401

@@ -20,7 +20,7 @@ from api.routes.web import STATIC
 ENTRIES = {"/": ("/static/widget.js", False), "/agent": ("/static/agent/main.js", True),
            "/manager": ("/static/manager/main.js", True), "/reset": ("/static/staff/reset.js", True),
            "/admin": ("/static/admin/main.js", True), "/ticket": ("/static/ticket/main.js", True),
-           "/survey": ("/static/ticket/survey.js", True)}
+           "/survey": ("/static/ticket/survey.js", True), "/desk": ("/static/desk/main.js", True)}
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']"""  # import {a} from "./a.js"
                     r"""|^\s*import\s*\(?\s*["']([^"']+)["']""", re.MULTILINE)  # import "./a.js", import("./a.js")
@@ -28,8 +28,8 @@ JS_TYPES = ("text/javascript", "application/javascript")
 STATIC_FILES = sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*") if path.is_file())
 SCRIPTS = [name for name in STATIC_FILES if name.endswith(".js")]
 STYLESHEETS = [name for name in STATIC_FILES if name.endswith(".css")]
-STAFF_PAGES = ("/agent", "/manager", "/admin")
-STAFF_SCRIPTS = [name for name in SCRIPTS if name.split("/")[0] in ("staff", "agent", "manager", "admin")]
+STAFF_PAGES = ("/agent", "/manager", "/admin", "/desk")
+STAFF_SCRIPTS = [name for name in SCRIPTS if name.split("/")[0] in ("staff", "agent", "manager", "admin", "desk")]
 STYLESHEET_TAG = re.compile(r"""<link\b[^>]*\brel=["']stylesheet["'][^>]*>""", re.IGNORECASE)
 # A maxlength written as a number: maxlength="200" in HTML; .maxLength = 200 or
 # setAttribute("maxlength", "200") in a script.

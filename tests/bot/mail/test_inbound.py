@@ -5,6 +5,7 @@ never answered, a forged or foreign reply is held, and whatever a sender wrote, 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from bot.mail.models import InboundMail, OutboxMail
 from bot.mail.sender import reply_signature
 from bot.mail.service import thread_id
 from bot.settings import get_settings
-from bot.tickets.models import Ticket
+from bot.tickets.models import Ticket, TicketAttachment
 from bot.tickets.service import change_status, get_ticket
 from harness.dovecotserver import DovecotServer, DovecotUnavailable
 from tests.factories import make_ticket
@@ -150,15 +151,104 @@ def test_whatever_a_sender_wrote_is_kept_as_far_as_it_reads_and_the_poller_goes_
         assert all("\n" not in subject and "\r" not in subject for subject in subjects)
 
 
-def test_a_message_over_the_limit_is_refused_without_being_fetched(mailbox, configure):
+def test_a_message_over_the_limit_is_refused_without_being_fetched_and_the_sender_told(mailbox, configure):
     configure(mail_max_inbound_bytes=65536)
-    mailbox.deliver(mail("From: fay@example.com", "Subject: photos", body="x" * 100_000))
+    mailbox.deliver(mail("From: Fay <fay@example.com>", "Subject: photos", body="x" * 100_000))
     assert poll_once() == {"refused": 1}
     [(outcome, reason)] = outcomes()
     assert outcome == "refused" and reason.endswith("bytes; at most 65536 are taken")
     assert int(reason.split()[0]) > 100_000
     with transaction() as session:
         assert session.scalars(select(Ticket)).all() == []
+        [answer] = session.scalars(select(OutboxMail)).all()
+        assert (answer.kind, answer.to_address, answer.ticket_id) == ("message_refused", "fay@example.com", None)
+        assert answer.subject == "Your e-mail was too large: photos"
+        assert "more than the 64 KB we can take" in " ".join(answer.text_body.split())
+    # About a ticket of theirs: the answer is on the ticket; automatic mail gets none.
+    reference = opened_waiting()
+    mailbox.deliver(mail("From: ada@example.com", f"To: support+{reference}.{reply_signature(reference)}@example.com",
+                         "Subject: Re: the kettle", "Message-ID: <big-2@example.com>", body="y" * 100_000))
+    mailbox.deliver(mail("From: ada@example.com", "Auto-Submitted: auto-replied", "Subject: away",
+                         "Message-ID: <big-3@example.com>", body="z" * 100_000))
+    assert poll_once() == {"refused": 2}
+    with transaction() as session:
+        answers = [(m.kind, m.ticket_id is not None, m.subject) for m in session.scalars(
+            select(OutboxMail).where(OutboxMail.kind == "message_refused").order_by(OutboxMail.id))]
+        assert answers[1:] == [("message_refused", True, f"[{reference}] Your e-mail was too large: Re: the kettle")]
+    assert ticket(reference).status == "pending"  # nothing of it was read
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n"
+
+
+def with_files(*headers: str, body: str, files: list[tuple[str, str, bytes]]) -> bytes:
+    message = EmailMessage()
+    for header in headers:
+        name, _, value = header.partition(": ")
+        message[name] = value
+    message.set_content(body)
+    for filename, content_type, data in files:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()
+
+
+def test_attachments_are_kept_with_the_ticket_and_the_refused_ones_named_to_the_customer(mailbox, configure):
+    configure(mail_attachment_max_bytes=2048)
+    reference = opened_waiting()
+    mailbox.deliver(with_files(
+        "From: ada@example.com", f"To: support+{reference}.{reply_signature(reference)}@example.com",
+        "Subject: Re: the kettle", "Message-ID: <files-1@example.com>", body="Photos of the label attached.",
+        files=[("label.png", "image/png", PNG), ("receipt.pdf", "application/pdf", PDF),
+               ("notes.txt", "text/plain", b"Model T-200, serial 0042"),
+               ("setup.exe", "application/x-msdownload", b"MZ\x90\x00" + b"\x00" * 60),
+               ("photo.jpg", "image/jpeg", PNG),  # named a JPEG, is a PNG
+               ("scan.pdf", "application/pdf", b"%PDF-1.4\n" + b"0" * 3000),
+               ("../../etc/passwd.txt", "text/plain", b"root:x:0:0")]))
+    assert poll_once() == {"added": 1}
+    found = ticket(reference)
+    with transaction() as session:
+        kept = {a.filename: (a.content_type, a.size, a.data, a.event_id)
+                for a in session.scalars(select(TicketAttachment).where(TicketAttachment.ticket_id == found.id))}
+        note = [e for e in found.events if e.kind == "note"][-1]
+        assert kept == {"label.png": ("image/png", len(PNG), PNG, note.id),
+                        "receipt.pdf": ("application/pdf", len(PDF), PDF, note.id),
+                        "notes.txt": ("text/plain", 24, b"Model T-200, serial 0042", note.id),
+                        "passwd.txt": ("text/plain", 10, b"root:x:0:0", note.id)}
+        [told] = session.scalars(select(OutboxMail).where(OutboxMail.kind == "attachments_refused")).all()
+        text = " ".join(told.text_body.split())
+        assert told.subject == f"[{reference}] We could not keep all your attachments"
+        assert "- setup.exe: we do not take application/x-msdownload files" in text
+        assert "- photo.jpg: it says it is image/jpeg but its content is image/png" in text
+        assert "- scan.pdf: 3 KB; we take files of up to 2 KB" in text
+        assert "We take PNG, JPEG, GIF, WEBP, PDF, plain-text and CSV files of up to 2 KB each" in text
+        assert "<li>setup.exe: we do not take application/x-msdownload files</li>" in told.html_body
+    staff_note = [e.body for e in found.events if e.kind == "internal"]
+    assert staff_note == ["Files from the customer's e-mail that were not kept:\n"
+                          "- setup.exe: we do not take application/x-msdownload files\n"
+                          "- photo.jpg: it says it is image/jpeg but its content is image/png\n"
+                          "- scan.pdf: 3 KB; we take files of up to 2 KB"]
+    assert outcomes()[-1] == ("added", "3 attached file(s) refused")
+
+
+def test_a_new_ticket_by_e_mail_keeps_its_files_and_a_held_reply_keeps_none(mailbox):
+    mailbox.deliver(with_files("From: bo@example.com", "To: support@example.com", "Subject: Broken lid",
+                               "Message-ID: <files-2@example.com>", body="The lid snapped, photo attached.",
+                               files=[("lid.png", "application/octet-stream", PNG)]))
+    reference = opened_waiting()
+    mailbox.deliver(with_files("From: mallory@example.com",
+                               f"To: support+{reference}.{reply_signature(reference)}@example.com",
+                               "Subject: Re: hi", "Message-ID: <files-3@example.com>", body="See the file.",
+                               files=[("invoice.pdf", "application/pdf", PDF)]))
+    assert poll_once() == {"opened": 1, "held": 1}
+    with transaction() as session:
+        [(filename, content_type, ticket_id)] = session.execute(
+            select(TicketAttachment.filename, TicketAttachment.content_type, TicketAttachment.ticket_id)).all()
+        new = session.get(Ticket, ticket_id)
+        assert (filename, content_type, new.customer_email, new.channel) == ("lid.png", "image/png", "bo@example.com",
+                                                                             "email")
+    assert outcomes()[-1][1].endswith("its 1 attached file(s) were not kept")
 
 
 def test_quoted_history_signatures_and_html_are_reduced_to_the_customer_s_words():

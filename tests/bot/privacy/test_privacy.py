@@ -21,8 +21,9 @@ from bot.privacy.run import erase_customer, export_customer
 from bot.privacy.service import subject_key
 from bot.reports.kpis import summary
 from bot.reports.period import Period
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
 from bot.surveys.models import SurveyAnswer
+from bot.tickets.attachments import Offered, keep
 from bot.tickets.service import add_comment
 from tests.factories import NOW, make_feedback, make_survey_response, make_ticket
 
@@ -40,6 +41,8 @@ def seed(name: str, email: str) -> str:
         ticket = make_ticket(session, customer_name=name, customer_email=email, conversation_id=conversation.id,
                              description=f"{name}'s parcel never came", now=NOW)
         add_comment(session=session, ticket=ticket, text=f"called {name} back", public=False, actor="agent")
+        keep(session=session, ticket=ticket, event=None, settings=get_settings(), files=[
+            Offered(f"{name} receipt.pdf", "application/pdf", f"%PDF-1.4 receipt for {email}".encode())])
         make_feedback(session, customer_name=name, customer_email=email, conversation_id=conversation.id,
                       text=f"{name} says the driver was rude", now=NOW)
         response = make_survey_response(session, conversation_id=conversation.id, now=NOW)
@@ -102,6 +105,8 @@ def test_export_holds_everything_about_the_customer_and_nothing_else(app_db):
     assert data["survey_responses"][0]["answers"][-1]["text"] == "regards, Ada Lovelace"
     # Issue 18: the e-mails to her (here, her ticket's confirmation) are hers too.
     assert [(m["kind"], m["to"]) for m in data["emails"]] == [("ticket_opened", "ada@example.com")]
+    assert [(a["filename"], a["bytes"]) for a in data["tickets"][0]["attachments"]] == [
+        ("Ada Lovelace receipt.pdf", len(b"%PDF-1.4 receipt for ada@example.com"))]
     assert "Bob" not in json.dumps(data) and "bob@" not in json.dumps(data)
 
 
@@ -119,10 +124,12 @@ def test_erase_removes_the_customer_everywhere_keeps_the_counts_and_spares_other
     assert counts["conversations"] == 1 and counts["messages"] == 2 and counts["tickets"] == 1
     assert counts["feedback"] == 1 and counts["survey_comments"] == 1 and counts["tracker_records"] == 1
     assert counts["emails"] == 1  # her ticket's confirmation, unsent here: it never goes now
+    assert counts["ticket_attachments"] == 1  # the file she sent, and its name
     everything = every_text()
     for trace in ("ada@example.com", "Ada Lovelace"):
         assert trace not in everything
-    for trace in ("bob@example.com", "Bob Stone's parcel never came", "called Bob Stone back", "regards, Bob Stone"):
+    for trace in ("bob@example.com", "Bob Stone's parcel never came", "called Bob Stone back", "regards, Bob Stone",
+                  "Bob Stone receipt.pdf"):
         assert trace in everything  # somebody else's data is untouched
     with transaction() as session:
         after = summary(session=session, period=period, now=NOW)
