@@ -78,6 +78,8 @@ DEFAULT_ALERT_RULES = [
     AlertRule(key="sla-breaches", metric="sla_breaching", above=5),
     AlertRule(key="slow-handoffs", metric="handoff_wait_p90_minutes", above=5, days=7),
     AlertRule(key="recovery-overdue", metric="recovery_overdue", above=0),
+    # Customers who are not hearing from us: any e-mail to them given up today.
+    AlertRule(key="emails-failing", metric="emails_failed", above=0, days=1),
 ]
 
 

@@ -26,6 +26,7 @@ ALERT_METRICS: dict[str, AlertMetricInfo] = {
     "sla_breaching": AlertMetricInfo("tickets breaching an SLA", point_in_time=True),
     "recovery_overdue": AlertMetricInfo("overdue recovery items", point_in_time=True),
     "complaints": AlertMetricInfo("complaints"),
+    "emails_failed": AlertMetricInfo("e-mails to customers not delivered"),
 }
 
 # For validating settings: one of the names above.

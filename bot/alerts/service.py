@@ -19,6 +19,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from bot.alerts.metrics import ALERT_METRICS
 from bot.alerts.models import Alert
 from bot.db import transaction, utcnow
+from bot.mail.models import OutboxMail
 from bot.recovery.models import RecoveryItem
 from bot.reports.kpis import bot_figures, satisfaction, sla, speed, volume
 from bot.reports.period import Period, ReportFilters
@@ -43,6 +44,13 @@ def _recovery_overdue(session: Session, now: datetime) -> float:
         RecoveryItem.is_overdue(now))) or 0)
 
 
+def _emails_failed(session: Session, period: Period) -> float:
+    """E-mails to customers written in the period that were given up (refused, failed too often, bounced)."""
+    return float(session.scalar(select(func.count()).select_from(OutboxMail).where(
+        OutboxMail.status == "failed", OutboxMail.created_at >= period.start, OutboxMail.created_at < period.end))
+        or 0)
+
+
 # How each metric of bot/alerts/metrics.py is measured, from the session, the rule's period and now
 # (a test checks that the two list the same names).
 COMPUTE: dict[str, Callable[[Session, Period, datetime], float | None]] = {
@@ -63,6 +71,7 @@ COMPUTE: dict[str, Callable[[Session, Period, datetime], float | None]] = {
     "sla_breaching": lambda session, period, now: float(sla(session, period, EVERYTHING, now).breaching_now),
     "recovery_overdue": lambda session, period, now: _recovery_overdue(session, now),
     "complaints": lambda session, period, now: float(volume(session, period, EVERYTHING, 0).complaints),
+    "emails_failed": lambda session, period, now: _emails_failed(session, period),
 }
 
 
@@ -79,7 +88,8 @@ def metric_value(session: Session, rule: AlertRule, now: datetime, zone: str) ->
 def describe(rule: AlertRule, value: float) -> str:
     side, threshold = ("above", rule.above) if rule.above is not None else ("below", rule.below)
     metric = ALERT_METRICS[rule.metric]
-    when = "now" if metric.point_in_time else f"over the last {rule.days} days"
+    when = "now" if metric.point_in_time else "over the last day" if rule.days == 1 else \
+        f"over the last {rule.days} days"
     return f"{metric.label} is {value:g} ({side} {threshold:g}) {when}"
 
 

@@ -1,7 +1,8 @@
 """Issue 18: a customer e-mails the support mailbox (real Dovecot) with a photo and a program attached; the
 running API takes it, opens a ticket, keeps the photo and tells them the program was refused. An agent, in a
 real browser (Debian's Chromium), finds the request on the ticket desk, reads it, downloads the photo, answers
-the customer (who is e-mailed the answer) and sets it waiting on them."""
+the customer (who is e-mailed the answer) and sets it waiting on them; a stranger's answer in the request's
+thread waits on the desk for a person instead of being added."""
 
 from __future__ import annotations
 
@@ -40,6 +41,17 @@ def test_an_agent_answers_an_e_mailed_request_with_files_on_the_desk(stack, brow
     reference = found[0]["reference"]
     refused = e_mail_about(stack, reference, "attachments_refused")
     assert "viewer.exe: we do not take application/x-msdownload files" in refused.get_body(("plain",)).get_content()
+    # Someone else answers in the request's thread: held for a person, not added.
+    forged = EmailMessage()
+    forged["From"], forged["To"] = "mallory.desk@example.com", "support@example.com"
+    forged["Subject"], forged["Message-ID"] = "Re: Cracked screen on my new tablet", "<desk-2@example.com>"
+    forged["In-Reply-To"] = refused["In-Reply-To"]  # the request's thread, as every e-mail about it has
+    forged.set_content("Please send the new tablet to 1 Other Street instead.")
+    stack.mailbox.deliver(forged.as_bytes())
+    while not any(item["from_address"] == "mallory.desk@example.com" for item in
+                  api.get("/mailbox", headers=noor, params={"outcome": "held"}).json()["items"]):
+        assert time.monotonic() < deadline + 30, "the forged reply was not held within 30 s"
+        time.sleep(0.5)
 
     errors: list[str] = []
     context = browser.new_context(accept_downloads=True)
@@ -50,6 +62,10 @@ def test_an_agent_answers_an_e_mailed_request_with_files_on_the_desk(stack, brow
     page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("desk-name")).to_have_text("Noor")
+    held = page.get_by_test_id("held-item").filter(has_text="mallory.desk@example.com")
+    expect(held).to_contain_text("1 Other Street")
+    expect(held).to_contain_text("not by the ticket's customer")
+    expect(page.get_by_test_id("outbox")).to_contain_text("E-mails to customers:")
 
     page.get_by_test_id("list-q").fill("uma.desk@example.com")
     page.get_by_test_id("list-search").click()

@@ -1,7 +1,8 @@
 /** The ticket desk (/desk): every request, whatever it came by (chat, e-mail), for agents to read and answer.
  * The list with its filters; one request's history with the customer's files under the words they came
  * with; the answer (a public reply, e-mailed to the customer, or a private note); status, priority and
- * assignee; and whether each e-mail to the customer went. Text is always shown as text, never as HTML. */
+ * assignee; whether each e-mail to the customer went; and the support mailbox's messages held for a person.
+ * Text is always shown as text, never as HTML. */
 import { applyPageConfig } from "../staff/config.js";
 import { $, el, option, parseTime } from "../staff/dom.js";
 import { staffSignIn } from "../staff/signin.js";
@@ -74,6 +75,30 @@ function listItem(ticket) {
   pick.addEventListener("click", () => openTicket(ticket.reference));
   li.append(pick);
   return li;
+}
+
+// ---------- the support mailbox ----------
+
+async function loadMailbox() {
+  const page = await attempt(() => api("/api/v1/mailbox?outcome=held&limit=20"));
+  if (!page) return;
+  const { pending = 0, sending = 0, failed = 0 } = page.outbox || {};
+  $("outbox").textContent = `E-mails to customers: ${pending + sending} waiting to be sent, ${failed} not delivered.`;
+  $("held-count").textContent = `(${page.total})`;
+  $("held").replaceChildren(...page.items.map((held) => {
+    const li = el("li");
+    li.dataset.testid = "held-item";
+    li.append(el("div", "who", `${held.from_address} · ${when(held.received_at)} · ${held.subject}`),
+      el("div", "meta", held.reason || ""), el("p", "body", held.text));
+    if (held.ticket_reference) {
+      const open = el("button", "", `Open ${held.ticket_reference}`);
+      open.type = "button";
+      open.addEventListener("click", () => openTicket(held.ticket_reference));
+      li.append(open);
+    }
+    return li;
+  }));
+  $("held-empty").hidden = page.items.length > 0;
 }
 
 // ---------- one request ----------
@@ -212,7 +237,7 @@ async function start(me) {
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   state.staff = (await attempt(() => api("/api/v1/agents"))) || [];
-  await loadList();
+  await Promise.all([loadList(), loadMailbox()]);
   const wanted = new URLSearchParams(location.hash.slice(1)).get("ticket");
   if (wanted) openTicket(wanted);
 }
@@ -221,6 +246,7 @@ function reset() {
   state.tickets = [];
   state.open = null;
   $("ticket-list").replaceChildren();
+  $("held").replaceChildren();
   $("detail-view").hidden = true;
   $("detail-none").hidden = false;
 }
@@ -228,6 +254,7 @@ function reset() {
 $("list-form").addEventListener("submit", (event) => {
   event.preventDefault();
   loadList();
+  loadMailbox();
 });
 $("reply-form").addEventListener("submit", sendReply);
 $("detail-status").addEventListener("change", (event) => patch({ status: event.target.value },

@@ -102,6 +102,22 @@ def test_point_in_time_rules(app_db):
     assert active.message == "overdue recovery items is 1 (above 0) now"
 
 
+def test_e_mails_given_up_today_raise_the_default_alert(app_db):
+    from bot.mail.models import OutboxMail
+    from bot.settings import DEFAULT_ALERT_RULES
+
+    rules = [rule for rule in DEFAULT_ALERT_RULES if rule.metric == "emails_failed"]
+    assert evaluate(now=NOW, settings=plain_settings(alert_rules=rules)) == []
+    with transaction() as session:
+        for number, (status, written) in enumerate([("failed", NOW - timedelta(hours=2)), ("sent", NOW),
+                                                    ("failed", NOW - timedelta(days=3))]):
+            session.add(OutboxMail(kind="agent_reply", to_address="ada@example.com", subject="s", text_body="t",
+                                   html_body="h", message_id=f"<m{number}@example.com>", status=status,
+                                   created_at=written, next_attempt_at=written))
+    [active] = evaluate(now=NOW, settings=plain_settings(alert_rules=rules))
+    assert active.message == "e-mails to customers not delivered is 1 (above 0) over the last day"
+
+
 class Hook(http.server.BaseHTTPRequestHandler):
     received: list[dict] = []
     status = 200
