@@ -24,7 +24,7 @@ def test_an_agent_answers_an_e_mailed_request_with_files_on_the_desk(stack, brow
     if stack.mailbox is None:
         pytest.skip(f"no support mailbox: {stack.why_no_mailbox}")
     expect.set_options(timeout=WAIT_MS)
-    api, noor = signed_in_agent(stack, "noor.agent@example.com", "Noor")
+    api, nadia = signed_in_agent(stack, "nadia.desk@example.com", "Nadia")
 
     message = EmailMessage()
     message["From"], message["To"] = "Uma Reyes <uma.desk@example.com>", "support@example.com"
@@ -35,7 +35,7 @@ def test_an_agent_answers_an_e_mailed_request_with_files_on_the_desk(stack, brow
                            filename="viewer.exe")
     stack.mailbox.deliver(message.as_bytes())
     deadline = time.monotonic() + 30
-    while not (found := api.get("/tickets", headers=noor, params={"q": "uma.desk@example.com"}).json()["items"]):
+    while not (found := api.get("/tickets", headers=nadia, params={"q": "uma.desk@example.com"}).json()["items"]):
         assert time.monotonic() < deadline, "the e-mail did not become a ticket within 30 s"
         time.sleep(0.5)
     reference = found[0]["reference"]
@@ -49,7 +49,7 @@ def test_an_agent_answers_an_e_mailed_request_with_files_on_the_desk(stack, brow
     forged.set_content("Please send the new tablet to 1 Other Street instead.")
     stack.mailbox.deliver(forged.as_bytes())
     while not any(item["from_address"] == "mallory.desk@example.com" for item in
-                  api.get("/mailbox", headers=noor, params={"outcome": "held"}).json()["items"]):
+                  api.get("/mailbox", headers=nadia, params={"outcome": "held"}).json()["items"]):
         assert time.monotonic() < deadline + 30, "the forged reply was not held within 30 s"
         time.sleep(0.5)
 
@@ -58,10 +58,10 @@ def test_an_agent_answers_an_e_mailed_request_with_files_on_the_desk(stack, brow
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"http://{stack.host}:{stack.api_port}/desk")
-    page.get_by_test_id("login-email").fill("noor.agent@example.com")
+    page.get_by_test_id("login-email").fill("nadia.desk@example.com")
     page.get_by_test_id("login-password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("desk-name")).to_have_text("Noor")
+    expect(page.get_by_test_id("desk-name")).to_have_text("Nadia")
     held = page.get_by_test_id("held-item").filter(has_text="mallory.desk@example.com")
     expect(held).to_contain_text("1 Other Street")
     expect(held).to_contain_text("not by the ticket's customer")
@@ -94,6 +94,6 @@ def test_an_agent_answers_an_e_mailed_request_with_files_on_the_desk(stack, brow
     answer = e_mail_about(stack, reference, "agent_reply")
     assert answer["To"] == "uma.desk@example.com"
     assert "A new tablet goes out today" in answer.get_body(("plain",)).get_content()
-    assert api.get(f"/tickets/{reference}", headers=noor).json()["ticket"]["status"] == "pending"
+    assert api.get(f"/tickets/{reference}", headers=nadia).json()["ticket"]["status"] == "pending"
     assert errors == [], errors
     context.close()
