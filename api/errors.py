@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from bot.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLong, Unauthenticated
+from bot.metrics import DATABASE_ERRORS
 from bot.settings import get_settings
 from bot.textscan import TICKET_CATEGORY
 
@@ -51,6 +52,7 @@ def _database_down(request: Request, error: Exception) -> JSONResponse:
     """The database did not answer (restarting, unreachable): 503 and a plain message, not a 500.
     Nothing was stored for the request, so sending it again is safe; the connection pool checks
     each connection before use, so the API recovers by itself once the database is back."""
+    DATABASE_ERRORS.labels(type(error).__name__).inc()
     logger.error("database unavailable during %s %s: %s", request.method, request.url.path,
                  str(error).splitlines()[0][:300])
     return JSONResponse({"detail": "the database is not answering; nothing was stored, please try again in a "

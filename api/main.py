@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from api import errors, logredact
@@ -16,6 +19,7 @@ from api.guard import RequestGuard
 from api.live import agent as agent_socket
 from api.live import customer as customer_socket
 from api.live.broker import make_broker
+from api.observe import Observe
 from api.rasa_client import RasaClient
 from api.rasa_shards import RasaShards, RedisTurns
 from api.ratelimit import RateLimits
@@ -42,7 +46,9 @@ from api.sweeper import (
     sweep_forever,
 )
 from bot.db import get_engine
-from bot.settings import get_settings
+from bot.metrics import REDIS_ERRORS, allowed, exposition
+from bot.observability import REQUEST_ID_HEADER, configure_logging
+from bot.settings import Settings, get_settings
 
 DESCRIPTION = """Customers chat through `/api/v1/chat` with the token their session was given (`ChatToken`);
 staff sign in at `/api/v1/auth/token` (`OAuth2PasswordBearer`, or the console's cookie).
@@ -56,6 +62,9 @@ request is refused with 422 and nothing of it is stored. Request bodies are limi
 def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     """`rasa` replaces the client for the Rasa server (tests give a stand-in with its interface)."""
     settings = get_settings()
+    configure_logging("api", settings.log_format, loggers=("uvicorn", "uvicorn.error", "uvicorn.access"))
+    # api.access (api/observe.py) says what uvicorn's access line says, by route, with the request id.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logredact.install()
 
     @asynccontextmanager
@@ -110,16 +119,75 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     if settings.widget_origins:
         # Only what the widget needs: its own token in a header, no cookies across sites.
         app.add_middleware(CORSMiddleware, allow_origins=settings.widget_origins, allow_credentials=False,
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                           expose_headers=[REQUEST_ID_HEADER])
+    app.add_middleware(Observe)  # outermost: sees every answer
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:
         """200 when the API is up and its database answers; 503 otherwise."""
-        try:
-            with get_engine().connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
-            return JSONResponse({"status": "unhealthy", "database": type(error).__name__}, status_code=503)
+        problem = database_problem()
+        if problem:
+            return JSONResponse({"status": "unhealthy", "database": problem}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    @app.get("/health/live", tags=["ops"])
+    def live() -> JSONResponse:
+        """Liveness: 200 while this process answers at all (restart it when it does not)."""
+        return JSONResponse({"status": "live"})
+
+    @app.get("/health/ready", tags=["ops"])
+    async def ready() -> JSONResponse:
+        """Readiness: 200 when the database, enough Rasa shards (RASA_READY_SHARDS; all by default) and
+        Redis (when REDIS_URL is set) answer; 503 with what does not, so traffic goes elsewhere."""
+        report = await readiness(app, get_settings())
+        return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics, for a scraper with `Authorization: Bearer <METRICS_TOKEN>` (404 otherwise:
+        not public, and off while METRICS_TOKEN is unset)."""
+        token = get_settings().metrics_token.get_secret_value() if get_settings().metrics_token else None
+        if not allowed(request.headers.get("authorization"), token):
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        body, content_type = await asyncio.to_thread(exposition)
+        return Response(body, media_type=content_type)
+
     return app
+
+
+def database_problem() -> str | None:
+    """None when the database answers; else what went wrong."""
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
+        return type(error).__name__
+    return None
+
+
+async def readiness(app: FastAPI, settings: Settings) -> dict:
+    report: dict = {"database": await asyncio.to_thread(database_problem) or "ok"}
+    rasa = app.state.rasa
+    if isinstance(rasa, RasaShards):
+        up = await rasa.check()
+        needed = settings.rasa_ready_shards or len(up)
+        report["rasa_shards"] = {"up": sum(up), "of": len(up), "needed": min(needed, len(up))}
+        rasa_ok = sum(up) >= min(needed, len(up))
+    else:
+        rasa_ok = True  # a stand-in (the tests)
+    redis_ok = True
+    if settings.redis_url:
+        try:
+            client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
+            report["redis"] = "ok"
+        except (RedisError, OSError) as error:
+            REDIS_ERRORS.inc()
+            report["redis"] = type(error).__name__
+            redis_ok = False
+    report["status"] = "ready" if report["database"] == "ok" and rasa_ok and redis_ok else "not ready"
+    return report

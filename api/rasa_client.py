@@ -10,6 +10,7 @@ import logging
 import aiohttp
 
 from bot.conversations.relay import BotUnavailable
+from bot.observability import REQUEST_ID_HEADER, request_id
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ class RasaClient:
 
     async def _post(self, path: str, body: dict, params: dict | None = None):
         # The REST channel (channels/rest.py) wants the same token as Rasa's HTTP API, as a header.
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        if (current := request_id.get()) is not None:  # Rasa's REST channel logs it (channels/rest.py)
+            headers[REQUEST_ID_HEADER] = current
         async with self._http().post(self._base + path, params=params, json=body, headers=headers) as response:
             return json.loads(await response.read())
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +35,8 @@ from typing import Protocol, TypeVar
 import aiohttp
 
 from api.rasa_client import RasaClient, RasaUnavailable
+from bot.metrics import BOT_REPLY_SECONDS, SHARD_UP
+from bot.observability import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +144,8 @@ class RasaShards:
         self.urls = [url.rstrip("/") for url in urls]
         self.clients = [client(url, token=token, timeout=timeout) for url in self.urls]
         self.up = [True] * len(self.urls)
+        for index in range(len(self.urls)):
+            SHARD_UP.labels(str(index)).set(1)
         self.check_seconds = check_seconds
         self.turns: Turns = turns if turns is not None else LocalTurns()  # (an idle one has len 0)
         self._checks: aiohttp.ClientSession | None = None
@@ -162,26 +167,32 @@ class RasaShards:
             else:
                 logger.error("Rasa shard %s is down: %s", self.urls[index], why)
         self.up[index] = up
+        SHARD_UP.labels(str(index)).set(1 if up else 0)
 
     async def _call(self, conversation_id: str, call: Callable[[RasaClient], Awaitable[T]]) -> T:
         error: RasaUnavailable | None = None
         async with self.turns.turn(conversation_id):
             for index in self.candidates(conversation_id):
+                started = time.perf_counter()
                 try:
-                    return await call(self.clients[index])
+                    answer = await call(self.clients[index])
                 except RasaUnavailable as failure:
                     self._mark(index, False, str(failure))
                     error = failure
                     if not failure.unanswered:
                         break
+                else:  # the shard's answer time, as the gateway saw it (answers only)
+                    BOT_REPLY_SECONDS.labels(str(index)).observe(time.perf_counter() - started)
+                    return answer
         assert error is not None
         raise error
 
     async def send(self, sender: str, message: str) -> list[dict]:
         """Deliver one customer message to the conversation's shard; the bot's replies in order.
         Every attempt carries the same key for the line (metadata "line"), so an action that makes
-        something (a ticket) makes it once however many shards the line reaches."""
-        metadata = {"line": uuid.uuid4().hex}
+        something (a ticket) makes it once however many shards the line reaches; and the request's id
+        (metadata "request_id"), which the actions write in their log lines."""
+        metadata = {"line": uuid.uuid4().hex, "request_id": request_id.get()}
         return await self._call(sender, lambda client: client.send(sender, message, metadata))
 
     async def trigger_intent(self, sender: str, intent: str, entities: dict[str, str]) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.alerts.metrics import AlertMetric
 from bot.business_hours import OpeningHours
 
-# The shortest secret (SECRET_KEY, RASA_TOKEN, ACTION_SERVER_TOKEN) accepted from the environment.
+# The shortest secret (SECRET_KEY, RASA_TOKEN, ACTION_SERVER_TOKEN, METRICS_TOKEN) accepted from the environment.
 MIN_SECRET_CHARS = 32
 
 
@@ -258,6 +259,13 @@ class Settings(BaseSettings):
     # sends (endpoints.yml). `make run` makes a token for each start.
     action_host: str = "127.0.0.1"
     action_server_token: SecretStr | None = None
+    # The API is ready (GET /health/ready) when at least this many Rasa shards answer; unset: all of them.
+    rasa_ready_shards: int | None = Field(default=None, ge=1)
+    # Operators' view (docs/operations.md): every process serves Prometheus metrics at GET /metrics to a
+    # scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; unset, /metrics is off (404).
+    metrics_token: SecretStr | None = None
+    # Log lines as text for people (the default), or one JSON object each for a log collector.
+    log_format: Literal["text", "json"] = "text"
     # The API's address. Anything but loopback needs SECRET_KEY and RASA_TOKEN set (refused at start
     # otherwise): processes on other hosts must share them, and a public server must not lean on
     # keys made up on its own disk.
@@ -326,7 +334,7 @@ class Settings(BaseSettings):
     def rasa_urls(self) -> list[str]:
         return self.rasa_url.split(",")
 
-    @field_validator("secret_key", "action_server_token", "rasa_token")
+    @field_validator("secret_key", "action_server_token", "rasa_token", "metrics_token")
     @classmethod
     def _secrets_are_long(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:

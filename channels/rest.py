@@ -21,6 +21,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import response
 from sanic.request import Request
 
+from channels import observe
 from channels.action_results import check_schema_once
 
 logger = logging.getLogger(__name__)
@@ -38,16 +39,34 @@ class GuardedRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]):
         check_schema_once()  # the server builds this channel once, as it starts
+        observe.install("rasa")
+
         async def never_silent(message: UserMessage) -> Any:
+            # The API's request id (in the line's metadata) on every log line Rasa writes for this line.
+            observe.request_id.set(observe.accepted_id((message.metadata or {}).get("request_id")))
+            observe.conversation_id.set(message.sender_id)
             collector = message.output_channel
             before = len(collector.messages) if isinstance(collector, CollectingOutputChannel) else None
-            result = await on_new_message(message)
+            logger.info("a line for %s", message.sender_id)
+            with observe.LINE_SECONDS.time():
+                result = await on_new_message(message)
+            observe.LINES.inc()
             if before is not None and len(collector.messages) == before:
+                observe.APOLOGIES.inc()
                 logger.error("no reply for a message from %s; sending the apology", message.sender_id)
                 await collector.send_text_message(message.sender_id, APOLOGY)
             return result
 
         blueprint = super().blueprint(never_silent)
+
+        @blueprint.route("/metrics", methods=["GET"])
+        async def metrics(request: Request) -> Any:
+            """This Rasa server's metrics, for a scraper with METRICS_TOKEN (404 otherwise)."""
+            if not observe.allowed(request.headers.get("authorization")):
+                return response.json({"error": "not found"}, status=404)
+            body, content_type = observe.exposition()
+            return response.raw(body, content_type=content_type)
+
         token = os.environ.get("RASA_TOKEN")
         if not token:
             logger.warning("RASA_TOKEN is not set: the REST channel takes messages from anyone who reaches this port")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -113,6 +114,10 @@ class Stack:
     # ACTION_SERVER_TOKEN when set; else fresh for each start.
     action_token: str = field(
         default_factory=lambda: os.environ.get("ACTION_SERVER_TOKEN") or secrets.token_urlsafe(24))
+    # A Prometheus scraper's token for every process's GET /metrics (METRICS_TOKEN when set; else fresh for
+    # each start, written to var/metrics-token for the operator's scraper).
+    metrics_token: str = field(
+        default_factory=lambda: os.environ.get("METRICS_TOKEN") or secrets.token_urlsafe(32))
     # Where prefixed log lines go; tests collect them instead of printing.
     emit: Callable[[str], None] = print
     # When set, each process writes its output straight to <log_dir>/<name>.log instead of
@@ -158,6 +163,9 @@ class Stack:
         path.chmod(0o600)  # the tracker store's password, when its URL has one
         return path
 
+    def metrics_dir(self) -> Path:
+        return PROJECT_ROOT / "var" / f"metrics-{self.api_port}"
+
     def _services(self) -> list[Service]:
         python = sys.executable
         endpoints = self.endpoints_file()
@@ -199,6 +207,10 @@ class Stack:
         env["RASA_URL"] = ",".join(self.rasa_urls)
         env["RASA_TOKEN"] = self.rasa_token
         env["ACTION_SERVER_TOKEN"] = self.action_token
+        env["METRICS_TOKEN"] = self.metrics_token
+        if service is not None and service.name == "api" and self.api_workers > 1:
+            # One view of every API process's metrics, whichever one is scraped (bot/metrics.py).
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir())
         env["ACTION_HOST"] = self.host
         if self.tracker_store:  # the API prunes it, and forgets in it (erasure, anonymous feedback)
             env["RASA_TRACKER_STORE"] = self.tracker_store
@@ -223,6 +235,13 @@ class Stack:
     def start(self) -> None:
         if not self.model.is_file():
             raise StackError(f"no trained model at {self.model}; run `make model`")
+        if self.api_workers > 1:  # the last run's counts are not this one's
+            shutil.rmtree(self.metrics_dir(), ignore_errors=True)
+            self.metrics_dir().mkdir(parents=True)
+        token_file = PROJECT_ROOT / "var" / "metrics-token"
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.write_text(self.metrics_token + "\n", encoding="utf-8")
+        token_file.chmod(0o600)
         self.services = self._services()
         for service in self.services:
             self._launch(service)
@@ -343,6 +362,8 @@ def run_forever(stack: Stack) -> int:
         stack.emit(
             f"\nready: chat API http://{stack.host}:{stack.api_port}  "
             f"Rasa {' '.join(stack.rasa_urls)}  actions http://{stack.host}:{stack.action_port}"
+            f"\nmetrics: GET /metrics on the API and the actions, /webhooks/rest/metrics on Rasa, with "
+            f"'Authorization: Bearer <var/metrics-token>'"
             "\n(Ctrl-C stops them all)"
         )
         while not stop_requested.wait(1.0):

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 
 from api.guard import clean_json
 from api.live.broker import QUEUE_CHANNEL, Subscription, agent_channel, conversation_channel
+from bot.metrics import WEBSOCKETS
 
 logger = logging.getLogger(__name__)
 BATCH = 200  # transcript lines a socket reads from the database at a time
@@ -58,28 +59,35 @@ class TypingGate:
 
 
 class SocketCounts:
-    """How many sockets of one kind each key (an agent, a chat) has open in this process."""
+    """How many sockets of one kind each key (an agent, a chat) has open in this process; the metric
+    support_websocket_connections{side} follows them."""
 
-    def __init__(self) -> None:
+    def __init__(self, side: str = "other") -> None:
         self.count: dict[object, int] = {}
+        self.gauge = WEBSOCKETS.labels(side)
 
     def opened(self, key: object) -> None:
         self.count[key] = self.count.get(key, 0) + 1
+        self.gauge.inc()
 
     def closed(self, key: object) -> bool:
         """True when that was the key's last socket here."""
         self.count[key] -= 1
+        self.gauge.dec()
         if self.count[key] <= 0:
             del self.count[key]
             return True
         return False
 
 
+SIDES = {"customer_sockets": "customer", "console_sockets": "agent"}
+
+
 def socket_counts(websocket: WebSocket, kind: str) -> SocketCounts:
     """This process's SocketCounts for sockets of `kind`, kept on the app."""
     counts = getattr(websocket.app.state, kind, None)
     if counts is None:
-        counts = SocketCounts()
+        counts = SocketCounts(SIDES.get(kind, "other"))
         setattr(websocket.app.state, kind, counts)
     return counts
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from bot.actors import customer_actor, staff_id_of
+from bot.errors import Conflict
+from bot.mail.service import set_surveys, wants_surveys
 from bot.settings import get_settings
 from bot.surveys.after_ticket import TicketSurvey, answer_question, survey_of
 from bot.textscan import NOT_BLANK
@@ -51,6 +53,8 @@ class TicketPageOut(BaseModel):
     resolution_due: datetime | None
     resolved_at: datetime | None
     history: list[HistoryItem]
+    surveys_by_email: bool = Field(description="whether satisfaction surveys are e-mailed to this address (e-mail "
+                                   "about the request itself always is)")
 
 
 class AddIn(BaseModel):
@@ -84,7 +88,7 @@ def page_of(session: Session, ticket: Ticket) -> TicketPageOut:
         reference=ticket.reference, subject=ticket.subject, category=settings.category_label(ticket.category),
         status=ticket.status, created_at=ticket.created_at, first_response_due=ticket.first_response_due,
         first_responded_at=ticket.first_responded_at, resolution_due=ticket.resolution_due,
-        resolved_at=ticket.resolved_at,
+        resolved_at=ticket.resolved_at, surveys_by_email=wants_surveys(session, ticket.customer_email),
         history=[HistoryItem(at=e.created_at, kind=e.kind, who=who(e.actor),
                              text={"status": e.to_value, "created": ticket.description}.get(e.kind, e.body),
                              files=files.get(e.id, []))
@@ -109,6 +113,30 @@ def close_ticket(session: SessionDep, ticket: LinkedTicket) -> TicketPageOut:
     """The customer needs nothing more (a closed ticket stays as it is)."""
     change_status(session=session, ticket=ticket, to_status="closed", actor=customer_actor(ticket.customer_email or ""))
     return page_of(session, ticket)
+
+
+class PreferencesIn(BaseModel):
+    surveys: StrictBool = Field(description="false: no more satisfaction surveys by e-mail")
+
+
+@router.post("/mail-preferences", response_model=TicketPageOut)
+def mail_preferences(body: PreferencesIn, session: SessionDep, ticket: LinkedTicket) -> TicketPageOut:
+    """What this request's address takes by e-mail besides the request itself: satisfaction surveys, or
+    not. 409 for a ticket with no e-mail address."""
+    if not ticket.customer_email:
+        raise Conflict("this request has no e-mail address")
+    set_surveys(session=session, address=ticket.customer_email, surveys=body.surveys)
+    return page_of(session, ticket)
+
+
+@router.post("/unsubscribe", include_in_schema=False)
+def unsubscribe(session: SessionDep, token: Annotated[str, Query(max_length=200)]) -> dict:
+    """One click in the mail program (RFC 8058: the List-Unsubscribe address of a "solved" e-mail,
+    POSTed with List-Unsubscribe=One-Click): no more surveys to this address."""
+    ticket = ticket_for_link(session=session, token=token)
+    if ticket.customer_email:
+        set_surveys(session=session, address=ticket.customer_email, surveys=False)
+    return {"surveys_by_email": False}
 
 
 class AnswerIn(BaseModel):

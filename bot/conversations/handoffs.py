@@ -14,6 +14,7 @@ from bot.conversations.models import Conversation, ConversationEvent, Handoff, H
 from bot.conversations.service import ConversationError, add_message, change_state
 from bot.db import utcnow
 from bot.errors import Forbidden, Invalid, NotFound
+from bot.metrics import HANDOFFS_CLAIMED
 from bot.settings import Settings, get_settings
 from bot.tickets.service import change_status, ticket_by_reference
 from bot.users.models import User
@@ -71,6 +72,7 @@ def claim(*, session: Session, handoff_id: int, agent: User, now: datetime | Non
     conversation.agent_id = agent.id
     add_message(session=session, conversation=conversation, sender="system", text=f"{agent.name} joined the chat.",
                 now=now)
+    HANDOFFS_CLAIMED.inc()
     return handoff
 
 
@@ -119,6 +121,7 @@ def take_over(*, session: Session, conversation_id: str, agent: User, now: datet
                                   to_state="agent", actor=agent_actor(agent), reason="agent joined", created_at=now))
     add_message(session=session, conversation=conversation, sender="system", text=f"{agent.name} joined the chat.",
                 now=now)
+    HANDOFFS_CLAIMED.inc()
     return handoff
 
 

@@ -14,6 +14,7 @@ from bot.actors import SYSTEM
 from bot.conversations.models import Conversation, ConversationEvent, Handoff, Message
 from bot.conversations.service import add_message, change_state
 from bot.db import utcnow
+from bot.metrics import handoff_requested
 from bot.settings import Settings, get_settings
 from bot.tickets.classification import guess_category
 from bot.tickets.models import OPEN_STATUSES, PRIORITIES, Ticket
@@ -164,6 +165,7 @@ def refuse_handoff(*, session: Session, conversation: Conversation, reason: str,
     handoff = Handoff(conversation_id=conversation.id, status="unavailable", reason=reason[:32], requested_at=now)
     session.add(handoff)
     session.flush()
+    handoff_requested(handoff.reason, "unavailable")
     session.add(ConversationEvent(conversation_id=conversation.id, handoff_id=handoff.id, from_state="bot",
                                   to_state="bot", actor=SYSTEM, reason=why, created_at=now))
     _, line = divert_to_ticket(session=session, conversation=conversation, handoff=handoff, why=why, now=now,

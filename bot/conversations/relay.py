@@ -39,6 +39,8 @@ from bot.conversations.service import (
 )
 from bot.db import connection_transaction, transaction, utcnow
 from bot.errors import Invalid, TooLong
+from bot.metrics import BOT_FALLBACKS, BOT_REPLIES, BOT_UNANSWERED, CUSTOMER_LINES
+from bot.observability import conversation_id as log_context
 from bot.settings import get_settings
 from bot.trackers import forget_words
 
@@ -208,6 +210,8 @@ def store_bot_replies(conversation_id: str, replies: list[dict]) -> ChatReply:
     the chat for a person, or, when nobody can come, open a ticket instead; take the words of
     feedback given anonymously out of the transcript."""
     lines, handoff_reason, fallback = bot_lines(replies)
+    if fallback:
+        BOT_FALLBACKS.inc()
     if handoff_reason is None:  # the usual case, on a bare connection: it is on every message's path
         with connection_transaction() as connection:
             stored, state = _store_while_bot(connection, conversation_id, lines, len(replies))
@@ -245,7 +249,9 @@ async def bot_answers(conversation_id: str, asking: Awaitable[list[dict]]) -> Ch
     try:
         replies = await asking
     except BotUnavailable:
+        BOT_UNANSWERED.inc()
         return await asyncio.to_thread(store_system_line, conversation_id, BOT_UNAVAILABLE)
+    BOT_REPLIES.inc()
     reply = await asyncio.to_thread(store_bot_replies, conversation_id, replies)
     if words := anonymous_words(replies):
         await asyncio.to_thread(forget_in_rasa, conversation_id, words)
@@ -287,6 +293,7 @@ async def relay_customer_line(conversation_id: str, token: str | None, body: Cus
     takes the write lock first, so only a failing disk stops it then). If the commit fails
     anyway, the customer gets the error and the bot's reply is dropped unseen; the bot has heard
     the line, and hears it again if the customer resends it."""
+    log_context.set(conversation_id)  # on every log line of this line, in this task and its threads
     if body.text is not None:
         refuse_if_too_long(body.text)
     loop = asyncio.get_running_loop()
@@ -301,6 +308,7 @@ async def relay_customer_line(conversation_id: str, token: str | None, body: Cus
     if not accepted.done():
         storing.result()  # refused before it was accepted: raises the refusal
     state, to_bot = accepted.result()
+    CUSTOMER_LINES.inc()
     asking = asyncio.ensure_future(ask_bot(conversation_id, to_bot)) if state == "bot" else None
     try:
         await storing

@@ -21,6 +21,7 @@ from bot.conversations.models import (
 from bot.conversations.schemas import MessageOut, SessionCreate
 from bot.db import utcnow
 from bot.errors import Conflict, Unauthenticated
+from bot.metrics import handoff_requested
 from bot.reports.rollups import count_customer_lines
 from bot.users.service import staff_names
 
@@ -203,6 +204,7 @@ def request_handoff(*, session: Session, conversation: Conversation, reason: str
     handoff = Handoff(conversation_id=conversation.id, status="queued", reason=reason[:32], requested_at=now)
     session.add(handoff)
     session.flush()
+    handoff_requested(handoff.reason, "queued")
     change_state(session=session, conversation=conversation, to_state="queued", actor=actor, reason=reason,
                  handoff=handoff, now=now)
     return handoff

@@ -36,6 +36,9 @@ class OutboxMail(Base):
     # customer's mail program shows one e-mail. Threads hang on the ticket's own id (In-Reply-To).
     message_id: Mapped[str] = mapped_column(String(250), unique=True)
     thread_id: Mapped[str | None] = mapped_column(String(250))
+    # For an e-mail with something the customer may turn off (the survey in "solved"): the one-click
+    # address of RFC 8058 (List-Unsubscribe), on the ticket's page link.
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -65,3 +68,15 @@ class InboundMail(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
     # What was kept of the text (quoted history and signature trimmed), for a held one an agent reads.
     text: Mapped[str] = mapped_column(Text, default="")
+
+
+class MailPreference(Base):
+    """What a customer's address does not want: e-mails that are not about their own request (the
+    satisfaction survey). E-mail about their request itself always goes."""
+
+    __tablename__ = "mail_preferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(254), unique=True)
+    surveys: Mapped[bool] = mapped_column(default=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

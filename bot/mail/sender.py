@@ -101,6 +101,9 @@ def message_of(mail: OutboxMail, reference: str | None, settings: Settings) -> E
         message["Reply-To"] = address
     elif settings.mail_reply_to:  # no ticket (a follow-up of a complaint): a reply opens one
         message["Reply-To"] = settings.mail_reply_to.strip()
+    if mail.unsubscribe_url:  # what may be turned off (the survey), in one click (RFC 2369, RFC 8058)
+        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # No out-of-office or other automatic answer to this (RFC 3834): no mail loops.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text_body)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import CUSTOMER, staff_id_of
 from bot.db import utcnow
-from bot.mail.models import OutboxMail
+from bot.mail.models import MailPreference, OutboxMail
 from bot.mail.templates import templates_at
 from bot.recovery.models import RecoveryItem
 from bot.settings import Settings, get_settings
@@ -75,6 +75,27 @@ def _write(*, session: Session, kind: str, to_address: str, values: dict, ticket
     return mail
 
 
+def wants_surveys(session: Session, address: str | None) -> bool:
+    """Whether this address still takes satisfaction surveys by e-mail (yes unless it said no)."""
+    if not address:
+        return False
+    said = session.scalar(select(MailPreference.surveys).where(MailPreference.address == address.lower()))
+    return said is not False
+
+
+def set_surveys(*, session: Session, address: str, surveys: bool, now: datetime | None = None) -> MailPreference:
+    """Record whether the address takes survey e-mails (from its ticket's page, or one click in the mail
+    program)."""
+    address = address.lower()
+    preference = session.scalar(select(MailPreference).where(MailPreference.address == address))
+    if preference is None:
+        preference = MailPreference(address=address)
+        session.add(preference)
+    preference.surveys, preference.changed_at = surveys, now or utcnow()
+    session.flush()
+    return preference
+
+
 def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, reply: str | None = None,
                   extra: dict[str, object] | None = None, settings: Settings | None = None,
                   now: datetime | None = None) -> OutboxMail | None:
@@ -98,9 +119,14 @@ def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, re
     }
     token = issue_link(session=session, ticket=ticket, settings=settings, now=now)
     values["ticket_url"] = link_url(token, settings)
-    values["survey_url"] = link_url(token, settings, page="survey")
-    return _write(session=session, kind=kind, to_address=ticket.customer_email, values=values, ticket=ticket,
+    # The survey is the one thing a customer may turn off (on the ticket's page, or with one click).
+    surveys = kind == "resolved" and wants_surveys(session, ticket.customer_email)
+    values["survey_url"] = link_url(token, settings, page="survey") if surveys else ""
+    mail = _write(session=session, kind=kind, to_address=ticket.customer_email, values=values, ticket=ticket,
                   recovery_item_id=None, settings=settings, now=now)
+    if surveys:
+        mail.unsubscribe_url = f"{settings.base_url}/api/v1/ticket-page/unsubscribe?token={token}"
+    return mail
 
 
 def tell_address(*, session: Session, kind: str, to_address: str, name: str | None, actor: str,

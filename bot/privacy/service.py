@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.conversations.models import Conversation, Handoff, HandoffNote, Message
 from bot.db import utcnow
 from bot.feedback.models import Feedback
-from bot.mail.models import InboundMail, OutboxMail
+from bot.mail.models import InboundMail, MailPreference, OutboxMail
 from bot.recovery.models import RecoveryItem
 from bot.surveys.models import SurveyAnswer, SurveyResponse
 from bot.textscan import clean_email
@@ -91,8 +91,12 @@ def export(session: Session, email: str) -> dict[str, Any]:
     received = [{"at": _when(m.received_at), "subject": m.subject, "outcome": m.outcome, "text": m.text}
                 for m in session.scalars(select(InboundMail).where(InboundMail.from_address == email)
                                          .order_by(InboundMail.id))]
+    preference = session.scalar(select(MailPreference).where(MailPreference.address == email))
+    preferences = {"surveys_by_email": preference.surveys, "changed_at": _when(preference.changed_at)} \
+        if preference else None
     return {"email": email, "conversations": conversations, "tickets": tickets, "feedback": feedback,
-            "survey_responses": surveys, "emails": emails, "emails_received": received}
+            "survey_responses": surveys, "emails": emails, "emails_received": received,
+            "mail_preferences": preferences}
 
 
 def _anonymise_conversations(session: Session, ids: list[str], now: datetime) -> dict[str, int]:
@@ -153,6 +157,7 @@ def erase(session: Session, email: str) -> dict[str, Any]:
         # E-mails to them, sent or not: gone (one not yet sent never goes).
         "emails": session.execute(delete(OutboxMail).where(or_(OutboxMail.to_address == email,
                                                                 OutboxMail.ticket_id.in_(ticket_ids)))).rowcount,
+        "mail_preferences": session.execute(delete(MailPreference).where(MailPreference.address == email)).rowcount,
         "recovery_notes": session.execute(update(RecoveryItem).where(
             or_(RecoveryItem.conversation_id.in_(ids), RecoveryItem.feedback_id.in_(feedback_ids),
                 RecoveryItem.ticket_id.in_(ticket_ids), RecoveryItem.survey_response_id.in_(response_ids)),

@@ -3,6 +3,7 @@ a caller without its token, listens on loopback only, and does not start without
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from bot.settings import PROJECT_ROOT
 from harness.stack import free_port
 
 TOKEN = "action-server-test-token-0123456789abcdef"
+METRICS_TOKEN = "metrics-scraper-token-0123456789abcdefghij"
 
 
 def forged_call(sender: str) -> dict:
@@ -44,9 +46,10 @@ def forged_call(sender: str) -> dict:
     }
 
 
-def start(env: dict[str, str], port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "actions.server", "--port", str(port)], cwd=PROJECT_ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    with open(log, "w", encoding="utf-8") as output:  # a file, not a pipe: Sanic's worker keeps it open
+        return subprocess.Popen([sys.executable, "-m", "actions.server", "--port", str(port)], cwd=PROJECT_ROOT,
+                                env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.fixture
@@ -56,13 +59,14 @@ def action_server(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
     migrate.upgrade(url=url)
     port = free_port()
     env = {"SQLITE_PATH": str(database), "DATABASE_URL": "", "ACTION_SERVER_TOKEN": TOKEN,
-           "ACTION_HOST": "127.0.0.1"}
-    process = start(env, port)
+           "ACTION_HOST": "127.0.0.1", "METRICS_TOKEN": METRICS_TOKEN, "LOG_FORMAT": "json"}
+    LOGS[port] = tmp_path / "actions.log"
+    process = start(env, port, LOGS[port])
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert process.poll() is None, process.stdout.read()
+            assert process.poll() is None, LOGS[port].read_text(encoding="utf-8")
             try:
                 if httpx.get(base + "/health", timeout=2).status_code == 200:
                     break
@@ -77,6 +81,13 @@ def action_server(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+LOGS: dict[int, Path] = {}  # what each server writes, by port
+
+
+def json_lines(port: int) -> list[dict]:
+    return [json.loads(line) for line in LOGS[port].read_text(encoding="utf-8").splitlines() if line.startswith("{")]
 
 
 def feedback_rows(url: str) -> int:
@@ -141,3 +152,31 @@ def test_it_refuses_a_short_token():
                             timeout=120, check=False)
     assert result.returncode != 0
     assert "ACTION_SERVER_TOKEN must be at least 32 characters" in result.stdout + result.stderr
+
+
+def test_each_action_is_counted_timed_and_logged_with_the_api_s_request_id(action_server):
+    """Issue 19: the API's request id travels in the line's metadata; every log line the action run
+    causes carries it (JSON here), and /metrics, for the scraper's token only, counts the run."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    base, _, port = action_server
+    call = forged_call("rasa-customer-2")
+    call["tracker"]["latest_message"]["metadata"] = {"request_id": "trace-action-9", "line": "abc"}
+    assert httpx.post(base + "/webhook", json=call, headers={"Authorization": f"Bearer {TOKEN}"},
+                      timeout=30).status_code == 200
+    assert httpx.get(base + "/metrics", timeout=30).status_code == 404
+    assert httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30).status_code == 404
+    scraped = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
+    assert scraped.status_code == 200
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(scraped.text) for s in family.samples}
+    assert samples[("support_actions_total", (("action", "action_submit_feedback"), ("outcome", "ok")))] == 1
+    assert samples[("support_action_seconds_count", (("action", "action_submit_feedback"),))] == 1
+    deadline = time.monotonic() + 10
+    while not any(line.get("action") for line in json_lines(port)) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the line is flushed a moment after the answer
+    traced = [line for line in json_lines(port) if line.get("request_id") == "trace-action-9"]
+    assert traced and {line["process_name"] for line in traced} == {"actions"}
+    assert any(line.get("action") == "action_submit_feedback" and line.get("status") == 200 for line in traced)
+    assert all(line.get("conversation_id") == "rasa-customer-2" for line in traced)
+    assert "forged feedback text" not in json.dumps(traced)

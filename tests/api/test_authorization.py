@@ -12,7 +12,7 @@ from tests.factories import make_feedback, make_ticket
 
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/reset"),
           ("POST", "/api/v1/chat/sessions"),
-          ("GET", "/health"), ("GET", "/api/v1/config")}
+          ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/api/v1/config")}
 CUSTOMER = {("POST", "/api/v1/chat/sessions/{session_id}/messages"),
             ("GET", "/api/v1/chat/sessions/{session_id}/messages"),
             ("POST", "/api/v1/chat/sessions/{session_id}/handoff/cancel"),
@@ -41,7 +41,8 @@ ADMIN = {("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/{user_id}"),
          ("GET", "/api/v1/privacy/export"), ("POST", "/api/v1/privacy/erase")}
 # The customer's ticket page: only the link from one of their e-mails opens it.
 LINK = {("GET", "/api/v1/ticket-page"), ("POST", "/api/v1/ticket-page/comments"), ("POST", "/api/v1/ticket-page/close"),
-        ("GET", "/api/v1/ticket-page/survey"), ("POST", "/api/v1/ticket-page/survey/answers")}
+        ("GET", "/api/v1/ticket-page/survey"), ("POST", "/api/v1/ticket-page/survey/answers"),
+        ("POST", "/api/v1/ticket-page/mail-preferences")}
 BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "role": "agent"},
           "/api/v1/users/{user_id}": {"role": "agent"}, "/api/v1/privacy/erase": {"email": "x@example.com"},
           "/api/v1/auth/me/presence": {"presence": "online"},
@@ -50,7 +51,8 @@ BODIES = {"/api/v1/users": {"email": "new.agent@example.com", "name": "New", "ro
           "/api/v1/handoffs/{handoff_id}/transfer": {"agent_id": 2}, "/api/v1/handoffs/{handoff_id}/resolve": {},
           "/api/v1/recovery-items/{item_id}": {"status": "contacted"},
           "/api/v1/recovery-items/{item_id}/follow-up": {"message": "We are sorry; a voucher is on its way."},
-          "/api/v1/inbox/{kind}/{number}": {"reviewed": True}}
+          "/api/v1/inbox/{kind}/{number}": {"reviewed": True},
+          "/api/v1/ticket-page/mail-preferences": {"surveys": False}}
 
 
 def documented(client) -> set[tuple[str, str]]:

@@ -17,8 +17,8 @@ from bot.db import Base, import_all_models, make_engine
 APP_TABLES = {"audit_events", "tickets", "ticket_events", "feedback", "survey_responses", "survey_answers", "users",
               "conversations", "messages", "handoffs", "conversation_events", "handoff_notes", "recovery_items",
               "alerts", "inbox_reviews", "outbox_mails", "ticket_links", "inbound_mails", "survey_score_days",
-              "survey_questions_seen", "survey_offer_days", "ticket_attachments"}
-HEAD = "0023"
+              "survey_questions_seen", "survey_offer_days", "ticket_attachments", "mail_preferences"}
+HEAD = "0024"
 
 
 @pytest.fixture

@@ -58,6 +58,14 @@ def test_a_customer_follows_the_e_mail_link_answers_and_closes(stack, browser):
     page.get_by_test_id("close-ticket").click()
     expect(page.get_by_test_id("ticket-status")).to_have_text("closed")
     assert api.get(f"/tickets/{reference}", headers=lee).json()["ticket"]["status"] == "closed"
+
+    # No more surveys by e-mail for this address; the page remembers it.
+    surveys = page.get_by_test_id("surveys-by-email")
+    expect(surveys).to_be_checked()
+    surveys.uncheck()
+    expect(page.get_by_test_id("ticket-note")).to_contain_text("No more surveys by e-mail")
+    page.reload()
+    expect(page.get_by_test_id("surveys-by-email")).not_to_be_checked()
     assert errors == []
 
 

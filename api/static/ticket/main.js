@@ -56,6 +56,7 @@ function show(ticket) {
   });
   $("ticket-history").replaceChildren(...items);
   $("close-ticket").hidden = ticket.status === "closed";
+  $("surveys-by-email").checked = Boolean(ticket.surveys_by_email);
 }
 
 async function load() {
@@ -91,6 +92,18 @@ $("close-ticket").addEventListener("click", async () => {
     show(await call("/close", { method: "POST" }));
     say("Your request is closed. Thank you.");
   } catch (error) {
+    say(error.message);
+  }
+});
+
+$("surveys-by-email").addEventListener("change", async (event) => {
+  const surveys = event.target.checked;
+  try {
+    show(await call("/mail-preferences", { method: "POST", json: { surveys } }));
+    say(surveys ? "We will send you a short survey when a request is solved."
+      : "No more surveys by e-mail. E-mails about your requests still come.");
+  } catch (error) {
+    event.target.checked = !surveys;
     say(error.message);
   }
 });

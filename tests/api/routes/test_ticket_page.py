@@ -159,3 +159,38 @@ def test_a_low_score_after_a_ticket_opens_recovery_as_in_chat(client):
         assert ticket.priority == "high" and "Service recovery" in ticket.subject
         [item] = session.scalars(select(RecoveryItem)).all()
         assert item.source == "survey" and item.ticket_id == ticket.id
+
+
+def test_a_customer_turns_survey_e_mails_off_and_on_and_e_mail_about_the_request_still_goes(client):
+    from bot.mail.models import OutboxMail
+
+    reference, token = opened(customer_email="ada@example.com")
+    ann = staff(client, "ann")
+    assert page(client, token).json()["surveys_by_email"] is True
+    off = page(client, token, "/mail-preferences", json={"surveys": False})
+    assert off.status_code == 200 and off.json()["surveys_by_email"] is False
+    assert page(client, token, "/mail-preferences", json={"surveys": "no"}).status_code == 422
+    client.post(f"/api/v1/tickets/{reference}/comments", headers=ann, json={"text": "Fixed.", "public": True})
+    client.patch(f"/api/v1/tickets/{reference}", headers=ann, json={"status": "resolved"})
+    with transaction() as session:
+        solved = session.scalars(select(OutboxMail).where(OutboxMail.kind == "resolved")).all()[-1]
+        assert "/survey#" not in solved.text_body and solved.unsubscribe_url is None
+        assert session.scalar(select(OutboxMail).where(OutboxMail.kind == "agent_reply")) is not None
+    on = page(client, token, "/mail-preferences", json={"surveys": True})
+    assert on.json()["surveys_by_email"] is True
+
+
+def test_one_click_in_the_mail_program_stops_the_surveys(client):
+    from bot.mail.models import OutboxMail
+
+    reference, token = opened(customer_email="bo@example.com")
+    client.patch(f"/api/v1/tickets/{reference}", headers=staff(client, "ann"), json={"status": "resolved"})
+    with transaction() as session:
+        solved = session.scalars(select(OutboxMail).where(OutboxMail.kind == "resolved")).all()[-1]
+        assert "/survey#token=" in solved.text_body and solved.unsubscribe_url
+        one_click = "/api/v1/" + solved.unsubscribe_url.split("/api/v1/", 1)[1]
+    assert client.post("/api/v1/ticket-page/unsubscribe?token=forged").status_code == 401
+    clicked = client.post(one_click, content="List-Unsubscribe=One-Click",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert clicked.status_code == 200 and clicked.json() == {"surveys_by_email": False}
+    assert page(client, token).json()["surveys_by_email"] is False

@@ -190,3 +190,20 @@ def test_an_e_mail_that_cannot_be_written_fails_alone_and_the_others_go(app_db, 
     [broken, good] = mails()
     assert broken.status == "failed" and "cannot be written" in broken.last_error
     assert good.status == "sent" and [m["To"] for m in mailbox.messages] == ["second@example.com"]
+
+
+def test_the_solved_e_mail_lets_the_mail_program_stop_the_surveys_in_one_click(app_db, smtp):
+    from bot.tickets.service import change_status, get_ticket
+
+    mailbox, _ = smtp
+    reference = opened()
+    with transaction() as session:
+        change_status(session=session, ticket=get_ticket(session=session, reference=reference), to_status="resolved",
+                      actor="agent:1")
+    send_due()
+    solved, opened_mail = [m for m in mailbox.messages if "Solved" in m["Subject"]], mailbox.messages[0]
+    [message] = solved
+    assert message["List-Unsubscribe"].startswith("<") and "/api/v1/ticket-page/unsubscribe?token=" in \
+        message["List-Unsubscribe"]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert opened_mail["List-Unsubscribe"] is None  # about the request itself: nothing to turn off
