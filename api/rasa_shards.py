@@ -35,7 +35,7 @@ from typing import Protocol, TypeVar
 import aiohttp
 
 from api.rasa_client import RasaClient, RasaUnavailable
-from bot.metrics import BOT_REPLY_SECONDS, SHARD_UP
+from bot.metrics import BOT_REPLY_SECONDS, REDIS_ERRORS, SHARD_UP
 from bot.observability import request_id
 
 logger = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ class RedisTurns:
             try:
                 held = await lock.acquire()
             except RedisError as error:
+                REDIS_ERRORS.inc()
                 logger.warning("Redis is not answering (%s): conversation %s is kept to one line at a time "
                                "in this process only", error, conversation_id)
                 held = None
@@ -124,6 +125,8 @@ class RedisTurns:
                     try:
                         await lock.release()
                     except (LockError, RedisError) as error:  # expired, or Redis went away: it expires anyway
+                        if not isinstance(error, LockError):
+                            REDIS_ERRORS.inc()
                         logger.warning("could not release the turn of %s: %s", conversation_id, error)
 
     def __len__(self) -> int:

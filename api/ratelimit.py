@@ -20,6 +20,7 @@ from fastapi import HTTPException, status
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from bot.metrics import REDIS_ERRORS
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class RateLimits:
                 return None
             return self._shared.get_window_stats(item, "chat", *key).reset_time - time.time()
         except Exception:  # a broken limiter store must not stop customers from chatting
+            REDIS_ERRORS.inc()
             logger.warning("rate limit store unavailable; letting the request through", exc_info=True)
             return None
 

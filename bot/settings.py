@@ -309,7 +309,7 @@ class Settings(BaseSettings):
     mail_attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     mail_attachment_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ATTACHMENT_TYPES), min_length=1)
 
-    @field_validator("smtp_url", "mail_reply_to", "imap_url", mode="before")
+    @field_validator("smtp_url", "mail_reply_to", "imap_url", "metrics_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """An empty value (`SMTP_URL=` in an env file, `${SMTP_URL:-}` in compose) means unset."""

@@ -21,6 +21,8 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.metrics import REDIS_ERRORS
+
 logger = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 1000  # a subscriber this far behind is cut off (its client reconnects with ?after=)
@@ -167,6 +169,7 @@ class RedisBroker(LocalBroker):
                     pipeline.publish(channel, data)
                 pipeline.execute()
             except redis.RedisError:
+                REDIS_ERRORS.inc()
                 logger.warning("could not publish to Redis; sockets catch up at their next event", exc_info=True)
             if stop:
                 return
@@ -211,6 +214,7 @@ class RedisBroker(LocalBroker):
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis restarted or unreachable: try again shortly
+                REDIS_ERRORS.inc()
                 logger.warning("lost the Redis subscription; retrying", exc_info=True)
                 await asyncio.sleep(self.RETRY_SECONDS)
             finally:

@@ -159,7 +159,11 @@ def test_not_ready_without_a_rasa_shard(app_db, configure):
         assert answer.json()["database"] == "ok" and client.get("/health/live").status_code == 200
 
 
-def test_not_ready_when_redis_does_not_answer(client, configure):
+def test_not_ready_when_redis_does_not_answer_and_the_error_is_counted(client, configure):
+    from prometheus_client import REGISTRY
+
     configure(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    before = REGISTRY.get_sample_value("support_redis_errors_total") or 0
     answer = client.get("/health/ready")
     assert answer.status_code == 503 and answer.json()["redis"] != "ok"
+    assert REGISTRY.get_sample_value("support_redis_errors_total") == before + 1

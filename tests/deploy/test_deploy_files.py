@@ -38,7 +38,7 @@ KUBERNETES_VERSIONS = ["1.32.0", "1.37.0"]
 OUR_IMAGES = {"brightside-support", "brightside-support-rasa"}
 # Settings that hold passwords or keys: never a plain value in a manifest.
 SECRET_SETTINGS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "RASA_TOKEN", "ACTION_SERVER_TOKEN", "RASA_TRACKER_STORE",
-                   "SMTP_URL", "IMAP_URL"}
+                   "SMTP_URL", "IMAP_URL", "METRICS_TOKEN"}
 
 
 def run_tool(name: str, *args: str) -> subprocess.CompletedProcess:
