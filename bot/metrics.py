@@ -13,6 +13,7 @@ import hmac
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -91,10 +92,30 @@ def allowed(authorization: str | None, token: str | None) -> bool:
     return hmac.compare_digest((authorization or "").encode(), f"Bearer {token}".encode())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def forget_dead_processes(directory: str) -> None:
+    """The live gauges (WebSockets open, shards up) of an API process that has died stop counting: uvicorn
+    restarts a worker without telling prometheus-client, so the scrape looks for their files itself."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            multiprocess.mark_process_dead(int(pid), directory)
+
+
 def exposition(*, with_state: bool = True) -> tuple[bytes, str]:
     """What a scrape gets, and its content type: every process's metrics (multiprocess mode) or this
     process's own; then, `with_state` (the API), the state read from the database."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        forget_dead_processes(directory)
         processes = CollectorRegistry()
         multiprocess.MultiProcessCollector(processes)
         text = generate_latest(processes)
