@@ -46,6 +46,8 @@ def e_mail(stack, reference: str, subject_part: str):
 def test_chat_ticket_e_mail_reply_by_e_mail_agent_reply_and_resolution(stack, chat):
     if stack.mailbox is None:
         pytest.skip(f"no support mailbox: {stack.why_no_mailbox}")
+    # The stack's mailbox is shared with the other end-to-end tests (the desk's): count what this one adds.
+    processed_before = stack.mailbox.count("Processed")
     engine = make_engine(stack.database_url)
     with transaction(sessionmaker(bind=engine, expire_on_commit=False)) as session:
         create_user(session=session, data=UserCreate(email="max.agent@example.com", name="Max", role="agent",
@@ -103,5 +105,5 @@ def test_chat_ticket_e_mail_reply_by_e_mail_agent_reply_and_resolution(stack, ch
     assert survey.json()["completed"] is True
     steps.append("survey from the link in that e-mail: " + ", ".join(
         f"{q['key']} {q['answer']}" for q in survey.json()["questions"]))
-    assert (stack.mailbox.count("INBOX"), stack.mailbox.count("Processed")) == (0, 1)
+    assert (stack.mailbox.count("INBOX"), stack.mailbox.count("Processed")) == (0, processed_before + 1)
     print("\nthe loop:\n" + "\n".join(f"  {n}. {step}" for n, step in enumerate(steps, 1)))
