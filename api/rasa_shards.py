@@ -186,6 +186,8 @@ class RasaShards:
                         break
                 else:  # the shard's answer time, as the gateway saw it (answers only)
                     BOT_REPLY_SECONDS.labels(str(index)).observe(time.perf_counter() - started)
+                    if not self.up[index]:  # it answers again (with one shard nothing else would say so)
+                        self._mark(index, True)
                     return answer
         assert error is not None
         raise error

@@ -178,6 +178,24 @@ async def test_a_shard_that_hangs_or_answers_garbage_is_down_and_its_line_is_not
         await close(fakes, gateway)
 
 
+async def test_a_single_shard_that_answers_again_is_up_again_without_a_health_check():
+    """With one shard there is no health-check loop: its next answer says it is back (issue 19: its
+    support_rasa_shard_up gauge stayed 0 after a load run's timeouts)."""
+    from prometheus_client import REGISTRY
+
+    [fake], gateway = await shards(1)
+    try:
+        fake.mode = "garbage"
+        with pytest.raises(RasaUnavailable):
+            await gateway.send("c1", "hello")
+        assert gateway.up == [False] and REGISTRY.get_sample_value("support_rasa_shard_up", {"shard": "0"}) == 0
+        fake.mode = "ok"
+        assert await gateway.send("c1", "hello again")
+        assert gateway.up == [True] and REGISTRY.get_sample_value("support_rasa_shard_up", {"shard": "0"}) == 1
+    finally:
+        await close([fake], gateway)
+
+
 async def test_with_every_shard_down_the_line_is_refused_as_unavailable():
     fakes, gateway = await shards(2)
     try:
