@@ -147,7 +147,8 @@ def create_app(rasa: RasaClient | RasaShards | None = None) -> FastAPI:
     async def metrics(request: Request) -> Response:
         """Prometheus metrics, for a scraper with `Authorization: Bearer <METRICS_TOKEN>` (404 otherwise:
         not public, and off while METRICS_TOKEN is unset)."""
-        token = get_settings().metrics_token.get_secret_value() if get_settings().metrics_token else None
+        secret = get_settings().metrics_token
+        token = secret.get_secret_value() if secret else None
         if not allowed(request.headers.get("authorization"), token):
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         body, content_type = await asyncio.to_thread(exposition)

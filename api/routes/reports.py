@@ -37,12 +37,12 @@ from bot.reports.exports import (
 from bot.reports.inbox import InboxItem, InboxPage, item_of, list_inbox, review_item
 from bot.reports.kpis import METRICS, sla_watch, summary, timeseries
 from bot.reports.period import Period, ReportFilters, requested_period
-from bot.reports.schemas import MAX_NOTE_CHARS, Breaches, FollowUpMail, RecoveryOut, Summary
+from bot.reports.schemas import MAX_NOTE_CHARS, Breaches, RecoveryOut, Summary
 from bot.reports.themes import Themes, find_themes
 from bot.settings import get_settings
 from bot.textscan import NOT_BLANK
 from bot.tickets.models import CHANNELS
-from bot.tickets.schemas import MAX_DESCRIPTION
+from bot.tickets.schemas import MAX_DESCRIPTION, MailOut
 from bot.users.service import staff_names
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -122,7 +122,7 @@ def recovery_out(session: Session, items: list[RecoveryItem]) -> list[RecoveryOu
         one = RecoveryOut.model_validate(item)
         one.owner_name = names.get(item.owner_id) if item.owner_id else None
         one.overdue = item.is_overdue(now)
-        one.follow_ups = [FollowUpMail.model_validate(mail) for mail in mails[item.id]]
+        one.follow_ups = [MailOut.model_validate(mail) for mail in mails[item.id]]
         out.append(one)
     return sorted(out, key=lambda one: (not one.overdue, one.due_at))
 

@@ -59,6 +59,18 @@ def _sender(session: Session, actor: str, settings: Settings) -> str:
     return staff.name if staff else f"The {settings.company_name} team"
 
 
+def _common_values(session: Session, settings: Settings, *, name: str | None, actor: str,
+                   reply: str | None) -> dict[str, object]:
+    """What every e-mail's words may use, whether it is about a ticket or not."""
+    return {"company": settings.company_name, "name": name or "there", "reply": reply or "",
+            "agent": _sender(session, actor, settings), "follow_up_by": "reply" if settings.mail_reply_to else "chat"}
+
+
+# The ticket's values in an e-mail about no ticket: the templates test them ({% if reference %}).
+NO_TICKET = dict.fromkeys(("reference", "subject", "summary", "category", "first_response_due", "resolution_due",
+                           "ticket_url", "survey_url"), "")
+
+
 def _write(*, session: Session, kind: str, to_address: str, values: dict, ticket: Ticket | None,
            recovery_item_id: int | None, settings: Settings, now: datetime | None) -> OutboxMail:
     rendered = templates_at(settings.mail_templates_file).render(kind, values)
@@ -109,13 +121,11 @@ def tell_customer(*, session: Session, ticket: Ticket, kind: str, actor: str, re
     if kind == "agent_reply" and _is_recovery(session, ticket):
         kind = "recovery"
     values = {
-        "company": settings.company_name, "name": ticket.customer_name or "there", "reference": ticket.reference,
-        "subject": ticket.subject, "summary": _summary(ticket.description),
+        **_common_values(session, settings, name=ticket.customer_name, actor=actor, reply=reply),
+        "reference": ticket.reference, "subject": ticket.subject, "summary": _summary(ticket.description),
         "category": settings.category_label(ticket.category),
         "first_response_due": _when(ticket.first_response_due, settings),
-        "resolution_due": _when(ticket.resolution_due, settings),
-        "reply": reply or "", "agent": _sender(session, actor, settings),
-        "follow_up_by": "reply" if settings.mail_reply_to else "chat", **(extra or {}),
+        "resolution_due": _when(ticket.resolution_due, settings), **(extra or {}),
     }
     token = issue_link(session=session, ticket=ticket, settings=settings, now=now)
     values["ticket_url"] = link_url(token, settings)
@@ -135,10 +145,8 @@ def tell_address(*, session: Session, kind: str, to_address: str, name: str | No
     """An e-mail about no ticket (a complaint's follow-up, a message too large to read), to `to_address`.
     A reply to it reaches the support mailbox and opens a ticket there."""
     settings = settings or get_settings()
-    values = {"company": settings.company_name, "name": name or "there", "reference": "", "subject": "",
-              "summary": "", "category": "", "first_response_due": "", "resolution_due": "", "reply": reply,
-              "agent": _sender(session, actor, settings), "follow_up_by": "reply" if settings.mail_reply_to else "chat",
-              "ticket_url": "", "survey_url": "", **(extra or {})}
+    values = {**_common_values(session, settings, name=name, actor=actor, reply=reply), **NO_TICKET,
+              **(extra or {})}
     return _write(session=session, kind=kind, to_address=to_address, values=values, ticket=None,
                   recovery_item_id=recovery_item_id, settings=settings, now=now)
 

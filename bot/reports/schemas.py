@@ -7,11 +7,11 @@ at least 50% / 90% of the values at or below them."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from bot.reports.period import ReportFilters
+from bot.tickets.schemas import MailOut
 
 # The longest note staff may keep on a follow-up: a recovery item's outcome, an inbox item's action.
 MAX_NOTE_CHARS = 5000
@@ -115,21 +115,6 @@ class BreachingTicket(BaseModel):
     next_due: datetime = Field(description="the earliest due time not met (passed or coming)")
 
 
-class FollowUpMail(BaseModel):
-    """An e-mail the owner sent the customer, and whether it went."""
-
-    model_config = {"from_attributes": True}
-
-    to_address: str
-    subject: str
-    status: Literal["pending", "sending", "sent", "failed"] = Field(
-        description="pending: waiting to be sent (again); sent; failed: given up (last_error says why)")
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
 class RecoveryOut(BaseModel):
     model_config = {"from_attributes": True}
 
@@ -149,7 +134,7 @@ class RecoveryOut(BaseModel):
     created_at: datetime
     contacted_at: datetime | None
     closed_at: datetime | None
-    follow_ups: list[FollowUpMail] = Field(default_factory=list, description="the e-mails the customer was sent "
+    follow_ups: list[MailOut] = Field(default_factory=list, description="the e-mails the customer was sent "
                                            "from this item or on its ticket, oldest first")
 
 
