@@ -17,7 +17,11 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONF
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.patterns import detail_spans, explicit_request
+from nlu.patterns import detail_spans, explicit_request, first_request
+
+# Where a line asks two things, the first one's text and embedding (SentenceEmbeddings sets it, the
+# MeaningClassifier reads it; not part of the parse output).
+FIRST_REQUEST = "first_request"
 
 
 def with_placeholders(tokens: list[Token], spans: list[tuple[int, int, str]]) -> list[Token]:
@@ -192,4 +196,8 @@ class SentenceEmbeddings(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         self._featurize(messages)
+        for message in messages:
+            head = first_request(message.get(TEXT) or "")
+            if head:
+                message.set(FIRST_REQUEST, {"text": head, "meaning": self._embed([head])[0]})
         return messages

@@ -40,6 +40,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.components import FIRST_REQUEST
+from nlu.patterns import explicit_request
+
 logger = logging.getLogger(__name__)
 
 RANKING_LENGTH = 10
@@ -77,6 +80,14 @@ class MeaningClassifier(GraphComponent, IntentClassifier):
             "char_ngrams": None,
             "max_iter": 3000,
             "retrieval_intent": "faq",
+            # A line that asks two things ("where is order 48219, and also how do I return the shoes?")
+            # is read for the first where the first part alone is at least this sure of one of these
+            # intents (or FAQ topics): the customer gets the first thing asked, not whichever of the two
+            # the whole line leans to. A request for a ticket or a person anywhere in the line still wins
+            # (ExplicitRequest).
+            "first_request_confidence": 0.5,
+            "first_request_intents": ["faq", "open_ticket", "check_ticket_status", "add_ticket_info",
+                                      "request_human", "give_feedback"],
         }
 
     @staticmethod
@@ -168,8 +179,28 @@ class MeaningClassifier(GraphComponent, IntentClassifier):
         probabilities = self.model.predict_proba(*self._features(messages))
         labels = list(self.model.classes_)
         for message, row in zip(messages, probabilities, strict=True):
-            self._set(message, labels, row)
+            self._set(message, labels, self._first_of_two(message, labels, row))
         return messages
+
+    def _first_of_two(self, message: Message, labels: list[str], row: np.ndarray) -> np.ndarray:
+        """`row` (the whole line's label probabilities), or the first request's where the line asks
+        two things and its first part alone is sure of an intent that acts on it."""
+        first = message.get(FIRST_REQUEST)
+        text = message.get(TEXT) or ""
+        if not first or explicit_request(text) is not None:
+            return row
+        end = text.find(first["text"]) + len(first["text"])
+        tokens = [token.text for token in message.get(TOKENS_NAMES[TEXT]) or [] if token.end <= end]
+        dense = np.asarray(first["meaning"], dtype=np.float32).reshape(1, -1) * float(self.config["meaning_weight"])
+        if not self.model.dense_coef.shape[1]:
+            dense = np.zeros((1, 0))
+        sparse = sp.hstack([vectorizer.transform([" ".join(tokens)]) for vectorizer in self.vectorizers]).tocsr()
+        head = self.model.predict_proba(dense, sparse)[0]
+        best = int(head.argmax())
+        wanted = set(self.config["first_request_intents"])
+        if head[best] >= float(self.config["first_request_confidence"]) and labels[best].split("/", 1)[0] in wanted:
+            return head
+        return row
 
     def _set(self, message: Message, labels: list[str], row: np.ndarray) -> None:
         by_intent: dict[str, float] = {}

@@ -78,7 +78,8 @@ def detail_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 # An explicit request the bot must honour whatever else the line says or asks (issue 14): "I need to
-# open a ticket. Do you ship to Austria?" opens a ticket, "file a complaint ticket" is a ticket too.
+# open a ticket. Do you ship to Austria?" opens a ticket, "file a complaint ticket" is a ticket too, and so
+# is "open a support request".
 # The verb must be followed by an article ("my open ticket" is a ticket the customer has), and a line
 # with a ticket reference is about a ticket that exists.
 # "open a ticket", "open ticket pls" (not "my open ticket": an adjective after a determiner), and
@@ -86,7 +87,7 @@ def detail_spans(text: str) -> list[tuple[int, int, str]]:
 _TICKET_REQUEST = re.compile(
     r"(?<!\bmy )(?<!\bthe )(?<!\ban )(?<!\byour )(?<!\bour )(?<!\bthis )(?<!\bthat )(?<!\bany )"
     r"\b(?:(?:open|file|raise|log|create|submit|start|make|lodge|register|put in)\s+(?:me\s+|us\s+)?"
-    r"(?:(?:a|an|one|another|new)\s+(?:[\w-]+\s+){0,2}?)?(?:ticket|case)\b"
+    r"(?:(?:a|an|one|another|new)\s+(?:[\w-]+\s+){0,2}?)?(?:ticket|case|(?:support|service)\s+request)\b"
     r"|(?:a|an|one)\s+(?:new\s+|support\s+)?(?:ticket|case)\s+(?:opened|raised|created|filed|logged|started)\b)",
     re.IGNORECASE,
 )
@@ -150,6 +151,28 @@ def _request(text: str) -> tuple[str, re.Match[str]] | None:
     if made(match) and not _ASKS_WHEN.search(_clause(text, match)):
         return "request_human", match
     return None
+
+
+# Where a line goes on to ask a second thing (issue 14): "can I return worn shoes? and how long does the
+# refund take", "where is order 48219, and also how do I return the shoes", "you charged me twice, btw
+# where is your Munich store". Plain "and" or "also" inside a clause is no such mark: "my order also
+# arrived damaged" asks one thing.
+_NEXT_REQUEST = re.compile(
+    r"\?\s+(?=\S)"
+    r"|(?:[,;.!]\s*(?:and\s+)?|\s+and\s+)(?:also|plus|additionally)\b"
+    r"|(?:[,;.!]\s*|\s+)(?:oh\s+)?(?:and\s+)?(?:btw|by the way|one more thing|another question)\b",
+    re.IGNORECASE,
+)
+
+
+def first_request(text: str) -> str | None:
+    """The part of `text` before a second request in the same line, or None where the line asks one
+    thing (or what comes before the mark is a single word: "Hello? ...", "Hi, quick one? ...")."""
+    match = _NEXT_REQUEST.search(text or "")
+    if match is None or not text[match.end():].strip(" ?.!,;"):
+        return None
+    head = text[:match.start()].strip(" ,;.!?")
+    return head if len(head.split()) >= 2 else None
 
 
 def explicit_request(text: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.patterns import asks_beside_request, detail_spans, explicit_request
+from nlu.patterns import asks_beside_request, detail_spans, explicit_request, first_request
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
@@ -56,6 +56,7 @@ def test_an_email_holding_a_code_is_one_email():
     ("create ticket: the app keeps crashing at checkout", "open_ticket"),
     ("I'd like a ticket opened for my broken lamp", "open_ticket"),
     ("can you get a support case raised for me? the invoice is wrong", "open_ticket"),
+    ("I'd like to submit a service request, my washing machine leaks", "open_ticket"),
     ("let me talk to a person, what are your opening hours", "request_human"),
     ("connect me with an agent please", "request_human"),
     ("I want to speak to a real human about my refund", "request_human"),
@@ -125,3 +126,29 @@ def test_a_request_is_read_in_its_own_clause(text, expected):
 ])
 def test_courtesy_around_a_request_is_no_second_question(text):
     assert asks_beside_request(text) is False
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("can I return worn shoes? and how long does the refund take after that", "can I return worn shoes"),
+    ("where is order 48219 and also how do I return the shoes from order 47790?", "where is order 48219"),
+    ("you charged me twice for order 48290, and btw where is your store in Munich?",
+     "you charged me twice for order 48290"),
+    ("I need the invoice. Also what is the status of TCK-3GF8YU?", "I need the invoice"),
+    ("refund pls. oh and by the way, store hours?", "refund pls"),
+    ("the lamp is broken, plus the cable is missing", "the lamp is broken"),
+])
+def test_the_first_of_two_requests_in_a_line_is_found(text, first):
+    assert first_request(text) == first
+
+
+@pytest.mark.parametrize("text", [
+    "what is your return policy?",
+    "my order also arrived damaged",                 # "also" inside one request
+    "Hello? is anyone there",                       # one word before the mark
+    "hi? where is my order",
+    "can you help me? ",                             # nothing after the mark
+    "the box was dented and the lamp inside is broken",
+    "",
+])
+def test_a_line_that_asks_one_thing_has_no_first_request(text):
+    assert first_request(text) is None
