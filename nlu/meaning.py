@@ -1,8 +1,8 @@
 """The intent and FAQ-topic classifier (config.yml names it): one logistic regression over each
 line's meaning (the sentence embedding nlu.components.SentenceEmbeddings adds) and its words and
 word pairs (TF-IDF of the DetailsTokenizer's tokens, so an order number or an e-mail is one
-placeholder word), fitted by nlu.softmax. It tells every intent and every FAQ topic apart in one step, and answers as
-Rasa's DIETClassifier and ResponseSelector together would: the intent with its ranking, and for
+placeholder word), fitted by nlu.softmax. It tells every intent and every FAQ topic apart in one
+step, and answers as Rasa's DIETClassifier and ResponseSelector together would: the intent with its ranking, and for
 the retrieval intent the chosen topic with its responses, so rules, `utter_faq` and the FAQ gate
 work unchanged. Only Rasa loads this module."""
 
