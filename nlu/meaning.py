@@ -2,9 +2,9 @@
 line's meaning (the sentence embedding nlu.components.SentenceEmbeddings adds) and its words and
 word pairs (TF-IDF of the DetailsTokenizer's tokens, so an order number or an e-mail is one
 placeholder word), fitted by nlu.softmax. It tells every intent and every FAQ topic apart in one
-step, and answers as Rasa's DIETClassifier and ResponseSelector together would: the intent with its ranking, and for
-the retrieval intent the chosen topic with its responses, so rules, `utter_faq` and the FAQ gate
-work unchanged. Only Rasa loads this module."""
+step, and answers as Rasa's DIETClassifier and ResponseSelector together would: the intent with its
+ranking, and for the retrieval intent the chosen topic with its responses, so rules, `utter_faq` and
+the FAQ gate work unchanged. Only Rasa loads this module."""
 
 from __future__ import annotations
 
@@ -111,15 +111,16 @@ class MeaningClassifier(GraphComponent, IntentClassifier):
     # --- features -------------------------------------------------------------------------
 
     def _features(self, messages: list[Message]) -> tuple[np.ndarray, Any]:
+        return self._matrices([words(message) for message in messages], [meaning(message) for message in messages])
+
+    def _matrices(self, texts: list[str], vectors: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
         """The lines' embeddings (no columns where a line has none, as without the featurizer) and
-        their TF-IDF vectors."""
-        texts = [words(message) for message in messages]
+        the TF-IDF vectors of their words."""
         sparse = sp.hstack([vectorizer.transform(texts) for vectorizer in self.vectorizers]).tocsr()
-        vectors = [meaning(message) for message in messages]
         if vectors and all(vector is not None for vector in vectors):
             dense = np.vstack(vectors) * float(self.config["meaning_weight"])
         else:
-            dense = np.zeros((len(messages), 0))
+            dense = np.zeros((len(texts), 0))
         return dense, sparse
 
     @staticmethod
@@ -191,11 +192,7 @@ class MeaningClassifier(GraphComponent, IntentClassifier):
             return row
         end = text.find(first["text"]) + len(first["text"])
         tokens = [token.text for token in message.get(TOKENS_NAMES[TEXT]) or [] if token.end <= end]
-        dense = np.asarray(first["meaning"], dtype=np.float32).reshape(1, -1) * float(self.config["meaning_weight"])
-        if not self.model.dense_coef.shape[1]:
-            dense = np.zeros((1, 0))
-        sparse = sp.hstack([vectorizer.transform([" ".join(tokens)]) for vectorizer in self.vectorizers]).tocsr()
-        head = self.model.predict_proba(dense, sparse)[0]
+        head = self.model.predict_proba(*self._matrices([" ".join(tokens)], [first["meaning"]]))[0]
         best = int(head.argmax())
         wanted = set(self.config["first_request_intents"])
         if head[best] >= float(self.config["first_request_confidence"]) and labels[best].split("/", 1)[0] in wanted:
