@@ -96,6 +96,49 @@ def question_beside(tracker: Tracker) -> str | None:
     return answers[0] if answers else None
 
 
+# A button's payload is stored with the customer's line (bot/conversations/models.py: 500 characters).
+LONGEST_PAYLOAD = 500
+
+
+def second_request(tracker: Tracker) -> str | None:
+    """The rest of the latest line where the NLU read it for its first request only
+    (nlu.meaning.MeaningClassifier sets `second_request`): in "where is order 48219, and also how
+    do I return the shoes?" the bot takes the order question, and "how do I return the shoes?" is
+    what it says it takes next."""
+    found = (tracker.latest_message or {}).get("second_request") or {}
+    # Never an intent name: Rasa takes a line starting with "/" for one.
+    text = str(found.get("text") or "").strip().lstrip("/").strip()
+    return text or None
+
+
+def say_second_request_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Before a form's first question: which of two requests the bot takes first, and that the
+    other one is not forgotten."""
+    rest = second_request(tracker)
+    if rest:
+        dispatcher.utter_message(
+            text=f"You asked two things, so I'll take them one at a time, starting with the first. "
+            f'Once we\'re done, ask me again about the other one: "{rest}".'
+        )
+
+
+def offer_second_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """After the first of two requests was answered: the second one, offered as a button that asks
+    it (or, in the middle of a form, whose next question comes after this, to ask again later)."""
+    rest = second_request(tracker)
+    if not rest:
+        return
+    if (tracker.active_loop or {}).get("name"):
+        dispatcher.utter_message(text=f'You also asked: "{rest}". Ask me that again once we\'re done '
+                                      "here and I'll take it next.")
+    elif len(rest) > LONGEST_PAYLOAD:
+        dispatcher.utter_message(text="That was your first question. Send me the other one on its own and "
+                                      "I'll take it next.")
+    else:
+        dispatcher.utter_message(text="That was your first question. Your other one is below: tap it and "
+                                      "I'll take it next.", buttons=[{"title": rest, "payload": rest}])
+
+
 def is_interruption(tracker: Tracker, *, free_text: bool = False) -> bool:
     """Whether the message is an FAQ, a stop or a request for a person rather than an
     answer. For free-text questions (describe the problem) a statement is the answer

@@ -8,7 +8,7 @@ import re
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 
-from actions.common import DatabaseUnavailable, in_transaction, latest_text, question_beside
+from actions.common import DatabaseUnavailable, in_transaction, latest_text, offer_second_request, question_beside
 from bot.settings import get_settings
 from bot.surveys.definition import load_survey
 from bot.surveys.service import get_response, start_survey
@@ -28,9 +28,29 @@ CANCELLED = {
     "ticket_update_form": "OK, nothing was added to any ticket.",
     "feedback_form": "OK, I've discarded that feedback.",
 }
-# Bot actions after which we count the conversation as one where the bot helped.
-HELPFUL_ACTIONS = {"utter_faq"}
+# Bot actions after which we count the conversation as one where the bot helped (utter_faq: the FAQ
+# answer before action_answer_faq, in conversations stored by an older model).
+HELPFUL_ACTIONS = {"action_answer_faq", "utter_faq"}
 FAQ_TITLES_SEPARATOR = "_"
+
+
+class ActionAnswerFaq(Action):
+    """The FAQ answer the NLU chose (`utter_faq/<topic>`, from data/faq_responses.yml), and where
+    the line asked a second thing beside it, that one offered next (actions/common.py)."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
+        selected = (((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}).get("response")
+        utter = (selected or {}).get("utter_action")
+        if not utter:
+            # Only a line the NLU did not give a topic (it always does for `faq`): say so, not nothing.
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(response=utter)
+        offer_second_request(dispatcher, tracker)
+        return []
 
 
 class ActionSessionStart(Action):

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import is_button_payload, is_interruption, latest_text
+from actions.common import is_button_payload, is_interruption, latest_text, say_second_request_first
 from bot.textscan import first, is_valid_email
 
 # Phrases that only ask for a ticket/feedback and say nothing about the problem itself.
@@ -44,6 +44,9 @@ class GuardedFormValidation(FormValidationAction):
         """Abstract, so the action server does not register this base class."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        if self.at_activation(tracker):
+            # "where is TCK-3GF8YU, and also do you ship to Austria?": the look-up first, said so.
+            say_second_request_first(dispatcher, tracker)
         events = await super().run(dispatcher, tracker, domain)
         asked = self.requested(tracker)
         answered = any(e.get("event") == "slot" and e.get("name") != "requested_slot" for e in events)

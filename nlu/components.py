@@ -17,11 +17,13 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONF
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.patterns import detail_spans, explicit_request, first_request
+from nlu.patterns import detail_spans, explicit_request, two_requests
 
-# Where a line asks two things, the first one's text and embedding (SentenceEmbeddings sets it, the
-# MeaningClassifier reads it; not part of the parse output).
+# Where a line asks two things, the first one's text, the rest of the line and the first one's
+# embedding (SentenceEmbeddings sets it, the MeaningClassifier reads it; not part of the parse output).
 FIRST_REQUEST = "first_request"
+# In the parse output where the MeaningClassifier read a line for its first request: {"text": the rest}.
+SECOND_REQUEST = "second_request"
 
 
 def with_placeholders(tokens: list[Token], spans: list[tuple[int, int, str]]) -> list[Token]:
@@ -197,7 +199,8 @@ class SentenceEmbeddings(DenseFeaturizer, GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         self._featurize(messages)
         for message in messages:
-            head = first_request(message.get(TEXT) or "")
-            if head:
-                message.set(FIRST_REQUEST, {"text": head, "meaning": self._embed([head])[0]})
+            found = two_requests(message.get(TEXT) or "")
+            if found:
+                head, rest = found
+                message.set(FIRST_REQUEST, {"text": head, "rest": rest, "meaning": self._embed([head])[0]})
         return messages

@@ -40,7 +40,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.components import FIRST_REQUEST
+from nlu.components import FIRST_REQUEST, SECOND_REQUEST
 from nlu.patterns import explicit_request
 
 logger = logging.getLogger(__name__)
@@ -185,7 +185,8 @@ class MeaningClassifier(GraphComponent, IntentClassifier):
 
     def _first_of_two(self, message: Message, labels: list[str], row: np.ndarray) -> np.ndarray:
         """`row` (the whole line's label probabilities), or the first request's where the line asks
-        two things and its first part alone is sure of an intent that acts on it."""
+        two things and its first part alone is sure of an intent that acts on it (the second request
+        is then kept in the message as `second_request`)."""
         first = message.get(FIRST_REQUEST)
         text = message.get(TEXT) or ""
         if not first or explicit_request(text) is not None:
@@ -196,6 +197,8 @@ class MeaningClassifier(GraphComponent, IntentClassifier):
         best = int(head.argmax())
         wanted = set(self.config["first_request_intents"])
         if head[best] >= float(self.config["first_request_confidence"]) and labels[best].split("/", 1)[0] in wanted:
+            # In the parse result, for the bot to say which request it takes first (actions/common.py).
+            message.set(SECOND_REQUEST, {"text": first["rest"]}, add_to_output=True)
             return head
         return row
 

@@ -165,14 +165,21 @@ _NEXT_REQUEST = re.compile(
 )
 
 
-def first_request(text: str) -> str | None:
-    """The part of `text` before a second request in the same line, or None where the line asks one
-    thing (or what comes before the mark is a single word: "Hello? ...", "Hi, quick one? ...")."""
+# Words that lead into the second request and are not part of it: "...? and also, how do I ...".
+_LEAD_IN = re.compile(r"^(?:(?:and|also|plus|additionally|oh|btw|by the way|one more thing|another question)\b[\s,:;.!-]*)+",
+                      re.IGNORECASE)
+
+
+def two_requests(text: str) -> tuple[str, str] | None:
+    """The part of `text` before a second request in the same line and the rest of the line (the
+    second request), or None where the line asks one thing (or what comes before the mark is a
+    single word: "Hello? ...", "Hi, quick one? ...")."""
     match = _NEXT_REQUEST.search(text or "")
     if match is None or not text[match.end():].strip(" ?.!,;"):
         return None
     head = text[:match.start()].strip(" ,;.!?")
-    return head if len(head.split()) >= 2 else None
+    rest = _LEAD_IN.sub("", text[match.end():].lstrip(" ,;:.!")).rstrip()
+    return (head, rest) if len(head.split()) >= 2 else None
 
 
 def explicit_request(text: str) -> str | None:

@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.conversation import (
+    ActionAnswerFaq,
     ActionCancelForm,
     ActionDefaultAskAffirmation,
     ActionDefaultFallback,
@@ -20,7 +21,57 @@ from bot.db import transaction
 from bot.surveys.models import SurveyResponse
 from tests.actions.conftest import SHIPPING_ANSWER, beside_a_question, make_tracker, slot_events, texts
 
-FAQ_ANSWERED = [{"event": "action", "name": "utter_faq"}]
+FAQ_ANSWERED = [{"event": "action", "name": "action_answer_faq"}]
+
+
+def asking_two_things(text: str, rest: str, *, active_loop: str | None = None):
+    """The tracker for a line the NLU read for its first request, an FAQ question (nlu.meaning)."""
+    tracker = make_tracker(text, intent="faq", active_loop=active_loop,
+                           requested_slot="ticket_description" if active_loop else None)
+    tracker.latest_message["response_selector"] = {"faq": {"response": {
+        "confidence": 0.9, "intent_response_key": "faq/return_policy", "utter_action": "utter_faq/return_policy"}}}
+    tracker.latest_message["second_request"] = {"text": rest}
+    return tracker
+
+
+async def test_the_faq_answer_is_the_topic_the_nlu_chose(domain):
+    tracker = asking_two_things("how do returns work", "")
+    del tracker.latest_message["second_request"]
+    dispatcher = CollectingDispatcher()
+    assert await ActionAnswerFaq().run(dispatcher, tracker, domain) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_faq/return_policy"]
+
+
+async def test_the_second_of_two_questions_is_offered_next_as_a_button(domain):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, asking_two_things(
+        "can I return worn shoes? and where is your store in Munich?", "where is your store in Munich?"), domain)
+    answer, offer = dispatcher.messages
+    assert answer["response"] == "utter_faq/return_policy"
+    assert "first question" in offer["text"]
+    assert offer["buttons"] == [{"title": "where is your store in Munich?", "payload": "where is your store in Munich?"}]
+
+
+async def test_in_the_middle_of_a_form_the_second_question_is_kept_for_later_in_words(domain):
+    # The form asks its question again after this answer, and only the newest line's buttons work.
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, asking_two_things(
+        "can I return worn shoes? btw /restart", "/restart", active_loop="ticket_form"), domain)
+    offer = dispatcher.messages[1]
+    assert not offer.get("buttons")
+    assert '"restart"' in offer["text"] and "once we're done" in offer["text"]  # never an intent name
+
+
+async def test_a_second_question_too_long_for_a_button_is_asked_for_again(domain):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, asking_two_things("returns? and " + "x" * 501, "x" * 501), domain)
+    assert not dispatcher.messages[1].get("buttons") and "on its own" in dispatcher.messages[1]["text"]
+
+
+async def test_an_faq_line_without_a_topic_gets_a_request_to_rephrase_not_silence(domain):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker("hm", intent="faq"), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_rephrase"]
 
 
 async def test_goodbye_after_an_faq_answer_offers_the_survey(app_db, domain):

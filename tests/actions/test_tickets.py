@@ -70,6 +70,20 @@ async def test_a_question_beside_the_ticket_request_is_answered_before_the_form_
     assert SHIPPING_ANSWER not in " ".join(texts(dispatcher))
 
 
+async def test_the_first_of_two_requests_is_said_to_come_first_and_the_other_is_kept(app_db, domain):
+    line = "where is TCK-3GF8YU, and also do you ship to Austria?"
+    tracker = make_tracker(line, intent="check_ticket_status", active_loop="ticket_status_form")
+    tracker.latest_message["second_request"] = {"text": "do you ship to Austria?"}
+    dispatcher, _ = await _validate(ValidateTicketStatusForm(), tracker, domain)
+    [note] = texts(dispatcher)
+    assert "one at a time, starting with the first" in note and '"do you ship to Austria?"' in note
+    # Said once, as the form starts: not again while it asks its questions.
+    tracker = make_tracker(line, active_loop="ticket_status_form", requested_slot="lookup_email")
+    tracker.latest_message["second_request"] = {"text": "do you ship to Austria?"}
+    dispatcher, _ = await _validate(ValidateTicketStatusForm(), tracker, domain)
+    assert not any("one at a time" in text for text in texts(dispatcher))
+
+
 async def test_invalid_email_is_refused_with_a_clear_message(app_db, domain):
     tracker = make_tracker("dana at example", active_loop="ticket_form", requested_slot="customer_email")
     dispatcher, events = await _validate(ValidateTicketForm(), tracker, domain)

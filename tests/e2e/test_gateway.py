@@ -181,6 +181,28 @@ def test_an_explicit_ticket_request_with_a_question_beside_it_gets_the_answer_an
     assert "Let's open a ticket. What's your name?" in said, said
 
 
+def test_two_questions_in_one_line_are_taken_in_turn(stack):
+    """Issue 14: a line that asks two things gets the first answered and the second offered as a
+    button that asks it; pressing it gets that answer. Through the API, so the button is one the
+    gateway accepts (it takes only payloads the bot offered in its latest reply)."""
+    api = httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}/api/v1/chat", timeout=60)
+    created = api.post("/sessions", json={"name": "Olu"}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+
+    def send(body: dict) -> list[dict]:
+        response = api.post(f"/sessions/{created['session_id']}/messages", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()["messages"]
+
+    said = send({"text": "How long does delivery take within Germany? and also how do I reset my password"})
+    assert "business days" in said[0]["text"], said
+    assert "first question" in said[-1]["text"], said
+    [button] = said[-1]["buttons"]
+    assert (button["title"], button["payload"]) == ("how do I reset my password",) * 2, button
+    answer = " ".join(m["text"] for m in send({"payload": button["payload"]}))
+    assert "password" in answer.lower() and "business days" not in answer, answer
+
+
 def test_a_rasa_server_killed_in_the_middle_of_a_form_goes_on_with_it_after_a_restart(stack):
     """Issue 16, item 1: the conversation's state is in the tracker store (an SQLite file here), not
     in the Rasa process, so a Rasa server killed outright and started again continues the ticket
