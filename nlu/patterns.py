@@ -166,8 +166,9 @@ _NEXT_REQUEST = re.compile(
 
 
 # Words that lead into the second request and are not part of it: "...? and also, how do I ...".
-_LEAD_IN = re.compile(r"^(?:(?:and|also|plus|additionally|oh|btw|by the way|one more thing|another question)\b[\s,:;.!-]*)+",
-                      re.IGNORECASE)
+_LEAD_IN = re.compile(
+    r"^(?:(?:and|also|plus|additionally|oh|btw|by the way|one more thing|another question)\b[\s,:;.!-]*)+",
+    re.IGNORECASE)
 
 
 def two_requests(text: str) -> tuple[str, str] | None:

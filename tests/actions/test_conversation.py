@@ -49,7 +49,8 @@ async def test_the_second_of_two_questions_is_offered_next_as_a_button(domain):
     answer, offer = dispatcher.messages
     assert answer["response"] == "utter_faq/return_policy"
     assert "first question" in offer["text"]
-    assert offer["buttons"] == [{"title": "where is your store in Munich?", "payload": "where is your store in Munich?"}]
+    second = "where is your store in Munich?"
+    assert offer["buttons"] == [{"title": second, "payload": second}]
 
 
 async def test_in_the_middle_of_a_form_the_second_question_is_kept_for_later_in_words(domain):
