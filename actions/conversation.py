@@ -28,27 +28,20 @@ CANCELLED = {
     "ticket_update_form": "OK, nothing was added to any ticket.",
     "feedback_form": "OK, I've discarded that feedback.",
 }
-# Bot actions after which we count the conversation as one where the bot helped (utter_faq: the FAQ
-# answer before action_answer_faq, in conversations stored by an older model).
-HELPFUL_ACTIONS = {"action_answer_faq", "utter_faq"}
+# Bot actions after which we count the conversation as one where the bot helped.
+HELPFUL_ACTIONS = {"utter_faq"}
 FAQ_TITLES_SEPARATOR = "_"
 
 
-class ActionAnswerFaq(Action):
-    """The FAQ answer the NLU chose (`utter_faq/<topic>`, from data/faq_responses.yml), and where
-    the line asked a second thing beside it, that one offered next (actions/common.py)."""
+class ActionOfferSecondRequest(Action):
+    """After an FAQ answer (`utter_faq`, which needs no action server, so FAQ answers go on when it is
+    down): where the line asked a second thing beside the question, that one offered next
+    (actions/common.py); otherwise nothing."""
 
     def name(self) -> str:
-        return "action_answer_faq"
+        return "action_offer_second_request"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[EventType]:
-        selected = (((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}).get("response")
-        utter = (selected or {}).get("utter_action")
-        if not utter:
-            # Only a line the NLU did not give a topic (it always does for `faq`): say so, not nothing.
-            dispatcher.utter_message(response="utter_ask_rephrase")
-            return []
-        dispatcher.utter_message(response=utter)
         offer_second_request(dispatcher, tracker)
         return []
 

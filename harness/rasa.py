@@ -99,7 +99,7 @@ def _form_slots() -> set[str]:
 
 
 def classify_warning(message: str, form_slots: set[str]) -> ValidationFinding:
-    """Rasa 3.6's validator reports five things that are not faults; name them."""
+    """Rasa 3.6's validator reports four things that are not faults; name them."""
     message = _ANSI.sub("", message).strip()
     if message == "The following duplicated intents have been found across multiple domain files: faq":
         return ValidationFinding(
@@ -117,9 +117,6 @@ def classify_warning(message: str, form_slots: set[str]) -> ValidationFinding:
         name = unused.group(1)
         if name.startswith("utter_ask_") and name.removeprefix("utter_ask_") in form_slots:
             return ValidationFinding(message, "a form asks with it; the validator does not look inside forms")
-        if name == "utter_faq":
-            return ValidationFinding(message, "Rasa makes it for the retrieval intent; action_answer_faq utters "
-                                              "the chosen utter_faq/<topic> in its place")
         if name in ("utter_default", "utter_first_miss", "utter_ask_rephrase"):
             return ValidationFinding(message, "the fallback actions utter it (Rasa's, or ours in their place); "
                                               "the validator does not look inside actions")

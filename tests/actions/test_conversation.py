@@ -7,12 +7,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.conversation import (
-    ActionAnswerFaq,
     ActionCancelForm,
     ActionDefaultAskAffirmation,
     ActionDefaultFallback,
     ActionEndConversation,
     ActionHandoffDone,
+    ActionOfferSecondRequest,
     ActionReadDetails,
     ActionRequestHuman,
     ActionSessionStart,
@@ -21,7 +21,7 @@ from bot.db import transaction
 from bot.surveys.models import SurveyResponse
 from tests.actions.conftest import SHIPPING_ANSWER, beside_a_question, make_tracker, slot_events, texts
 
-FAQ_ANSWERED = [{"event": "action", "name": "action_answer_faq"}]
+FAQ_ANSWERED = [{"event": "action", "name": "utter_faq"}]
 
 
 def asking_two_things(text: str, rest: str, *, active_loop: str | None = None):
@@ -34,20 +34,19 @@ def asking_two_things(text: str, rest: str, *, active_loop: str | None = None):
     return tracker
 
 
-async def test_the_faq_answer_is_the_topic_the_nlu_chose(domain):
+async def test_after_an_faq_answer_to_a_line_with_one_question_nothing_more_is_said(domain):
     tracker = asking_two_things("how do returns work", "")
     del tracker.latest_message["second_request"]
     dispatcher = CollectingDispatcher()
-    assert await ActionAnswerFaq().run(dispatcher, tracker, domain) == []
-    assert [m["response"] for m in dispatcher.messages] == ["utter_faq/return_policy"]
+    assert await ActionOfferSecondRequest().run(dispatcher, tracker, domain) == []
+    assert dispatcher.messages == []
 
 
 async def test_the_second_of_two_questions_is_offered_next_as_a_button(domain):
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq().run(dispatcher, asking_two_things(
+    await ActionOfferSecondRequest().run(dispatcher, asking_two_things(
         "can I return worn shoes? and where is your store in Munich?", "where is your store in Munich?"), domain)
-    answer, offer = dispatcher.messages
-    assert answer["response"] == "utter_faq/return_policy"
+    [offer] = dispatcher.messages
     assert "first question" in offer["text"]
     second = "where is your store in Munich?"
     assert offer["buttons"] == [{"title": second, "payload": second}]
@@ -56,23 +55,19 @@ async def test_the_second_of_two_questions_is_offered_next_as_a_button(domain):
 async def test_in_the_middle_of_a_form_the_second_question_is_kept_for_later_in_words(domain):
     # The form asks its question again after this answer, and only the newest line's buttons work.
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq().run(dispatcher, asking_two_things(
+    await ActionOfferSecondRequest().run(dispatcher, asking_two_things(
         "can I return worn shoes? btw /restart", "/restart", active_loop="ticket_form"), domain)
-    offer = dispatcher.messages[1]
+    [offer] = dispatcher.messages
     assert not offer.get("buttons")
     assert '"restart"' in offer["text"] and "once we're done" in offer["text"]  # never an intent name
 
 
 async def test_a_second_question_too_long_for_a_button_is_asked_for_again(domain):
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq().run(dispatcher, asking_two_things("returns? and " + "x" * 501, "x" * 501), domain)
-    assert not dispatcher.messages[1].get("buttons") and "on its own" in dispatcher.messages[1]["text"]
-
-
-async def test_an_faq_line_without_a_topic_gets_a_request_to_rephrase_not_silence(domain):
-    dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq().run(dispatcher, make_tracker("hm", intent="faq"), domain)
-    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_rephrase"]
+    await ActionOfferSecondRequest().run(dispatcher, asking_two_things("returns? and " + "x" * 501, "x" * 501),
+                                         domain)
+    [offer] = dispatcher.messages
+    assert not offer.get("buttons") and "on its own" in offer["text"]
 
 
 async def test_goodbye_after_an_faq_answer_offers_the_survey(app_db, domain):

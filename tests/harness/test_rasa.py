@@ -21,14 +21,6 @@ def test_form_question_utterance_is_a_known_false_positive():
     assert finding.false_positive_reason
 
 
-def test_the_retrieval_intents_own_action_is_a_known_false_positive():
-    # action_answer_faq utters the chosen utter_faq/<topic>; Rasa still makes utter_faq for the retrieval intent.
-    finding = classify_warning("The utterance 'utter_faq' is not used in any story or rule.", FORM_SLOTS)
-    assert finding.false_positive_reason
-    topic = classify_warning("The utterance 'utter_faq/opening_hours' is not used in any story or rule.", FORM_SLOTS)
-    assert topic.false_positive_reason is None
-
-
 def test_unused_ordinary_utterance_is_a_real_warning():
     finding = classify_warning("The utterance 'utter_cheer_up' is not used in any story or rule.", FORM_SLOTS)
     assert finding.false_positive_reason is None
