@@ -84,7 +84,7 @@ class MeaningClassifier(GraphComponent, IntentClassifier):
             # The k training lines nearest in meaning vote for their labels (nlu/neighbours.py), and
             # the votes make up this share of each label's probability. Measured on the held-out sets
             # with the FAQ gate and fallback thresholds unchanged (docs/performance.md): FAQ-topic
-            # accuracy +2 to +3 points on every set, hard-set intent accuracy +0.6.
+            # accuracy +2 to +3 points on the 382-line and hard sets, hard-set intent accuracy +0.6.
             "neighbours": 10,
             "neighbour_temperature": 0.02,
             "neighbour_weight": 0.4,

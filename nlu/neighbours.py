@@ -1,7 +1,7 @@
 """A second opinion beside the regression: the training lines nearest in meaning to a line vote for
 their labels (issue 15's "similarity check against each topic's examples").
 
-The regression weighs every word and the embedding over all 12,000 training lines at once; a
+The regression weighs every word and the embedding over all the training lines at once; a
 question worded like a handful of training lines for one FAQ topic, but sharing words with another
 topic, can still be pulled to the other. The k nearest training lines by cosine similarity of their
 sentence embeddings each vote for their label with weight exp((similarity - best) / temperature),
