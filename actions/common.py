@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from bot.conversations.models import PAYLOAD_MAX_CHARS
 from bot.db import transaction
 from bot.settings import get_settings
 from nlu.patterns import asks_beside_request
@@ -96,10 +97,6 @@ def question_beside(tracker: Tracker) -> str | None:
     return answers[0] if answers else None
 
 
-# A button's payload is stored with the customer's line (bot/conversations/models.py: 500 characters).
-LONGEST_PAYLOAD = 500
-
-
 def second_request(tracker: Tracker) -> str | None:
     """The rest of the latest line where the NLU read it for its first request only
     (nlu.meaning.MeaningClassifier sets `second_request`): in "where is order 48219, and also how
@@ -131,7 +128,7 @@ def offer_second_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     if (tracker.active_loop or {}).get("name"):
         dispatcher.utter_message(text=f'You also asked: "{rest}". Ask me that again once we\'re done '
                                       "here and I'll take it next.")
-    elif len(rest) > LONGEST_PAYLOAD:
+    elif len(rest) > PAYLOAD_MAX_CHARS:
         dispatcher.utter_message(text="That was your first question. Send me the other one on its own and "
                                       "I'll take it next.")
     else:

@@ -14,6 +14,9 @@ from bot.db import Base, UTCDateTime, utcnow
 STATES = ("bot", "queued", "agent", "closed")
 SENDERS = ("customer", "bot", "agent", "system")
 HANDOFF_STATUSES = ("queued", "active", "resolved", "cancelled", "expired")
+# The longest button payload a customer's line may carry (the API refuses longer ones; the bot
+# offers no button whose payload would be longer).
+PAYLOAD_MAX_CHARS = 500
 
 
 class Conversation(Base):
@@ -67,7 +70,7 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     buttons: Mapped[list | None] = mapped_column(JSON)
     # For a customer's button press: the payload sent to the bot (the text is the button's title).
-    payload: Mapped[str | None] = mapped_column(String(500))
+    payload: Mapped[str | None] = mapped_column(String(PAYLOAD_MAX_CHARS))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A customer's line the bot did not understand (its fallback answered it).

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, field_validator, model_validator
 
+from bot.conversations.models import PAYLOAD_MAX_CHARS
 from bot.textscan import EMAIL_MAX_CHARS, EMAIL_OR_BLANK_PATTERN, NOT_BLANK, NOT_BLANK_OR_SLASHES, clean_email
 
 
@@ -39,7 +40,7 @@ class CustomerMessageIn(BaseModel):
 
     # Neither may be null; exactly one is sent.
     text: str = Field(default=None, json_schema_extra={"pattern": NOT_BLANK_OR_SLASHES})  # type: ignore[assignment]
-    payload: str = Field(default=None, max_length=500, json_schema_extra={"pattern": NOT_BLANK})  # type: ignore[assignment]
+    payload: str = Field(default=None, max_length=PAYLOAD_MAX_CHARS, json_schema_extra={"pattern": NOT_BLANK})  # type: ignore[assignment]
 
     model_config = {"json_schema_extra": {"oneOf": [{"required": ["text"]}, {"required": ["payload"]}]}}
 
